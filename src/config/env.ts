@@ -1,0 +1,144 @@
+import { ConfigError } from '../errors.js'
+import { parseDuration } from './duration.js'
+import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm, type AuthOptions } from './options.js'
+
+/** pino's levels, `silent` included. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** The server's settings, read from the environment (API.md "Configuration"). */
+export interface ServerConfig {
+  host: string
+  port: number
+  databaseUrl: string
+  /** Where generated files live (the SQLite file by default, the generated `AUTH_SECRET`, the mail outbox). */
+  dataDir: string
+  logLevel: LogLevel
+  /** Express `trust proxy`: `false` unless `TRUST_PROXY` says which proxies to believe. */
+  trustProxy: boolean | number | string
+  /** `AUTH_SECRET`, or `null` when the server must load or generate one. */
+  authSecret: string | null
+  /** Everything of `createAuth` but the database and the secret. */
+  auth: Omit<AuthOptions, 'database' | 'secret'>
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function readDuration(env: Env, name: string): string | undefined {
+  const value = read(env, name)
+  if (value !== undefined && parseDuration(value) === null) {
+    throw new ConfigError(name, `not a duration (use e.g. 90s, 25m, 12h, 7d): ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = read(env, name)?.toLowerCase()
+  if (value === undefined) return fallback
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new ConfigError(name, `must be true or false, not ${JSON.stringify(value)}`)
+}
+
+function readPort(env: Env): number {
+  const value = read(env, 'PORT') ?? '8000'
+  const port = Number(value)
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new ConfigError('PORT', `not a port number: ${JSON.stringify(value)}`)
+  return port
+}
+
+function readTrustProxy(env: Env): boolean | number | string {
+  const value = read(env, 'TRUST_PROXY')
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return value
+}
+
+/**
+ * Reads and checks the server's environment. A wrong value throws a {@link ConfigError} naming
+ * the variable; the server prints that one line and stops.
+ */
+export function readServerConfig(env: Env): ServerConfig {
+  const alg = read(env, 'JWT_ALG') ?? 'EdDSA'
+  if (!(ACCESS_TOKEN_ALGORITHMS as readonly string[]).includes(alg)) {
+    throw new ConfigError(
+      'JWT_ALG',
+      `unknown algorithm ${JSON.stringify(alg)}; use EdDSA, ES256, RS256 or HS256`,
+    )
+  }
+  const logLevel = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase()
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
+  }
+  const accessTokenSecret = read(env, 'ACCESS_TOKEN_SECRET')
+  const refreshTokenSecret = read(env, 'REFRESH_TOKEN_SECRET')
+  if (alg === 'HS256' && accessTokenSecret === undefined) {
+    throw new ConfigError('ACCESS_TOKEN_SECRET', 'required when JWT_ALG=HS256')
+  }
+  for (const [name, value] of [
+    ['AUTH_SECRET', read(env, 'AUTH_SECRET')],
+    ['ACCESS_TOKEN_SECRET', accessTokenSecret],
+    ['REFRESH_TOKEN_SECRET', refreshTokenSecret],
+  ] as const) {
+    if (value !== undefined && value.length < 32)
+      throw new ConfigError(name, 'too short: at least 32 characters')
+  }
+  const allowedOrigins = (read(env, 'ALLOWED_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '')
+  for (const origin of allowedOrigins) {
+    let ok = false
+    try {
+      const url = new URL(origin)
+      ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin.replace(/\/$/, '')
+    } catch {
+      ok = false
+    }
+    if (!ok)
+      throw new ConfigError(
+        'ALLOWED_ORIGINS',
+        `not an origin (scheme://host[:port]): ${JSON.stringify(origin)}`,
+      )
+  }
+  const issuer = read(env, 'JWT_ISSUER') ?? 'tokenpair'
+  const audience = read(env, 'JWT_AUDIENCE') ?? 'tokenpair'
+  const auth: ServerConfig['auth'] = {
+    algorithm: alg as AccessTokenAlgorithm,
+    issuer,
+    audience,
+    allowedOrigins,
+    cookieSecure: readBoolean(env, 'COOKIE_SECURE', true),
+  }
+  if (accessTokenSecret !== undefined) auth.accessTokenSecret = accessTokenSecret
+  if (refreshTokenSecret !== undefined) auth.refreshTokenSecret = refreshTokenSecret
+  const durations = [
+    ['ACCESS_TOKEN_TTL', 'accessTokenTtl'],
+    ['REFRESH_TOKEN_TTL', 'refreshTokenTtl'],
+    ['SESSION_MAX_AGE', 'sessionMaxAge'],
+    ['REFRESH_REUSE_GRACE', 'refreshReuseGrace'],
+  ] as const
+  for (const [name, key] of durations) {
+    const value = readDuration(env, name)
+    if (value !== undefined) auth[key] = value
+  }
+  const dataDir = read(env, 'DATA_DIR') ?? './data'
+  const databaseUrl = read(env, 'DATABASE_URL') ?? `sqlite:${dataDir.replace(/\/+$/, '')}/tokenpair.db`
+  return {
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    port: readPort(env),
+    databaseUrl,
+    dataDir,
+    logLevel: logLevel as LogLevel,
+    trustProxy: readTrustProxy(env),
+    authSecret: read(env, 'AUTH_SECRET') ?? null,
+    auth,
+  }
+}

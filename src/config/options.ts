@@ -1,0 +1,172 @@
+import { ConfigError } from '../errors.js'
+import type { Storage } from '../storage/storage.js'
+import { parseDuration } from './duration.js'
+
+/** Signing algorithms for access tokens. The algorithm is fixed by configuration, never by a token. */
+export const ACCESS_TOKEN_ALGORITHMS = ['EdDSA', 'ES256', 'RS256', 'HS256'] as const
+/** One of {@link ACCESS_TOKEN_ALGORITHMS}. */
+export type AccessTokenAlgorithm = (typeof ACCESS_TOKEN_ALGORITHMS)[number]
+
+/** A duration: milliseconds, or text such as `90s`, `25m`, `12h`, `7d`. */
+export type Duration = number | string
+
+/** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
+export const MIN_SECRET_LENGTH = 32
+
+/** The few logger methods tokenpair calls (pino's shape). */
+export interface AuthLogger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+/** Options of `createAuth`. Every default is API.md's. */
+export interface AuthOptions {
+  /** A database URL (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`, `mysql://…`, `mongodb://…`) or a ready {@link Storage}. */
+  database: string | Storage
+  /**
+   * `AUTH_SECRET`: encrypts private keys at rest and derives the refresh-token key. At least 32
+   * characters. Required unless `algorithm` is `HS256` with both token secrets given.
+   */
+  secret?: string
+  /** Access-token algorithm. Default `EdDSA`. */
+  algorithm?: AccessTokenAlgorithm
+  /** HS256 secret for access tokens (the reference design's `ACCESS_TOKEN_SECRET`). */
+  accessTokenSecret?: string
+  /** HS256 secret for refresh tokens (`REFRESH_TOKEN_SECRET`). Default: derived from `secret`. */
+  refreshTokenSecret?: string
+  /** `iss` of every token. Default `tokenpair`. */
+  issuer?: string
+  /** `aud` of access tokens. Default `tokenpair`. */
+  audience?: string
+  /** Access-token lifetime. Default `15m`. */
+  accessTokenTtl?: Duration
+  /** Refresh-token idle lifetime, renewed by each rotation. Default `7d`. */
+  refreshTokenTtl?: Duration
+  /** Absolute lifetime of a session (one login). Default `30d`. */
+  sessionMaxAge?: Duration
+  /** How long a used refresh token may be presented again for a sibling pair. Default `10s`; `0` disables. */
+  refreshReuseGrace?: Duration
+  /** Origins allowed, besides the server's own, to make cookie-borne state changes. Default none. */
+  allowedOrigins?: readonly string[]
+  /** `Secure` attribute of the cookies. Default `true`. */
+  cookieSecure?: boolean
+  /** Where the router is mounted; the refresh cookie's `Path`. Default `/auth`. */
+  basePath?: string
+  /** Clock skew tolerated when checking `exp`, `nbf` and `iat`. Default `5s`. */
+  clockTolerance?: Duration
+  /** Where log lines go. Default: nowhere. */
+  logger?: AuthLogger
+}
+
+/** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
+export interface ResolvedOptions {
+  readonly storage: Storage | null
+  readonly databaseUrl: string | null
+  readonly secret: string | null
+  readonly algorithm: AccessTokenAlgorithm
+  readonly accessTokenSecret: string | null
+  readonly refreshTokenSecret: string | null
+  readonly issuer: string
+  readonly audience: string
+  readonly accessTokenTtlMs: number
+  readonly refreshTokenTtlMs: number
+  readonly sessionMaxAgeMs: number
+  readonly refreshReuseGraceMs: number
+  readonly clockToleranceMs: number
+  readonly allowedOrigins: readonly string[]
+  readonly cookieSecure: boolean
+  readonly basePath: string
+  readonly logger: AuthLogger
+}
+
+const silentLogger: AuthLogger = { info() {}, warn() {}, error() {} }
+
+function resolveDuration(name: string, value: Duration | undefined, fallback: string, min: number): number {
+  const ms = typeof value === 'number' ? value : parseDuration(value ?? fallback)
+  if (ms === null || !Number.isFinite(ms) || !Number.isInteger(ms)) {
+    throw new ConfigError(name, `not a duration (use e.g. 90s, 25m, 12h, 7d): ${JSON.stringify(value)}`)
+  }
+  if (ms < min) throw new ConfigError(name, `must be at least ${min} ms`)
+  return ms
+}
+
+function resolveSecret(name: string, value: string | undefined): string | null {
+  if (value === undefined || value === '') return null
+  if (value.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(name, `too short: at least ${MIN_SECRET_LENGTH} characters are required`)
+  }
+  return value
+}
+
+function resolveOrigin(name: string, value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(name, `not an origin: ${JSON.stringify(value)}`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `not an http(s) origin: ${JSON.stringify(value)}`)
+  }
+  return url.origin
+}
+
+/**
+ * Checks `options`, applies the defaults and freezes the result. A wrong setting throws a
+ * {@link ConfigError} that names it.
+ */
+export function resolveOptions(options: AuthOptions): ResolvedOptions {
+  const algorithm = options.algorithm ?? 'EdDSA'
+  if (!ACCESS_TOKEN_ALGORITHMS.includes(algorithm)) {
+    throw new ConfigError(
+      'algorithm',
+      `unknown algorithm ${JSON.stringify(algorithm)}; use EdDSA, ES256, RS256 or HS256`,
+    )
+  }
+  const secret = resolveSecret('secret', options.secret)
+  const accessTokenSecret = resolveSecret('accessTokenSecret', options.accessTokenSecret)
+  const refreshTokenSecret = resolveSecret('refreshTokenSecret', options.refreshTokenSecret)
+  if (algorithm === 'HS256' && accessTokenSecret === null) {
+    throw new ConfigError('accessTokenSecret', 'HS256 needs an access-token secret')
+  }
+  if (secret === null && !(algorithm === 'HS256' && refreshTokenSecret !== null)) {
+    throw new ConfigError('secret', 'required (at least 32 characters)')
+  }
+  if (
+    typeof options.database !== 'string' &&
+    (options.database === null || typeof options.database !== 'object')
+  ) {
+    throw new ConfigError('database', 'a database URL or a Storage is required')
+  }
+  const accessTokenTtlMs = resolveDuration('accessTokenTtl', options.accessTokenTtl, '15m', 1000)
+  const refreshTokenTtlMs = resolveDuration('refreshTokenTtl', options.refreshTokenTtl, '7d', 1000)
+  const sessionMaxAgeMs = resolveDuration('sessionMaxAge', options.sessionMaxAge, '30d', 1000)
+  const basePath = options.basePath ?? '/auth'
+  if (!/^\/[A-Za-z0-9/_.-]*$/.test(basePath))
+    throw new ConfigError('basePath', 'must be a path such as /auth')
+  const resolved: ResolvedOptions = {
+    storage: typeof options.database === 'string' ? null : options.database,
+    databaseUrl: typeof options.database === 'string' ? options.database : null,
+    secret,
+    algorithm,
+    accessTokenSecret,
+    refreshTokenSecret,
+    issuer: options.issuer ?? 'tokenpair',
+    audience: options.audience ?? 'tokenpair',
+    accessTokenTtlMs,
+    refreshTokenTtlMs,
+    sessionMaxAgeMs,
+    refreshReuseGraceMs: resolveDuration('refreshReuseGrace', options.refreshReuseGrace, '10s', 0),
+    clockToleranceMs: resolveDuration('clockTolerance', options.clockTolerance, '5s', 0),
+    allowedOrigins: Object.freeze(
+      (options.allowedOrigins ?? []).map((o) => resolveOrigin('allowedOrigins', o)),
+    ),
+    cookieSecure: options.cookieSecure ?? true,
+    basePath: basePath.length > 1 ? basePath.replace(/\/+$/, '') : basePath,
+    logger: options.logger ?? silentLogger,
+  }
+  if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
+  if (resolved.audience === '') throw new ConfigError('audience', 'must not be empty')
+  return Object.freeze(resolved)
+}

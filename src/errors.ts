@@ -1,0 +1,111 @@
+/**
+ * Every error tokenpair raises on purpose is an {@link AuthError} with a stable `code`: the codes of
+ * API.md, and nothing else. `message` is for people and may change; `code` is for programs.
+ */
+
+/** The closed list of error codes (API.md, "Error codes"). A test pins it so that none drifts. */
+export const ERROR_CODES = [
+  'validation_failed',
+  'malformed_json',
+  'missing_token',
+  'token_expired',
+  'invalid_token',
+  'session_revoked',
+  'missing_refresh_token',
+  'invalid_refresh_token',
+  'refresh_token_reused',
+  'invalid_credentials',
+  'csrf_rejected',
+  'forbidden',
+  'email_unverified',
+  'not_found',
+  'invalid_email_token',
+  'invalid_reset_token',
+  'username_taken',
+  'email_taken',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'internal_error',
+  'unavailable',
+] as const
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** A problem with one field of a request body, as listed in `errors` of a `validation_failed` answer. */
+export interface FieldError {
+  /** Dotted path of the field, e.g. `email`. */
+  path: string
+  /** What is wrong with it, for people. */
+  message: string
+}
+
+/**
+ * The error of tokenpair. Never holds a token, password or secret in its message.
+ *
+ * @example
+ * ```ts
+ * try { await auth.verifyAccessToken(token) }
+ * catch (e) { if (e instanceof AuthError && e.code === 'token_expired') refresh() }
+ * ```
+ */
+export class AuthError extends Error {
+  /** The stable, machine-readable code. */
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = this.constructor.name
+  }
+}
+
+/** `validation_failed`, with the list of field problems. */
+export class ValidationError extends AuthError {
+  readonly errors: readonly FieldError[]
+
+  constructor(errors: readonly FieldError[], message = 'Request validation failed') {
+    super('validation_failed', message)
+    this.errors = errors
+  }
+}
+
+/** `rate_limited`, with the number of seconds after which a retry may pass. */
+export class RateLimitError extends AuthError {
+  readonly retryAfterSeconds: number
+
+  constructor(retryAfterSeconds: number) {
+    super('rate_limited', 'Too many attempts; try again later')
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds))
+  }
+}
+
+/** `refresh_token_reused`: a used refresh token came back; its session (named here) is now revoked. */
+export class RefreshTokenReusedError extends AuthError {
+  readonly sessionId: string
+  readonly userId: string
+
+  constructor(sessionId: string, userId: string) {
+    super('refresh_token_reused', 'Refresh token was already used; the session has been revoked')
+    this.sessionId = sessionId
+    this.userId = userId
+  }
+}
+
+/** A setting that is wrong. Stops the server at start with a line that names the setting. */
+export class ConfigError extends Error {
+  /** The option or environment variable at fault, e.g. `JWT_ALG`. */
+  readonly setting: string
+
+  constructor(setting: string, problem: string) {
+    super(`${setting}: ${problem}`)
+    this.setting = setting
+    this.name = this.constructor.name
+  }
+}
+
+/** True when `error` is an {@link AuthError} with the given code. */
+export function isAuthError(error: unknown, code?: ErrorCode): error is AuthError {
+  return error instanceof AuthError && (code === undefined || error.code === code)
+}

@@ -1,0 +1,54 @@
+import type { RequestHandler } from 'express'
+import { AuthError } from '../../errors.js'
+import type { Engine } from '../../internal/engine.js'
+import { validate } from '../../internal/validate.js'
+import { listSessions, revokeOwnSession } from '../../sessions/sessions.js'
+import { changePassword } from '../../users/accounts.js'
+import { changePasswordSchema } from '../../users/user-schemas.js'
+import { toPublicUser } from '../../users/user-view.js'
+import { sendSuccess } from '../envelope.js'
+
+/** `GET /me`: the current user, read fresh from storage. */
+export function meHandler(engine: Engine): RequestHandler {
+  return async function me(req, res) {
+    const user = await engine.storage.findUserById(req.auth!.userId)
+    if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
+    sendSuccess(res, 200, toPublicUser(user), 'Current user')
+  }
+}
+
+/** `POST /change-password`: checks the current password, sets the new one, ends the other sessions. */
+export function changePasswordHandler(engine: Engine): RequestHandler {
+  return async function changePasswordRoute(req, res) {
+    const input = validate(changePasswordSchema, req.body)
+    await changePassword(engine, req.auth!.userId, req.auth!.sessionId, input)
+    sendSuccess(res, 200, null, 'Password changed; other sessions were signed out')
+  }
+}
+
+/** `GET /sessions`: the user's active sessions, newest first, the current one marked. */
+export function sessionsHandler(engine: Engine): RequestHandler {
+  return async function sessions(req, res) {
+    const list = await listSessions(engine, req.auth!.userId)
+    const data = list.map((s) => ({
+      id: s.id,
+      createdAt: new Date(s.createdAt).toISOString(),
+      lastUsedAt: new Date(s.lastUsedAt).toISOString(),
+      expiresAt: new Date(s.idleExpiresAt).toISOString(),
+      userAgent: s.userAgent,
+      ip: s.ip,
+      current: s.id === req.auth!.sessionId,
+    }))
+    sendSuccess(res, 200, data, 'Active sessions')
+  }
+}
+
+/** `DELETE /sessions/:id`: revokes one of the user's own sessions; another's is `404`. */
+export function deleteSessionHandler(engine: Engine): RequestHandler {
+  return async function deleteSession(req, res) {
+    const id = req.params.id
+    if (typeof id !== 'string' || id.length > 64) throw new AuthError('not_found', 'No such session')
+    await revokeOwnSession(engine, req.auth!.userId, id)
+    sendSuccess(res, 200, null, 'Session revoked')
+  }
+}

@@ -1,0 +1,56 @@
+import type { RequestHandler } from 'express'
+import type { Engine } from '../../internal/engine.js'
+import { verifyAccessToken } from '../../tokens/access-token.js'
+import { readSignedRefreshToken } from '../../tokens/refresh-token.js'
+import { clearTokenCookies } from '../cookies.js'
+import { assertSameOrigin } from '../csrf.js'
+import { sendSuccess } from '../envelope.js'
+import { readAccessToken, readRefreshToken } from '../token-source.js'
+
+/** The session a logout names, from its refresh token or else its access token; `null` if none is valid. */
+async function findSessionToEnd(
+  engine: Engine,
+  refreshToken: string | undefined,
+  accessToken: string | undefined,
+) {
+  if (refreshToken) {
+    const claims = await readSignedRefreshToken(engine.keys, refreshToken)
+    if (claims) return { sessionId: claims.sid, userId: claims.sub }
+  }
+  if (accessToken) {
+    try {
+      const claims = await verifyAccessToken(engine.options, engine.keys, accessToken)
+      return { sessionId: claims.sid, userId: claims.sub }
+    } catch {
+      return null
+    }
+  }
+  return null
+}
+
+/**
+ * `POST /logout`: revokes the session of the presented token and clears both cookies. A missing,
+ * expired or unknown token still clears the cookies and answers 200: the client wants out.
+ */
+export function logoutHandler(engine: Engine): RequestHandler {
+  return async function logout(req, res) {
+    const refresh = readRefreshToken(req)
+    const access = readAccessToken(req)
+    if (refresh?.from === 'cookie' || (!refresh && access?.from === 'cookie')) {
+      assertSameOrigin(req, engine.options.allowedOrigins)
+    }
+    const target = await findSessionToEnd(engine, refresh?.token, access?.token)
+    if (target) await engine.storage.revokeSession(target.sessionId, target.userId, 'logout', Date.now())
+    clearTokenCookies(res, engine.options)
+    sendSuccess(res, 200, null, 'Logged out')
+  }
+}
+
+/** `POST /logout-all`: revokes every session of the user, the current one included. */
+export function logoutAllHandler(engine: Engine): RequestHandler {
+  return async function logoutAll(req, res) {
+    const revoked = await engine.storage.revokeUserSessions(req.auth!.userId, 'logout_all', Date.now())
+    clearTokenCookies(res, engine.options)
+    sendSuccess(res, 200, { revoked }, 'Logged out of every session')
+  }
+}

@@ -1,0 +1,11 @@
+export { ACCESS_COOKIE, REFRESH_COOKIE } from './cookies.js'
+export { type ErrorEnvelope, type SuccessEnvelope, sendError, sendSuccess } from './envelope.js'
+export { ERROR_STATUS } from './error-status.js'
+export {
+  type AccessTokenVerifier,
+  createRequireAuth,
+  type RequestAuth,
+  type RequireAuthDeps,
+  type RequireAuthOptions,
+} from './require-auth.js'
+export type { AuthMode, TokenResponseData } from './token-response.js'

@@ -1,0 +1,116 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { AuthError } from '../errors.js'
+import type { Engine } from '../internal/engine.js'
+import { verifyAccessToken } from '../tokens/access-token.js'
+import type { AccessTokenClaims } from '../tokens/claims.js'
+import { assertSameOrigin, isStateChanging } from './csrf.js'
+import { sendError } from './envelope.js'
+import { readAccessToken } from './token-source.js'
+
+/** What `requireAuth` puts on `req.auth`. */
+export interface RequestAuth {
+  userId: string
+  sessionId: string
+  claims: AccessTokenClaims
+  /** Where the access token came from. */
+  tokenFrom: 'header' | 'cookie'
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by `requireAuth()` once the access token is verified. */
+      auth?: RequestAuth
+    }
+  }
+}
+
+/** Options of `requireAuth`. */
+export interface RequireAuthOptions {
+  /** The user needs at least one of these roles, else `403 forbidden`. Default: any role. */
+  roles?: readonly string[]
+  /**
+   * Also refuse a token whose session was revoked (`401 session_revoked`), at the cost of a
+   * storage read. Default `false`: a revoked session's access tokens live until they expire.
+   */
+  checkSession?: boolean
+  /** The user's email must be verified, else `403 email_unverified`. Default `false`. */
+  verifiedEmail?: boolean
+}
+
+/** A verifier of access tokens: the server's own, or a JWKS-only one. */
+export type AccessTokenVerifier = (token: string) => Promise<AccessTokenClaims>
+
+/** Options shared by every `requireAuth` factory. */
+export interface RequireAuthDeps {
+  verify: AccessTokenVerifier
+  allowedOrigins: readonly string[]
+  /** Whether the session is still active; absent where there is no storage (a JWKS-only verifier). */
+  isSessionActive?: (sessionId: string, userId: string) => Promise<boolean>
+}
+
+/**
+ * Builds the `requireAuth` middleware from a token verifier. Options are checked here, once; the
+ * returned function does only the per-request work.
+ */
+export function createRequireAuth(deps: RequireAuthDeps, options: RequireAuthOptions = {}): RequestHandler {
+  const roles = options.roles ? [...options.roles] : []
+  if (roles.some((r) => typeof r !== 'string' || r === ''))
+    throw new TypeError('requireAuth: roles must be non-empty strings')
+  if (options.checkSession && !deps.isSessionActive) {
+    throw new TypeError('requireAuth: checkSession needs the auth server storage')
+  }
+  const checkSession = options.checkSession === true
+  const verifiedEmail = options.verifiedEmail === true
+
+  return async function requireAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
+    try {
+      const presented = readAccessToken(req)
+      if (!presented) throw new AuthError('missing_token', 'Access token is required')
+      if (presented.from === 'cookie' && isStateChanging(req.method))
+        assertSameOrigin(req, deps.allowedOrigins)
+      const claims = await deps.verify(presented.token)
+      if (checkSession && !(await deps.isSessionActive!(claims.sid, claims.sub))) {
+        throw new AuthError('session_revoked', 'Session has been revoked')
+      }
+      if (roles.length > 0 && !roles.some((role) => claims.roles.includes(role))) {
+        throw new AuthError('forbidden', 'You lack the role this route needs')
+      }
+      if (verifiedEmail && claims.email_verified !== true) {
+        throw new AuthError('email_unverified', 'This route needs a verified email address')
+      }
+      req.auth = {
+        userId: claims.sub,
+        sessionId: claims.sid,
+        claims,
+        tokenFrom: presented.from === 'cookie' ? 'cookie' : 'header',
+      }
+    } catch (error) {
+      sendError(res, error)
+      return
+    }
+    next()
+  }
+}
+
+/** `requireAuth` of the auth server itself: verifies with its keys, checks sessions in its storage. */
+export function createServerRequireAuth(engine: Engine, options?: RequireAuthOptions): RequestHandler {
+  return createRequireAuth(
+    {
+      verify: (token) => verifyAccessToken(engine.options, engine.keys, token),
+      allowedOrigins: engine.options.allowedOrigins,
+      isSessionActive: async (sessionId, userId) => {
+        const session = await engine.storage.findSession(sessionId)
+        const now = Date.now()
+        return (
+          session !== null &&
+          session.userId === userId &&
+          session.revokedAt === null &&
+          session.expiresAt > now &&
+          session.idleExpiresAt > now
+        )
+      },
+    },
+    options,
+  )
+}

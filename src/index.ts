@@ -1,0 +1,37 @@
+export { type Auth, createAuth } from './auth.js'
+export { parseDuration } from './config/duration.js'
+export {
+  ACCESS_TOKEN_ALGORITHMS,
+  type AccessTokenAlgorithm,
+  type AuthLogger,
+  type AuthOptions,
+  type Duration,
+  type ResolvedOptions,
+} from './config/options.js'
+export {
+  AuthError,
+  ConfigError,
+  ERROR_CODES,
+  type ErrorCode,
+  type FieldError,
+  isAuthError,
+  RateLimitError,
+  RefreshTokenReusedError,
+  ValidationError,
+} from './errors.js'
+export type { RequestAuth, RequireAuthOptions } from './express/require-auth.js'
+export type {
+  ConsumeRefreshTokenInput,
+  ConsumeResult,
+  KeyRecord,
+  NewRefreshToken,
+  RevokeReason,
+  SessionRecord,
+  Storage,
+  StorageCapabilities,
+  SweepResult,
+  UserRecord,
+} from './storage/storage.js'
+export type { AccessTokenClaims, RefreshTokenClaims } from './tokens/claims.js'
+export type { JWKSet } from './tokens/keys.js'
+export type { PublicUser } from './users/user-view.js'

@@ -1,0 +1,62 @@
+import { AuthError, RefreshTokenReusedError } from '../errors.js'
+import type { Engine } from '../internal/engine.js'
+import { createAccessToken } from '../tokens/access-token.js'
+import { createRefreshToken, hashRefreshToken, verifyRefreshToken } from '../tokens/refresh-token.js'
+import type { TokenPair } from './token-pair.js'
+
+function invalid(): AuthError {
+  return new AuthError('invalid_refresh_token', 'Refresh token is invalid, expired or revoked')
+}
+
+/**
+ * Rotates a refresh token (DESIGN.md, "Rotation, precisely"):
+ * 1. the signature, `typ` and `exp` are checked before any database work;
+ * 2. storage consumes the token atomically and stores its successor;
+ * 3. a token used within the grace window gets a sibling pair; used before that, its session is
+ *    revoked and `refresh_token_reused` is thrown;
+ * 4. a new access token is signed.
+ */
+export async function rotateRefreshToken(engine: Engine, token: string): Promise<TokenPair> {
+  const { options, storage, keys } = engine
+  const claims = await verifyRefreshToken(keys, token, options)
+  const now = Date.now()
+  // The session gives the absolute expiry that caps the new token; the user gives the claims.
+  const session = await storage.findSession(claims.sid)
+  if (!session || session.userId !== claims.sub || session.revokedAt !== null || session.expiresAt <= now) {
+    throw invalid()
+  }
+  const user = await storage.findUserById(claims.sub)
+  if (!user || user.disabledAt !== null) throw invalid()
+
+  const refresh = await createRefreshToken(
+    keys,
+    user.id,
+    session.id,
+    Math.min(now + options.refreshTokenTtlMs, session.expiresAt),
+    now,
+  )
+  const result = await storage.consumeRefreshToken({
+    tokenHash: hashRefreshToken(token),
+    sessionId: session.id,
+    now,
+    graceMs: options.refreshReuseGraceMs,
+    next: {
+      jti: refresh.jti,
+      tokenHash: refresh.tokenHash,
+      sessionId: session.id,
+      parentJti: claims.jti,
+      issuedAt: now,
+      expiresAt: refresh.expiresAt,
+    },
+  })
+  if (result.status === 'invalid') throw invalid()
+  if (result.status === 'reused') {
+    options.logger.warn(
+      { event: 'refresh_reused', userId: user.id, sessionId: session.id },
+      'refresh token reuse detected',
+    )
+    throw new RefreshTokenReusedError(session.id, user.id)
+  }
+  const access = await createAccessToken(options, keys, user, session.id, now)
+  return { user, session: result.session, access, refresh }
+}

@@ -1,0 +1,123 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
+import type { Database } from './schema.js'
+import type { SQLTraits } from './sql-traits.js'
+
+/* Migrations are code, not files, so that they ship inside the package and need no loader. Each
+ * one is additive: a new release adds a migration and never edits an old one. */
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists.
+type AnyDB = Kysely<any>
+
+function initialSchema(traits: SQLTraits): Migration {
+  const ci = traits.caseInsensitiveColumn
+  const time = traits.timeType
+  return {
+    async up(db: AnyDB) {
+      await db.schema
+        .createTable('tp_users')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('username', 'varchar(30)', (c) => {
+          const col = c.notNull().unique()
+          return ci ? col.modifyEnd(ci) : col
+        })
+        .addColumn('email', 'varchar(254)', (c) => {
+          const col = c.notNull().unique()
+          return ci ? col.modifyEnd(ci) : col
+        })
+        .addColumn('fullname', 'varchar(100)', (c) => c.notNull())
+        .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
+        .addColumn('roles', 'varchar(1000)', (c) => c.notNull())
+        .addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('disabled_at', time)
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('updated_at', time, (c) => c.notNull())
+        .execute()
+      if (traits.lowerCaseUniqueIndex) {
+        await db.schema
+          .createIndex('tp_users_username_lower')
+          .on('tp_users')
+          .unique()
+          .expression(sql`lower(username)`)
+          .execute()
+        await db.schema
+          .createIndex('tp_users_email_lower')
+          .on('tp_users')
+          .unique()
+          .expression(sql`lower(email)`)
+          .execute()
+      }
+
+      await db.schema
+        .createTable('tp_sessions')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('last_used_at', time, (c) => c.notNull())
+        .addColumn('expires_at', time, (c) => c.notNull())
+        .addColumn('idle_expires_at', time, (c) => c.notNull())
+        .addColumn('user_agent', 'varchar(512)')
+        .addColumn('ip', 'varchar(64)')
+        .addColumn('revoked_at', time)
+        .addColumn('revoked_reason', 'varchar(32)')
+        .execute()
+      await db.schema
+        .createIndex('tp_sessions_user')
+        .on('tp_sessions')
+        .columns(['user_id', 'created_at'])
+        .execute()
+      await db.schema.createIndex('tp_sessions_idle').on('tp_sessions').column('idle_expires_at').execute()
+
+      await db.schema
+        .createTable('tp_refresh_tokens')
+        .addColumn('jti', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('token_hash', 'char(64)', (c) => c.notNull().unique())
+        .addColumn('session_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('parent_jti', 'varchar(64)')
+        .addColumn('issued_at', time, (c) => c.notNull())
+        .addColumn('expires_at', time, (c) => c.notNull())
+        .addColumn('used_at', time)
+        .execute()
+      await db.schema
+        .createIndex('tp_refresh_tokens_session')
+        .on('tp_refresh_tokens')
+        .column('session_id')
+        .execute()
+      await db.schema
+        .createIndex('tp_refresh_tokens_expires')
+        .on('tp_refresh_tokens')
+        .column('expires_at')
+        .execute()
+
+      await db.schema
+        .createTable('tp_signing_keys')
+        .addColumn('kid', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('alg', 'varchar(16)', (c) => c.notNull())
+        .addColumn('public_jwk', 'text', (c) => c.notNull())
+        .addColumn('private_jwk', 'text', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('rotated_at', time)
+        .addColumn('retired_at', time)
+        .execute()
+    },
+  }
+}
+
+/** Every migration, in order. Names sort in the order they run. */
+export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
+  return {
+    '0001_initial': initialSchema(traits),
+  }
+}
+
+/** Runs pending migrations; Kysely's migrator locks so that several processes may call it at once. */
+export async function migrateToLatest(db: Kysely<Database>, traits: SQLTraits): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => sqlMigrations(traits) }
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'tp_migrations',
+    migrationLockTableName: 'tp_migrations_lock',
+  })
+  const { error } = await migrator.migrateToLatest()
+  if (error) throw error
+}

@@ -1,0 +1,63 @@
+import type { RawBuilder } from 'kysely'
+
+/** What a unique-violation or connection error means to the domain. */
+export type SQLErrorKind = 'unique_username' | 'unique_email' | 'unique_other' | 'unavailable' | null
+
+/**
+ * How one SQL database differs from the others, as flags and small functions, so that the
+ * storage code never branches on a database's name (kysely's `DialectAdapter` idea).
+ */
+export interface SQLTraits {
+  /** Name for logs and test titles. */
+  readonly name: string
+  /**
+   * Whether `SELECT … FOR UPDATE` exists. Used where a read inside a transaction must see the
+   * newest committed row (MySQL's REPEATABLE READ would otherwise show a snapshot). SQLite has no
+   * row locks (its writers are serialised). Default `false`.
+   */
+  readonly supportsForUpdate: boolean
+  /**
+   * A column modifier that makes comparisons and unique constraints case-insensitive, or `null`
+   * when the database needs a unique index on `lower(column)` instead (`lowerCaseUniqueIndex`).
+   */
+  readonly caseInsensitiveColumn: RawBuilder<unknown> | null
+  /** Whether to add unique indexes on `lower(username)` and `lower(email)`. Default `false`. */
+  readonly lowerCaseUniqueIndex: boolean
+  /** Column type of epoch milliseconds. */
+  readonly timeType: 'bigint' | 'integer'
+  /** Classifies a driver error. */
+  classifyError(error: unknown): SQLErrorKind
+}
+
+/** The message and code of a driver error, whatever its shape. */
+export function describeDriverError(error: unknown): { code: string; message: string } {
+  if (typeof error !== 'object' || error === null) return { code: '', message: String(error) }
+  const e = error as {
+    code?: unknown
+    errno?: unknown
+    message?: unknown
+    constraint?: unknown
+    detail?: unknown
+  }
+  const parts = [e.message, e.constraint, e.detail].filter((p): p is string => typeof p === 'string')
+  return { code: typeof e.code === 'string' ? e.code : String(e.errno ?? ''), message: parts.join(' ') }
+}
+
+/** Which unique constraint a violation message names, by the column names in it. */
+export function uniqueKindFromMessage(message: string): SQLErrorKind {
+  if (/username/i.test(message)) return 'unique_username'
+  if (/email/i.test(message)) return 'unique_email'
+  return 'unique_other'
+}
+
+/** Socket-level failures that every driver reports with Node's error codes. */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+])

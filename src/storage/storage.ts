@@ -1,0 +1,172 @@
+/**
+ * The Storage interface: the domain's few operations, which each database adapter implements and
+ * the conformance suite (`tokenpair/testing`) pins down. Times are epoch milliseconds; ids are
+ * opaque strings made by the caller. Adapters know nothing of HTTP or tokens' formats.
+ */
+
+/** A user as stored. `username` and `email` are already trimmed and lower-cased. */
+export interface UserRecord {
+  id: string
+  username: string
+  email: string
+  fullname: string
+  /** argon2id PHC string. Never leaves the server. */
+  passwordHash: string
+  roles: string[]
+  emailVerified: boolean
+  /** When the user was disabled, or `null`. A disabled user cannot log in or refresh. */
+  disabledAt: number | null
+  createdAt: number
+  updatedAt: number
+}
+
+/** One login on one device. */
+export interface SessionRecord {
+  id: string
+  userId: string
+  createdAt: number
+  lastUsedAt: number
+  /** Absolute end of the session (`SESSION_MAX_AGE` after login). */
+  expiresAt: number
+  /** Expiry of the session's newest refresh token: the session is dead after it (idle timeout). */
+  idleExpiresAt: number
+  userAgent: string | null
+  ip: string | null
+  revokedAt: number | null
+  revokedReason: RevokeReason | null
+}
+
+/** Why a session ended. */
+export type RevokeReason =
+  | 'logout'
+  | 'logout_all'
+  | 'session_deleted'
+  | 'password_changed'
+  | 'password_reset'
+  | 'reuse_detected'
+  | 'user_disabled'
+  | 'admin'
+
+/** A refresh token to store: its hash, never the token. */
+export interface NewRefreshToken {
+  jti: string
+  /** Hex SHA-256 of the whole token. */
+  tokenHash: string
+  sessionId: string
+  /** The `jti` of the token this one replaced, or `null` for the first of a session. */
+  parentJti: string | null
+  issuedAt: number
+  expiresAt: number
+}
+
+/** Input of {@link Storage.consumeRefreshToken}. */
+export interface ConsumeRefreshTokenInput {
+  /** Hash of the presented token. */
+  tokenHash: string
+  /** `sid` of the presented token: a token whose row names another session is unknown. */
+  sessionId: string
+  /** Now. */
+  now: number
+  /** `REFRESH_REUSE_GRACE` in milliseconds; `0` turns the grace window off. */
+  graceMs: number
+  /** The token to store if the presented one is honoured (its `parentJti` is set by the adapter). */
+  next: NewRefreshToken
+}
+
+/**
+ * Outcome of a consume:
+ * - `rotated`: the token was unused; it is now used and `next` is stored.
+ * - `grace`: the token was used less than `graceMs` ago; `next` is stored as another child of it.
+ * - `reused`: the token was used longer ago; the session is now revoked (`reuse_detected`).
+ * - `invalid`: unknown token, expired token, or a revoked or expired session.
+ */
+export type ConsumeResult =
+  | { status: 'rotated' | 'grace'; session: SessionRecord }
+  | { status: 'reused'; session: SessionRecord }
+  | { status: 'invalid' }
+
+/** A signing key. Private material is encrypted by the caller before it reaches storage. */
+export interface KeyRecord {
+  kid: string
+  alg: string
+  /** Public JWK as JSON text. */
+  publicJwk: string
+  /** Encrypted private JWK (opaque text). */
+  privateJwk: string
+  createdAt: number
+  /** When the key stopped signing (a newer key took over), or `null` while it is current. */
+  rotatedAt: number | null
+  /** When the key was retired early: its tokens are refused and it leaves JWKS. */
+  retiredAt: number | null
+}
+
+/** Counts of rows removed by {@link Storage.deleteExpired}. */
+export interface SweepResult {
+  sessions: number
+  refreshTokens: number
+}
+
+/**
+ * What an adapter can do beyond the contract. Each flag documents its default.
+ */
+export interface StorageCapabilities {
+  /** Several processes may share this storage (false for `sqlite::memory:`). Default `true`. */
+  readonly sharedAcrossProcesses: boolean
+}
+
+/**
+ * The contract every adapter meets (the conformance suite checks each point):
+ * - `createUser` enforces unique `username` and `email` in the database itself and throws
+ *   `AuthError('username_taken' | 'email_taken')`; never a read-then-write check.
+ * - `consumeRefreshToken` is atomic: under concurrent calls on one token, exactly one returns
+ *   `rotated`; the compare-and-set and the insert of `next` commit together or not at all.
+ * - A database that cannot be reached makes any method throw `AuthError('unavailable')`.
+ */
+export interface Storage {
+  readonly capabilities: StorageCapabilities
+
+  /** Creates or upgrades the schema. Safe to run from several processes at once. */
+  migrate(): Promise<void>
+  /** Resolves when the database answers; throws `AuthError('unavailable')` otherwise. */
+  ping(): Promise<void>
+  /** Closes connections. */
+  close(): Promise<void>
+
+  /** Inserts a user. Throws `username_taken` or `email_taken` on a duplicate. */
+  createUser(user: UserRecord): Promise<void>
+  /** The user with this id, or `null`. */
+  findUserById(id: string): Promise<UserRecord | null>
+  /** The user whose username or email equals `login` (already lower-cased), or `null`. */
+  findUserByLogin(login: string): Promise<UserRecord | null>
+  /** Replaces the password hash; returns whether the user exists. */
+  updatePasswordHash(userId: string, passwordHash: string, now: number): Promise<boolean>
+
+  /** Inserts a session and its first refresh token together. */
+  createSession(session: SessionRecord, firstToken: NewRefreshToken): Promise<void>
+  /** The session with this id (revoked or not), or `null`. */
+  findSession(id: string): Promise<SessionRecord | null>
+  /** Sessions of `userId` that are not revoked and not expired (absolute or idle) at `now`, newest first. */
+  listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>
+  /** Revokes one session of `userId` if it is active; returns whether it did. */
+  revokeSession(sessionId: string, userId: string, reason: RevokeReason, now: number): Promise<boolean>
+  /** Revokes every active session of `userId` except `exceptSessionId`; returns how many. */
+  revokeUserSessions(
+    userId: string,
+    reason: RevokeReason,
+    now: number,
+    options?: { exceptSessionId?: string },
+  ): Promise<number>
+
+  /** Consumes a refresh token atomically: see {@link ConsumeResult}. */
+  consumeRefreshToken(input: ConsumeRefreshTokenInput): Promise<ConsumeResult>
+
+  /** Every signing key, retired ones included, newest first. */
+  listKeys(): Promise<KeyRecord[]>
+  /** Inserts a key, and marks every other non-rotated key of the same `alg` rotated at its `createdAt`. */
+  insertKey(key: KeyRecord): Promise<void>
+  /** Marks a key retired; returns whether it existed and was not retired. */
+  retireKey(kid: string, now: number): Promise<boolean>
+
+  /** Deletes sessions dead before `now` (with their tokens) and refresh tokens expired before `now`. */
+  deleteExpired(now: number): Promise<SweepResult>
+}

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto'
+import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose'
+import type { ResolvedOptions } from '../config/options.js'
+import { AuthError } from '../errors.js'
+import type { UserRecord } from '../storage/storage.js'
+import { type AccessTokenClaims, COMPACT_JWS, MAX_TOKEN_LENGTH } from './claims.js'
+import type { KeyRing } from './keys.js'
+
+/** A signed access token and when it expires. */
+export interface IssuedAccessToken {
+  token: string
+  claims: AccessTokenClaims
+  expiresAt: number
+}
+
+/** Signs an access token for `user` in session `sessionId` with the current key. */
+export async function createAccessToken(
+  options: ResolvedOptions,
+  keys: KeyRing,
+  user: UserRecord,
+  sessionId: string,
+  now = Date.now(),
+): Promise<IssuedAccessToken> {
+  const key = keys.current
+  const iat = Math.floor(now / 1000)
+  const exp = iat + Math.floor(options.accessTokenTtlMs / 1000)
+  const claims: AccessTokenClaims = {
+    iss: options.issuer,
+    aud: options.audience,
+    sub: user.id,
+    sid: sessionId,
+    jti: randomUUID(),
+    iat,
+    exp,
+    username: user.username,
+    email: user.email,
+    fullname: user.fullname,
+    roles: user.roles,
+    email_verified: user.emailVerified,
+  }
+  const token = await new SignJWT(claims as unknown as JWTPayload)
+    .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid })
+    .sign(key.privateKey!)
+  return { token, claims, expiresAt: exp * 1000 }
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string')
+}
+
+/**
+ * Verifies an access token: size and shape first, then the signature with the key its `kid`
+ * names, the configured algorithm only (never the token's), `typ: at+jwt`, `iss`, `aud`, `exp`,
+ * `nbf` and an `iat` not in the future. Throws `token_expired` or `invalid_token`.
+ */
+export async function verifyAccessToken(
+  options: ResolvedOptions,
+  keys: KeyRing,
+  token: string,
+): Promise<AccessTokenClaims> {
+  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
+    throw new AuthError('invalid_token', 'Access token is malformed')
+  }
+  let payload: JWTPayload
+  try {
+    const result = await jwtVerify(
+      token,
+      (header) => {
+        const key = header.kid === undefined ? undefined : keys.find(header.kid)
+        if (!key) throw new AuthError('invalid_token', 'Access token is signed by an unknown key')
+        return key.publicKey
+      },
+      {
+        algorithms: [options.algorithm],
+        typ: 'at+jwt',
+        issuer: options.issuer,
+        audience: options.audience,
+        clockTolerance: Math.floor(options.clockToleranceMs / 1000),
+        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+      },
+    )
+    payload = result.payload
+  } catch (error) {
+    if (error instanceof AuthError) throw error
+    if (error instanceof joseErrors.JWTExpired) {
+      throw new AuthError('token_expired', 'Access token has expired')
+    }
+    throw new AuthError('invalid_token', 'Access token is invalid')
+  }
+  const now = Date.now()
+  if (typeof payload.iat !== 'number' || payload.iat * 1000 > now + options.clockToleranceMs) {
+    throw new AuthError('invalid_token', 'Access token is issued in the future')
+  }
+  if (
+    typeof payload.sub !== 'string' ||
+    typeof payload.sid !== 'string' ||
+    typeof payload.username !== 'string' ||
+    typeof payload.email !== 'string' ||
+    typeof payload.fullname !== 'string' ||
+    !isStringArray(payload.roles)
+  ) {
+    throw new AuthError('invalid_token', 'Access token lacks required claims')
+  }
+  return payload as unknown as AccessTokenClaims
+}

@@ -1,0 +1,220 @@
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  generateKeyPairSync,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto'
+import { calculateJwkThumbprint, type JWK } from 'jose'
+import type { AccessTokenAlgorithm, ResolvedOptions } from '../config/options.js'
+import { ConfigError } from '../errors.js'
+import { deriveKey, seal, unseal } from '../internal/crypto.js'
+import type { KeyRecord, Storage } from '../storage/storage.js'
+
+/** A key that signs or verifies access tokens. */
+export interface AccessKey {
+  kid: string
+  alg: AccessTokenAlgorithm
+  /** Signing key (private, or the HS256 secret). */
+  privateKey: KeyObject | null
+  /** Verification key (public, or the HS256 secret). */
+  publicKey: KeyObject
+  publicJwk: JWK | null
+  createdAt: number
+  rotatedAt: number | null
+}
+
+/** The public JWK Set of `/.well-known/jwks.json`. */
+export interface JWKSet {
+  keys: JWK[]
+}
+
+function generateKeyPair(alg: Exclude<AccessTokenAlgorithm, 'HS256'>): {
+  privateKey: KeyObject
+  publicKey: KeyObject
+} {
+  switch (alg) {
+    case 'EdDSA':
+      return generateKeyPairSync('ed25519')
+    case 'ES256':
+      return generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    case 'RS256':
+      return generateKeyPairSync('rsa', { modulusLength: 2048 })
+  }
+}
+
+/** A kid that names an HS256 secret without revealing anything about it. */
+function secretKid(secret: string): string {
+  return `hs-${createHmac('sha256', secret).update('tokenpair kid').digest('base64url').slice(0, 16)}`
+}
+
+/**
+ * The server's signing keys: the current access-token key, the older ones that still verify, and
+ * the refresh-token key (HS256, its own secret, never used for access tokens). Asymmetric private
+ * keys live in storage encrypted with a key derived from `AUTH_SECRET`.
+ */
+export class KeyRing {
+  readonly #options: ResolvedOptions
+  readonly #storage: Storage
+  readonly #sealKey: Buffer | null
+  #current: AccessKey | null = null
+  #byKid = new Map<string, AccessKey>()
+  #jwks: JWKSet = { keys: [] }
+  /** HS256 key of refresh tokens. */
+  readonly refreshKey: KeyObject
+  /** kid of refresh tokens. */
+  readonly refreshKid: string
+
+  constructor(options: ResolvedOptions, storage: Storage) {
+    this.#options = options
+    this.#storage = storage
+    this.#sealKey = options.secret ? deriveKey(options.secret, 'private-key-encryption') : null
+    const refreshSecret = options.refreshTokenSecret ?? options.secret
+    if (refreshSecret === null) throw new ConfigError('secret', 'required to derive the refresh-token key')
+    if (options.accessTokenSecret !== null && options.accessTokenSecret === refreshSecret) {
+      throw new ConfigError('REFRESH_TOKEN_SECRET', 'must differ from ACCESS_TOKEN_SECRET')
+    }
+    this.refreshKey = createSecretKey(
+      options.refreshTokenSecret
+        ? Buffer.from(options.refreshTokenSecret)
+        : deriveKey(refreshSecret, 'refresh-token-signing'),
+    )
+    this.refreshKid = secretKid(refreshSecret)
+  }
+
+  /** The key that signs new access tokens. */
+  get current(): AccessKey {
+    if (!this.#current) throw new Error('KeyRing.load() was not called')
+    return this.#current
+  }
+
+  /** The access key with this kid, if it may still verify tokens. */
+  find(kid: string): AccessKey | undefined {
+    return this.#byKid.get(kid)
+  }
+
+  /** The public JWK Set (empty for HS256). */
+  get jwks(): JWKSet {
+    return this.#jwks
+  }
+
+  /**
+   * Loads the keys from storage, creating the first key of the configured algorithm when there is
+   * none. Several instances starting together may each create one: the newest wins everywhere,
+   * and every key verifies, so nothing breaks.
+   */
+  async load(now = Date.now()): Promise<void> {
+    if (this.#options.algorithm === 'HS256') {
+      this.#loadSecretKey()
+      return
+    }
+    let records = await this.#storage.listKeys()
+    if (!records.some((r) => this.#usable(r) && r.rotatedAt === null)) {
+      await this.#storage.insertKey(await this.createKeyRecord(now))
+      records = await this.#storage.listKeys()
+    }
+    await this.#install(records, now)
+  }
+
+  /** A new key of the configured algorithm, sealed for storage. Used at first start and by rotation. */
+  async createKeyRecord(now = Date.now()): Promise<KeyRecord> {
+    const alg = this.#options.algorithm
+    if (alg === 'HS256') throw new ConfigError('JWT_ALG', 'HS256 keys come from ACCESS_TOKEN_SECRET')
+    if (!this.#sealKey) throw new ConfigError('secret', 'required to protect private keys')
+    const { privateKey, publicKey } = generateKeyPair(alg)
+    const publicJwk = publicKey.export({ format: 'jwk' }) as JWK
+    const kid = await calculateJwkThumbprint(publicJwk)
+    const privateJwk = JSON.stringify(privateKey.export({ format: 'jwk' }))
+    return {
+      kid,
+      alg,
+      publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
+      privateJwk: seal(this.#sealKey, privateJwk, kid),
+      createdAt: now,
+      rotatedAt: null,
+      retiredAt: null,
+    }
+  }
+
+  #usable(record: KeyRecord): boolean {
+    return record.alg === this.#options.algorithm && record.retiredAt === null
+  }
+
+  async #install(records: KeyRecord[], now: number): Promise<void> {
+    const byKid = new Map<string, AccessKey>()
+    let current: AccessKey | null = null
+    for (const record of records) {
+      if (!this.#usable(record)) continue
+      // A rotated key verifies until the last token it signed has expired, then leaves JWKS.
+      if (
+        record.rotatedAt !== null &&
+        record.rotatedAt + this.#options.accessTokenTtlMs + this.#options.clockToleranceMs < now
+      ) {
+        continue
+      }
+      const existing = this.#byKid.get(record.kid)
+      const isCurrent: boolean = current === null && record.rotatedAt === null
+      // Keys already imported are kept: importing costs more than the comparison.
+      const key: AccessKey =
+        existing && (existing.privateKey !== null || !isCurrent)
+          ? { ...existing, rotatedAt: record.rotatedAt }
+          : await this.#importRecord(record, isCurrent)
+      byKid.set(key.kid, key)
+      if (isCurrent) current = key
+    }
+    if (!current) throw new Error('no current signing key after load')
+    this.#byKid = byKid
+    this.#current = current
+    this.#jwks = Object.freeze({
+      keys: [...byKid.values()].map((k) => k.publicJwk).filter((j): j is JWK => j !== null),
+    })
+  }
+
+  async #importRecord(record: KeyRecord, withPrivate: boolean): Promise<AccessKey> {
+    const publicJwk = JSON.parse(record.publicJwk) as JWK
+    const publicKey = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' })
+    let privateKey: KeyObject | null = null
+    if (withPrivate) {
+      if (!this.#sealKey) throw new ConfigError('secret', 'required to open private keys')
+      let jwk: JWK
+      try {
+        jwk = JSON.parse(unseal(this.#sealKey, record.privateJwk, record.kid)) as JWK
+      } catch {
+        throw new ConfigError(
+          'AUTH_SECRET',
+          `cannot decrypt signing key ${record.kid}: is this the secret the keys were made with?`,
+        )
+      }
+      privateKey = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' })
+    }
+    return {
+      kid: record.kid,
+      alg: record.alg as AccessTokenAlgorithm,
+      privateKey,
+      publicKey,
+      publicJwk,
+      createdAt: record.createdAt,
+      rotatedAt: record.rotatedAt,
+    }
+  }
+
+  #loadSecretKey(): void {
+    const secret = this.#options.accessTokenSecret
+    if (secret === null) throw new ConfigError('ACCESS_TOKEN_SECRET', 'required with HS256')
+    const key = createSecretKey(Buffer.from(secret))
+    const current: AccessKey = {
+      kid: secretKid(secret),
+      alg: 'HS256',
+      privateKey: key,
+      publicKey: key,
+      publicJwk: null,
+      createdAt: 0,
+      rotatedAt: null,
+    }
+    this.#current = current
+    this.#byKid = new Map([[current.kid, current]])
+    this.#jwks = Object.freeze({ keys: [] })
+  }
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto'
+import { AuthError } from '../errors.js'
+import type { Engine } from '../internal/engine.js'
+import type { UserRecord } from '../storage/storage.js'
+import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
+import type { ChangePasswordInput, LoginInput, RegisterInput } from './user-schemas.js'
+
+function invalidCredentials(): AuthError {
+  return new AuthError('invalid_credentials', 'Invalid login or password')
+}
+
+/** Creates a user. The database's unique indexes decide `username_taken` and `email_taken`. */
+export async function registerUser(engine: Engine, input: RegisterInput): Promise<UserRecord> {
+  const now = Date.now()
+  const user: UserRecord = {
+    id: randomUUID(),
+    username: input.username,
+    email: input.email,
+    fullname: input.fullname,
+    passwordHash: await hashPassword(input.password),
+    roles: ['user'],
+    emailVerified: false,
+    disabledAt: null,
+    createdAt: now,
+    updatedAt: now,
+  }
+  await engine.storage.createUser(user)
+  return user
+}
+
+/**
+ * Checks a login name and password. An unknown name is verified against a dummy hash, so that it
+ * costs the same time as a wrong password, and both answer the same `invalid_credentials`.
+ */
+export async function authenticateUser(engine: Engine, input: LoginInput): Promise<UserRecord> {
+  const user = await engine.storage.findUserByLogin(input.login)
+  if (!user) {
+    await verifyAgainstDummy(input.password)
+    throw invalidCredentials()
+  }
+  const ok = await verifyPassword(user.passwordHash, input.password)
+  if (!ok || user.disabledAt !== null) throw invalidCredentials()
+  return user
+}
+
+/** Changes a password after checking the current one, and revokes every other session. */
+export async function changePassword(
+  engine: Engine,
+  userId: string,
+  sessionId: string,
+  input: ChangePasswordInput,
+): Promise<void> {
+  const user = await engine.storage.findUserById(userId)
+  if (!user) throw new AuthError('invalid_token', 'User no longer exists')
+  if (!(await verifyPassword(user.passwordHash, input.currentPassword))) throw invalidCredentials()
+  const now = Date.now()
+  await engine.storage.updatePasswordHash(userId, await hashPassword(input.newPassword), now)
+  await engine.storage.revokeUserSessions(userId, 'password_changed', now, { exceptSessionId: sessionId })
+}

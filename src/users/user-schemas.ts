@@ -1,0 +1,59 @@
+import { z } from 'zod'
+
+/* The request bodies of the user routes. The same schemas validate requests and (later) describe
+ * them in OpenAPI, so the two cannot drift. */
+
+const username = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(3, 'must be 3 to 30 characters')
+  .max(30, 'must be 3 to 30 characters')
+  .regex(/^[a-z0-9_.-]+$/, 'may hold only a-z, 0-9, _ . and -')
+
+const email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254, 'must be at most 254 characters')
+  .pipe(z.email('must be a valid email address'))
+
+const fullname = z
+  .string()
+  .trim()
+  .min(1, 'must be 1 to 100 characters')
+  .max(100, 'must be 1 to 100 characters')
+
+/** Taken exactly as sent: no trimming, no composition rules (NIST SP 800-63B). */
+export const passwordSchema = z
+  .string()
+  .min(8, 'must be 8 to 128 characters')
+  .max(128, 'must be 8 to 128 characters')
+
+export const registerSchema = z.object({ username, email, fullname, password: passwordSchema })
+export type RegisterInput = z.infer<typeof registerSchema>
+
+const loginName = z.string().trim().toLowerCase().min(1, 'is required').max(254, 'is too long')
+
+/** `login` is a username or an email; `username` or `email` are accepted in its place. */
+export const loginSchema = z
+  .object({
+    login: loginName.optional(),
+    username: loginName.optional(),
+    email: loginName.optional(),
+    password: z.string().min(1, 'is required').max(128, 'is too long'),
+  })
+  .refine((body) => (body.login ?? body.username ?? body.email) !== undefined, {
+    path: ['login'],
+    message: 'is required',
+  })
+  .transform((body) => ({ login: (body.login ?? body.username ?? body.email)!, password: body.password }))
+export type LoginInput = z.infer<typeof loginSchema>
+
+export const changePasswordSchema = z.object({
+  currentPassword: z.string().min(1, 'is required').max(128, 'is too long'),
+  newPassword: passwordSchema,
+})
+export type ChangePasswordInput = z.infer<typeof changePasswordSchema>
+
+export const refreshBodySchema = z.object({ refreshToken: z.string().max(16_384).optional() }).partial()

@@ -1,0 +1,52 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { type Auth, createAuth } from '../../src/auth.js'
+import type { AuthOptions } from '../../src/config/options.js'
+import { createServerApp } from '../../src/server/app.js'
+import { createTestDatabase, type TestDatabase } from './test-database.js'
+
+export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
+
+/** A real server on an ephemeral loopback port. */
+export interface TestServer {
+  url: string
+  auth: Auth
+  server: Server
+  database: TestDatabase
+  close(): Promise<void>
+}
+
+/** Options of {@link startTestServer}: any `createAuth` option, plus the server's. */
+export type TestServerOptions = Partial<AuthOptions> & { trustProxy?: boolean | number | string }
+
+/**
+ * Starts the real app (createAuth + the server's Express app) on 127.0.0.1:0, on the database of
+ * this test run (`sqlite::memory:` unless `TEST_DATABASE_URL` names another; see test-database.ts).
+ */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const { trustProxy, ...authOptions } = options
+  const database = authOptions.database ? null : await createTestDatabase()
+  const auth = await createAuth({
+    secret: TEST_SECRET,
+    cookieSecure: true,
+    ...authOptions,
+    database: authOptions.database ?? database!.url,
+  })
+  const app = createServerApp(auth, { trustProxy: trustProxy ?? false })
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    auth,
+    server,
+    database: database ?? { url: String(authOptions.database), drop: async () => {} },
+    async close() {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await auth.close()
+      await database?.drop()
+    },
+  }
+}
