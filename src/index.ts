@@ -23,6 +23,8 @@ export type { RequestAuth, RequireAuthOptions } from './express/require-auth.js'
 export type {
   ConsumeRefreshTokenInput,
   ConsumeResult,
+  EmailTokenPurpose,
+  EmailTokenRecord,
   KeyRecord,
   NewRefreshToken,
   RevokeReason,
@@ -31,6 +33,7 @@ export type {
   StorageCapabilities,
   SweepResult,
   UserRecord,
+  UserUpdate,
 } from './storage/storage.js'
 export type { AccessTokenClaims, RefreshTokenClaims } from './tokens/claims.js'
 export type { JWKSet } from './tokens/keys.js'

@@ -100,10 +100,33 @@ export interface KeyRecord {
   retiredAt: number | null
 }
 
+/** What a mail token is for. A token of one purpose is never valid for another. */
+export type EmailTokenPurpose = 'verify_email' | 'reset_password'
+
+/** A single-use mail token (verification or reset link): its hash, never the token. */
+export interface EmailTokenRecord {
+  /** Hex SHA-256 of the token. */
+  tokenHash: string
+  userId: string
+  purpose: EmailTokenPurpose
+  /** The address the link was mailed to: verifying it only counts while it is still the user's. */
+  email: string
+  createdAt: number
+  expiresAt: number
+}
+
+/** Fields of a user that {@link Storage.updateUser} may change. */
+export interface UserUpdate {
+  fullname?: string
+  email?: string
+  emailVerified?: boolean
+}
+
 /** Counts of rows removed by {@link Storage.deleteExpired}. */
 export interface SweepResult {
   sessions: number
   refreshTokens: number
+  emailTokens: number
 }
 
 /**
@@ -140,6 +163,12 @@ export interface Storage {
   findUserByLogin(login: string): Promise<UserRecord | null>
   /** Replaces the password hash; returns whether the user exists. */
   updatePasswordHash(userId: string, passwordHash: string, now: number): Promise<boolean>
+  /** Changes profile fields; returns the updated user or `null`. Throws `email_taken` on a duplicate. */
+  updateUser(userId: string, update: UserUpdate, now: number): Promise<UserRecord | null>
+  /** Sets (`disabledAt` a time) or clears (`null`) a user's disabled mark; returns whether the user exists. */
+  setUserDisabled(userId: string, disabledAt: number | null, now: number): Promise<boolean>
+  /** Users ordered by creation (oldest first), for administration. */
+  listUsers(options: { limit: number; offset: number }): Promise<UserRecord[]>
 
   /** Inserts a session and its first refresh token together. */
   createSession(session: SessionRecord, firstToken: NewRefreshToken): Promise<void>
@@ -160,6 +189,21 @@ export interface Storage {
   /** Consumes a refresh token atomically: see {@link ConsumeResult}. */
   consumeRefreshToken(input: ConsumeRefreshTokenInput): Promise<ConsumeResult>
 
+  /**
+   * Stores a mail token and deletes the user's other unused tokens of the same purpose, so that a
+   * new request supersedes the old link.
+   */
+  createEmailToken(token: EmailTokenRecord): Promise<void>
+  /**
+   * Consumes a mail token atomically: under concurrent calls exactly one gets the record, the
+   * others `null`; so do unknown, expired, used and other-purpose tokens.
+   */
+  consumeEmailToken(
+    tokenHash: string,
+    purpose: EmailTokenPurpose,
+    now: number,
+  ): Promise<EmailTokenRecord | null>
+
   /** Every signing key, retired ones included, newest first. */
   listKeys(): Promise<KeyRecord[]>
   /** Inserts a key, and marks every other non-rotated key of the same `alg` rotated at its `createdAt`. */
@@ -167,6 +211,6 @@ export interface Storage {
   /** Marks a key retired; returns whether it existed and was not retired. */
   retireKey(kid: string, now: number): Promise<boolean>
 
-  /** Deletes sessions dead before `now` (with their tokens) and refresh tokens expired before `now`. */
+  /** Deletes sessions dead before `now` (with their tokens), refresh and mail tokens expired before `now`. */
   deleteExpired(now: number): Promise<SweepResult>
 }

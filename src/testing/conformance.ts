@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AuthError } from '../errors.js'
-import type { Storage } from '../storage/storage.js'
+import type { EmailTokenRecord, Storage } from '../storage/storage.js'
 import { makeKey, makeSession, makeToken, makeUser } from './fixtures.js'
 
 /** How the conformance suite gets a storage. */
@@ -118,6 +118,52 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
         const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
         expect(rejected.reason).toBeInstanceOf(AuthError)
         expect((rejected.reason as AuthError).code).toBe('username_taken')
+      })
+
+      it('updates profile fields, refusing a taken email', async () => {
+        const user = makeUser()
+        const other = makeUser()
+        await storage.createUser(user)
+        await storage.createUser(other)
+        const updated = await storage.updateUser(
+          user.id,
+          { fullname: 'New Name', email: `new_${user.email}`, emailVerified: true },
+          user.createdAt + 5,
+        )
+        expect(updated).toMatchObject({
+          fullname: 'New Name',
+          email: `new_${user.email}`,
+          emailVerified: true,
+        })
+        expect(updated?.updatedAt).toBe(user.createdAt + 5)
+        expect(updated?.username).toBe(user.username)
+        await expectAuthError(
+          storage.updateUser(user.id, { email: other.email.toUpperCase() }, Date.now()),
+          'email_taken',
+        )
+        expect((await storage.findUserById(user.id))?.email).toBe(`new_${user.email}`)
+        expect(await storage.updateUser('no-such-id', { fullname: 'x' }, Date.now())).toBeNull()
+      })
+
+      it('disables and enables a user', async () => {
+        const user = makeUser()
+        await storage.createUser(user)
+        expect(await storage.setUserDisabled(user.id, 1234, 1234)).toBe(true)
+        expect((await storage.findUserById(user.id))?.disabledAt).toBe(1234)
+        expect(await storage.setUserDisabled(user.id, null, 2000)).toBe(true)
+        expect((await storage.findUserById(user.id))?.disabledAt).toBeNull()
+        expect(await storage.setUserDisabled('no-such-id', 1, 1)).toBe(false)
+      })
+
+      it('lists users oldest first, by pages', async () => {
+        const now = Date.now()
+        const users = [makeUser({}, now - 3000), makeUser({}, now - 2000), makeUser({}, now - 1000)]
+        for (const u of [users[2]!, users[0]!, users[1]!]) await storage.createUser(u)
+        expect((await storage.listUsers({ limit: 2, offset: 0 })).map((u) => u.id)).toEqual([
+          users[0]!.id,
+          users[1]!.id,
+        ])
+        expect((await storage.listUsers({ limit: 2, offset: 2 })).map((u) => u.id)).toEqual([users[2]!.id])
       })
 
       it('updates a password hash', async () => {
@@ -308,6 +354,73 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
       })
     })
 
+    describe('mail tokens', () => {
+      function mailToken(userId: string, overrides: Partial<EmailTokenRecord> = {}): EmailTokenRecord {
+        const now = Date.now()
+        return {
+          tokenHash: makeToken('x').tokenHash,
+          userId,
+          purpose: 'verify_email',
+          email: 'someone@example.com',
+          createdAt: now,
+          expiresAt: now + HOUR,
+          ...overrides,
+        }
+      }
+
+      it('consumes a token once, and never for another purpose or after expiry', async () => {
+        const user = makeUser()
+        await storage.createUser(user)
+        const token = mailToken(user.id)
+        await storage.createEmailToken(token)
+        expect(await storage.consumeEmailToken(token.tokenHash, 'reset_password', Date.now())).toBeNull()
+        expect(await storage.consumeEmailToken(token.tokenHash, 'verify_email', Date.now())).toEqual(token)
+        expect(await storage.consumeEmailToken(token.tokenHash, 'verify_email', Date.now())).toBeNull()
+        const expiring = mailToken(user.id, { purpose: 'reset_password' })
+        await storage.createEmailToken(expiring)
+        expect(
+          await storage.consumeEmailToken(expiring.tokenHash, 'reset_password', expiring.expiresAt),
+        ).toBeNull()
+        expect(await storage.consumeEmailToken('0'.repeat(64), 'verify_email', Date.now())).toBeNull()
+      })
+
+      it('supersedes the older unused token of the same purpose only', async () => {
+        const user = makeUser()
+        await storage.createUser(user)
+        const old = mailToken(user.id)
+        const reset = mailToken(user.id, { purpose: 'reset_password' })
+        const fresh = mailToken(user.id)
+        await storage.createEmailToken(old)
+        await storage.createEmailToken(reset)
+        await storage.createEmailToken(fresh)
+        expect(await storage.consumeEmailToken(old.tokenHash, 'verify_email', Date.now())).toBeNull()
+        expect(await storage.consumeEmailToken(fresh.tokenHash, 'verify_email', Date.now())).not.toBeNull()
+        expect(await storage.consumeEmailToken(reset.tokenHash, 'reset_password', Date.now())).not.toBeNull()
+      })
+
+      it('lets exactly one of N parallel consumes of a mail token win', async () => {
+        const user = makeUser()
+        await storage.createUser(user)
+        const token = mailToken(user.id, { purpose: 'reset_password' })
+        await storage.createEmailToken(token)
+        const peers = [storage]
+        if (storage.capabilities.sharedAcrossProcesses) {
+          for (let i = 0; i < 3; i++) {
+            const peer = await options.create()
+            extra.push(peer)
+            peers.push(peer)
+          }
+        }
+        const now = Date.now()
+        const results = await Promise.all(
+          Array.from({ length: options.raceSize ?? 24 }, (_, i) =>
+            peers[i % peers.length]!.consumeEmailToken(token.tokenHash, 'reset_password', now),
+          ),
+        )
+        expect(results.filter((r) => r !== null)).toHaveLength(1)
+      })
+    })
+
     describe('keys', () => {
       it('lists keys newest first and rotates the previous key of the same algorithm', async () => {
         const now = Date.now()
@@ -344,9 +457,16 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
         const liveSession = makeSession(user.id, {}, now)
         const expiredToken = makeToken(liveSession.id, { expiresAt: now - 1 }, now - DAY)
         await storage.createSession(liveSession, expiredToken)
+        await storage.createEmailToken({
+          tokenHash: makeToken('x').tokenHash,
+          userId: user.id,
+          purpose: 'verify_email',
+          email: user.email,
+          createdAt: now - 2 * HOUR,
+          expiresAt: now - HOUR,
+        })
         const result = await storage.deleteExpired(now)
-        expect(result.sessions).toBe(1)
-        expect(result.refreshTokens).toBe(2)
+        expect(result).toEqual({ sessions: 1, refreshTokens: 2, emailTokens: 1 })
         expect(await storage.findSession(dead.session.id)).toBeNull()
         expect(await storage.findSession(live.session.id)).not.toBeNull()
         expect(await storage.findSession(liveSession.id)).not.toBeNull()

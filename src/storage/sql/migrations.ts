@@ -102,10 +102,39 @@ function initialSchema(traits: SQLTraits): Migration {
   }
 }
 
+function emailTokens(traits: SQLTraits): Migration {
+  const time = traits.timeType
+  return {
+    async up(db: AnyDB) {
+      await db.schema
+        .createTable('tp_email_tokens')
+        .addColumn('token_hash', 'char(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('purpose', 'varchar(32)', (c) => c.notNull())
+        .addColumn('email', 'varchar(254)', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('expires_at', time, (c) => c.notNull())
+        .addColumn('used_at', time)
+        .execute()
+      await db.schema
+        .createIndex('tp_email_tokens_user')
+        .on('tp_email_tokens')
+        .columns(['user_id', 'purpose'])
+        .execute()
+      await db.schema
+        .createIndex('tp_email_tokens_expires')
+        .on('tp_email_tokens')
+        .column('expires_at')
+        .execute()
+    },
+  }
+}
+
 /** Every migration, in order. Names sort in the order they run. */
 export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
   return {
     '0001_initial': initialSchema(traits),
+    '0002_email_tokens': emailTokens(traits),
   }
 }
 

@@ -54,12 +54,23 @@ export interface SigningKeysTable {
   retired_at: NullableInt
 }
 
+export interface EmailTokensTable {
+  token_hash: string
+  user_id: string
+  purpose: string
+  email: string
+  created_at: Int
+  expires_at: Int
+  used_at: NullableInt
+}
+
 /** The tables of the SQL adapter. */
 export interface Database {
   tp_users: UsersTable
   tp_sessions: SessionsTable
   tp_refresh_tokens: RefreshTokensTable
   tp_signing_keys: SigningKeysTable
+  tp_email_tokens: EmailTokensTable
 }
 
 /** Reads an integer column whatever type the driver chose for it. */

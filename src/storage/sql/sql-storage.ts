@@ -3,6 +3,8 @@ import { AuthError } from '../../errors.js'
 import type {
   ConsumeRefreshTokenInput,
   ConsumeResult,
+  EmailTokenPurpose,
+  EmailTokenRecord,
   KeyRecord,
   NewRefreshToken,
   RevokeReason,
@@ -11,6 +13,7 @@ import type {
   StorageCapabilities,
   SweepResult,
   UserRecord,
+  UserUpdate,
 } from '../storage.js'
 import { migrateToLatest } from './migrations.js'
 import { type Database, type SessionsTable, toNullableNumber, toNumber, type UsersTable } from './schema.js'
@@ -165,6 +168,49 @@ export class SQLStorage implements Storage {
         .where('id', '=', userId)
         .executeTakeFirst()
       return result.numUpdatedRows > 0n
+    })
+  }
+
+  updateUser(userId: string, update: UserUpdate, now: number): Promise<UserRecord | null> {
+    return this.#guard(async () => {
+      const set: { updated_at: number; fullname?: string; email?: string; email_verified?: number } = {
+        updated_at: now,
+      }
+      if (update.fullname !== undefined) set.fullname = update.fullname
+      if (update.email !== undefined) set.email = update.email
+      if (update.emailVerified !== undefined) set.email_verified = update.emailVerified ? 1 : 0
+      await this.#db.updateTable('tp_users').set(set).where('id', '=', userId).execute()
+      const row = await this.#db
+        .selectFrom('tp_users')
+        .selectAll()
+        .where('id', '=', userId)
+        .executeTakeFirst()
+      return row ? userFromRow(row) : null
+    })
+  }
+
+  setUserDisabled(userId: string, disabledAt: number | null, now: number): Promise<boolean> {
+    return this.#guard(async () => {
+      const result = await this.#db
+        .updateTable('tp_users')
+        .set({ disabled_at: disabledAt, updated_at: now })
+        .where('id', '=', userId)
+        .executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    })
+  }
+
+  listUsers(options: { limit: number; offset: number }): Promise<UserRecord[]> {
+    return this.#guard(async () => {
+      const rows = await this.#db
+        .selectFrom('tp_users')
+        .selectAll()
+        .orderBy('created_at', 'asc')
+        .orderBy('id', 'asc')
+        .limit(options.limit)
+        .offset(options.offset)
+        .execute()
+      return rows.map(userFromRow)
     })
   }
 
@@ -337,6 +383,65 @@ export class SQLStorage implements Storage {
     return sessionFromRow(row)
   }
 
+  createEmailToken(token: EmailTokenRecord): Promise<void> {
+    return this.#guard(() =>
+      this.#db.transaction().execute(async (trx) => {
+        await trx
+          .deleteFrom('tp_email_tokens')
+          .where('user_id', '=', token.userId)
+          .where('purpose', '=', token.purpose)
+          .where('used_at', 'is', null)
+          .execute()
+        await trx
+          .insertInto('tp_email_tokens')
+          .values({
+            token_hash: token.tokenHash,
+            user_id: token.userId,
+            purpose: token.purpose,
+            email: token.email,
+            created_at: token.createdAt,
+            expires_at: token.expiresAt,
+            used_at: null,
+          })
+          .execute()
+      }),
+    )
+  }
+
+  consumeEmailToken(
+    tokenHash: string,
+    purpose: EmailTokenPurpose,
+    now: number,
+  ): Promise<EmailTokenRecord | null> {
+    return this.#guard(() =>
+      this.#db.transaction().execute(async (trx) => {
+        // The conditional UPDATE is the compare-and-set: only one caller can flip used_at.
+        const won = await trx
+          .updateTable('tp_email_tokens')
+          .set({ used_at: now })
+          .where('token_hash', '=', tokenHash)
+          .where('purpose', '=', purpose)
+          .where('used_at', 'is', null)
+          .where('expires_at', '>', now)
+          .executeTakeFirst()
+        if (won.numUpdatedRows === 0n) return null
+        const row = await trx
+          .selectFrom('tp_email_tokens')
+          .selectAll()
+          .where('token_hash', '=', tokenHash)
+          .executeTakeFirstOrThrow()
+        return {
+          tokenHash: row.token_hash,
+          userId: row.user_id,
+          purpose: row.purpose as EmailTokenPurpose,
+          email: row.email,
+          createdAt: toNumber(row.created_at),
+          expiresAt: toNumber(row.expires_at),
+        }
+      }),
+    )
+  }
+
   listKeys(): Promise<KeyRecord[]> {
     return this.#guard(async () => {
       const rows = await this.#db
@@ -409,7 +514,12 @@ export class SQLStorage implements Storage {
           .deleteFrom('tp_sessions')
           .where((eb) => eb.or([eb('expires_at', '<=', now), eb('idle_expires_at', '<=', now)]))
           .executeTakeFirst()
-        return { sessions: Number(sessions.numDeletedRows), refreshTokens: Number(tokens.numDeletedRows) }
+        const mail = await trx.deleteFrom('tp_email_tokens').where('expires_at', '<=', now).executeTakeFirst()
+        return {
+          sessions: Number(sessions.numDeletedRows),
+          refreshTokens: Number(tokens.numDeletedRows),
+          emailTokens: Number(mail.numDeletedRows),
+        }
       }),
     )
   }
