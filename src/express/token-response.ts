@@ -50,7 +50,7 @@ export function sendTokenPair(
     user: toPublicUser(pair.user),
     tokenType: 'Bearer',
     accessTokenExpiresAt: new Date(pair.access.expiresAt).toISOString(),
-    expiresIn: Math.max(0, Math.round((pair.access.expiresAt - Date.now()) / 1000)),
+    expiresIn: pair.access.claims.exp - pair.access.claims.iat,
     refreshTokenExpiresAt: new Date(pair.refresh.expiresAt).toISOString(),
   }
   if (mode !== 'cookie') {
