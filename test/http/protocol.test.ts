@@ -111,10 +111,11 @@ describe('access token expiry', () => {
         .status,
     ).toBe(200)
     vi.setSystemTime(t0 + 15 * 60_000 + 6_000)
-    for (const headers of [
+    const sources: Record<string, string>[] = [
       { authorization: `Bearer ${user.accessToken}` },
       { cookie: `accessToken=${user.accessToken}` },
-    ]) {
+    ]
+    for (const headers of sources) {
       const res = await request(`${server.url}/auth/me`, { headers })
       expect(res.status).toBe(401)
       expect(res.body.code).toBe('token_expired')
