@@ -1,9 +1,13 @@
 import type { RequestHandler, Router } from 'express'
 import { type AuthOptions, type ResolvedOptions, resolveOptions } from './config/options.js'
 import { AuthError } from './errors.js'
+import { EventBus, type SecurityEventListener } from './events/events.js'
+import { RateLimits } from './express/rate-limit.js'
 import { createServerRequireAuth, type RequireAuthOptions } from './express/require-auth.js'
 import { createAuthRouter, errorHandler, jwksHandler, notFoundHandler } from './express/router.js'
 import type { Engine } from './internal/engine.js'
+import { Mailer } from './mail/mailer.js'
+import { observeRevocations, SessionStatusCache } from './security/session-status-cache.js'
 import { openStorage } from './storage/open-storage.js'
 import type { Storage } from './storage/storage.js'
 import { verifyAccessToken } from './tokens/access-token.js'
@@ -32,7 +36,16 @@ export interface Auth {
   verifyAccessToken(token: string): Promise<AccessTokenClaims>
   /** Whether the database answers. */
   isReady(): Promise<boolean>
-  /** Closes the storage (when `createAuth` opened it). */
+  /** Security events (logins, refresh reuse, revocations): add a listener, get its remover. */
+  readonly events: { subscribe(listener: SecurityEventListener): () => void }
+  /** Re-reads the signing keys from storage now (they are also re-read every `keyReloadInterval`). */
+  reloadKeys(): Promise<void>
+  /**
+   * Resolves once every mail queued so far (verification, reset) was sent or given up: for tests,
+   * and before a planned stop. `close()` does not wait for retries; this does.
+   */
+  flushMail(): Promise<void>
+  /** Stops the key reload timer and closes the storage (when `createAuth` opened it). */
   close(): Promise<void>
 }
 
@@ -55,7 +68,30 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     await storage.migrate()
     const keys = new KeyRing(resolved, storage)
     await keys.load()
-    const engine: Engine = Object.freeze({ options: resolved, storage, keys })
+    const events = new EventBus(resolved.logger)
+    if (resolved.onEvent) events.subscribe(resolved.onEvent)
+    const sessionCache = new SessionStatusCache({ ttlMs: resolved.sessionCheckCacheTtlMs })
+    const limits = await RateLimits.create(resolved.rateLimits, resolved.logger)
+    const mailer = new Mailer(resolved.mail, resolved.logger)
+    // Said once, at start, so that a developer knows where verification links went.
+    if (mailer.writesOutbox) {
+      resolved.logger.info(
+        { outbox: resolved.mail.outboxDir },
+        'mail: no SMTP server configured (SMTP_URL); mails are written as .eml files into the outbox folder',
+      )
+    }
+    const engine: Engine = Object.freeze({
+      options: resolved,
+      // Revocations made through the engine clear the session-status cache at once.
+      storage: observeRevocations(storage, sessionCache),
+      keys,
+      events,
+      limits,
+      sessionCache,
+      mailer,
+    })
+    // Last, so that a failed start leaves no timer behind.
+    keys.startReloading(resolved.keyReloadIntervalMs)
     return {
       options: resolved,
       storage,
@@ -75,7 +111,14 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
           throw error
         }
       },
+      events: { subscribe: (listener) => events.subscribe(listener) },
+      reloadKeys: () => keys.reload(),
+      flushMail: () => mailer.flush(),
       close: async () => {
+        keys.stopReloading()
+        // Before the storage closes: a mail job may still be writing its token.
+        await mailer.close()
+        await limits.close()
         if (ownsStorage) await storage.close()
       },
     }

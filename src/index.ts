@@ -19,7 +19,13 @@ export {
   RefreshTokenReusedError,
   ValidationError,
 } from './errors.js'
+export type {
+  SecurityEvent,
+  SecurityEventListener,
+  SecurityEventType,
+} from './events/index.js'
 export type { RequestAuth, RequireAuthOptions } from './express/require-auth.js'
+export * from './mail/index.js'
 export type {
   ConsumeRefreshTokenInput,
   ConsumeResult,

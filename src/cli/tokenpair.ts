@@ -1,22 +1,57 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util'
-import { ConfigError } from '../errors.js'
+import { ConfigError, isAuthError } from '../errors.js'
 import { startServer } from '../server/start-server.js'
+import {
+  CommandError,
+  type CommandIO,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  openCommandContext,
+  parseCommandArgs,
+  processIO,
+  UsageError,
+} from './cli-support.js'
+import { KEYS_HELP, runKeysCommand } from './keys-command.js'
+import { runUsersCommand, USERS_HELP } from './users-command.js'
 
-const HELP = `Usage: tokenpair <command>
+const HELP = `Usage: tokenpair <command> [options]      (no command: serve)
 
 Commands:
   serve      serve the API of API.md (settings from the environment: PORT, HOST, DATABASE_URL, ...)
+  migrate    create or upgrade the database schema, then exit
+  keys       list, rotate or retire signing keys        (tokenpair keys --help)
+  users      create, list, disable, enable users, revoke their sessions   (tokenpair users --help)
+
+Every command reads the same environment as serve. Exit codes: 0 done, 1 failed, 2 wrong usage.
 
 Options:
-  -h, --help  show this help
+  -h, --help  show this help (or a command's: tokenpair <command> --help)
 `
 
-async function serve(): Promise<number> {
+const SERVE_HELP = `Usage: tokenpair serve
+
+Serves the API on HOST:PORT (default 127.0.0.1:8000). On SIGTERM or SIGINT it drains: /readyz
+answers 503, new connections are refused, requests in flight finish (at most SHUTDOWN_TIMEOUT,
+default 10s), the database closes, and the process exits 0.
+`
+
+const MIGRATE_HELP = `Usage: tokenpair migrate [--json]
+
+Creates or upgrades the schema of DATABASE_URL. Safe to run from several processes at once.
+`
+
+async function serve(args: string[], io: CommandIO): Promise<number> {
+  const { values } = parseCommandArgs(args, {})
+  if (values.help) {
+    io.out(SERVE_HELP)
+    return EXIT_OK
+  }
   const running = await startServer(process.env)
-  process.stdout.write(`tokenpair listening on ${running.url}\n`)
+  io.out(`tokenpair listening on ${running.url}\n`)
   await new Promise<void>((resolve) => {
     const onSignal = () => {
+      // Handlers go at the first signal: a second one kills the process the default way.
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
       resolve()
@@ -25,39 +60,73 @@ async function serve(): Promise<number> {
     process.on('SIGTERM', onSignal)
   })
   await running.stop()
-  return 0
+  // Everything is closed; should a forgotten handle still hold the event loop, do not hang the
+  // orchestrator: exit anyway shortly after. Unref'd, so a clean exit is not delayed by it.
+  setTimeout(() => process.exit(process.exitCode ?? EXIT_OK), 2000).unref()
+  return EXIT_OK
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: { help: { type: 'boolean', short: 'h' } },
-  })
-  const command = positionals[0] ?? 'serve'
+async function migrate(args: string[], io: CommandIO): Promise<number> {
+  const { values } = parseCommandArgs(args, { json: { type: 'boolean' } })
   if (values.help) {
-    process.stdout.write(HELP)
-    return 0
+    io.out(MIGRATE_HELP)
+    return EXIT_OK
   }
-  if (command === 'serve') return serve()
-  process.stderr.write(`tokenpair: unknown command ${JSON.stringify(command)}\n\n${HELP}`)
-  return 2
+  const context = await openCommandContext(process.env)
+  await context.close()
+  io.out(values.json ? `${JSON.stringify({ migrated: true })}\n` : 'database schema is up to date\n')
+  return EXIT_OK
 }
 
-main(process.argv.slice(2)).then(
+const COMMANDS: Record<string, { help: string; run: (args: string[], io: CommandIO) => Promise<number> }> = {
+  serve: { help: SERVE_HELP, run: serve },
+  migrate: { help: MIGRATE_HELP, run: migrate },
+  keys: { help: KEYS_HELP, run: (args, io) => runKeysCommand(args, process.env, io) },
+  users: { help: USERS_HELP, run: (args, io) => runUsersCommand(args, process.env, io) },
+}
+
+/** Runs the CLI with `argv` (without `node` and the script); returns the exit code. */
+async function main(argv: string[], io: CommandIO): Promise<number> {
+  // No command at all means serve, as `npx tokenpair` in a container expects.
+  const [first = 'serve', ...rest] = argv
+  if (first === '-h' || first === '--help' || first === 'help') {
+    io.out(HELP)
+    return EXIT_OK
+  }
+  const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined
+  if (!command) {
+    io.err(`tokenpair: unknown command ${JSON.stringify(first)}\n\n${HELP}`)
+    return EXIT_USAGE
+  }
+  try {
+    return await command.run(rest, io)
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`tokenpair ${first}: ${error.message}\n\n${command.help}`)
+      return EXIT_USAGE
+    }
+    if (error instanceof ConfigError) {
+      io.err(`tokenpair: configuration error: ${error.message}\n`)
+      return EXIT_USAGE
+    }
+    if (error instanceof CommandError || isAuthError(error)) {
+      // The operator needs the driver's reason (refused, unknown database…); HTTP answers never show it.
+      const cause = error.cause instanceof Error ? ` (${error.cause.message})` : ''
+      io.err(`tokenpair ${first}: ${error.message}${cause}\n`)
+      return EXIT_FAILURE
+    }
+    throw error
+  }
+}
+
+main(process.argv.slice(2), processIO).then(
   (code) => {
     process.exitCode = code
   },
   (error: unknown) => {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`tokenpair: configuration error: ${error.message}\n`)
-      process.exitCode = 2
-      return
-    }
     process.stderr.write(
       `tokenpair: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     )
-    process.exitCode = 1
+    process.exitCode = EXIT_FAILURE
   },
 )

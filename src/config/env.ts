@@ -1,4 +1,7 @@
+import { join } from 'node:path'
 import { ConfigError } from '../errors.js'
+import { readRateLimitEnv } from '../express/rate-limit.js'
+import { resolveAppUrl, resolveMailOptions } from '../mail/mail-options.js'
 import { parseDuration } from './duration.js'
 import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm, type AuthOptions } from './options.js'
 
@@ -18,6 +21,14 @@ export interface ServerConfig {
   trustProxy: boolean | number | string
   /** `AUTH_SECRET`, or `null` when the server must load or generate one. */
   authSecret: string | null
+  /** `SHUTDOWN_TIMEOUT` in ms: how long requests in flight may take to finish on SIGTERM. Default 10 s. */
+  shutdownTimeoutMs: number
+  /** `SHUTDOWN_DELAY` in ms: how long `/readyz` answers 503 before the listener closes, so a balancer notices. Default 0. */
+  shutdownDelayMs: number
+  /** `EVENTS_WEBHOOK_URL`: where `refresh_reused` events are `POST`ed, or `null`. */
+  eventsWebhookUrl: string | null
+  /** `DEMO_PAGE`: serve the demo page at `/`. Default `true`. */
+  demoPage: boolean
   /** Everything of `createAuth` but the database and the secret. */
   auth: Omit<AuthOptions, 'database' | 'secret'>
 }
@@ -59,6 +70,32 @@ function readTrustProxy(env: Env): boolean | number | string {
   if (value === 'true') return true
   if (/^\d+$/.test(value)) return Number(value)
   return value
+}
+
+/** Names of the mail settings' variables, for a `ConfigError` raised by the option checks. */
+const MAIL_ENV: Readonly<Record<string, string>> = {
+  'mail.smtpUrl': 'SMTP_URL',
+  'mail.from': 'MAIL_FROM',
+  appUrl: 'APP_URL',
+}
+
+/** `SMTP_URL`, `MAIL_FROM` and `APP_URL` (docs/email.md); without `SMTP_URL`, mail goes to `DATA_DIR/outbox`. */
+function readMailEnv(env: Env, dataDir: string, auth: ServerConfig['auth']): void {
+  auth.mail = { outboxDir: join(dataDir, 'outbox') }
+  const smtpUrl = read(env, 'SMTP_URL')
+  if (smtpUrl !== undefined) auth.mail.smtpUrl = smtpUrl
+  const from = read(env, 'MAIL_FROM')
+  if (from !== undefined) auth.mail.from = from
+  const appUrl = read(env, 'APP_URL')
+  if (appUrl !== undefined) auth.appUrl = appUrl
+  try {
+    resolveMailOptions(auth.mail)
+    resolveAppUrl(auth.appUrl)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    const name = MAIL_ENV[error.setting] ?? error.setting
+    throw new ConfigError(name, error.message.slice(error.setting.length + 2))
+  }
 }
 
 /**
@@ -118,12 +155,29 @@ export function readServerConfig(env: Env): ServerConfig {
     cookieSecure: readBoolean(env, 'COOKIE_SECURE', true),
   }
   if (accessTokenSecret !== undefined) auth.accessTokenSecret = accessTokenSecret
+  // RATE_LIMIT=off, RATE_LIMIT_* and REDIS_URL (docs/security.md).
+  auth.rateLimit = readRateLimitEnv(env)
+  const cookiePrefix = read(env, 'COOKIE_PREFIX')?.toLowerCase()
+  if (cookiePrefix !== undefined) {
+    if (cookiePrefix !== 'none' && cookiePrefix !== 'secure' && cookiePrefix !== 'host') {
+      throw new ConfigError('COOKIE_PREFIX', 'must be none, secure or host')
+    }
+    if (cookiePrefix !== 'none' && auth.cookieSecure === false) {
+      throw new ConfigError('COOKIE_PREFIX', `${cookiePrefix} needs COOKIE_SECURE=true`)
+    }
+    auth.cookiePrefix = cookiePrefix
+  }
+  const sessionCheckCacheTtl = readDuration(env, 'SESSION_CHECK_CACHE_TTL')
+  if (sessionCheckCacheTtl !== undefined) auth.sessionCheckCacheTtl = sessionCheckCacheTtl
   if (refreshTokenSecret !== undefined) auth.refreshTokenSecret = refreshTokenSecret
   const durations = [
     ['ACCESS_TOKEN_TTL', 'accessTokenTtl'],
     ['REFRESH_TOKEN_TTL', 'refreshTokenTtl'],
     ['SESSION_MAX_AGE', 'sessionMaxAge'],
     ['REFRESH_REUSE_GRACE', 'refreshReuseGrace'],
+    ['KEY_RELOAD_INTERVAL', 'keyReloadInterval'],
+    ['EMAIL_VERIFY_TTL', 'emailVerifyTtl'],
+    ['PASSWORD_RESET_TTL', 'passwordResetTtl'],
   ] as const
   for (const [name, key] of durations) {
     const value = readDuration(env, name)
@@ -131,8 +185,18 @@ export function readServerConfig(env: Env): ServerConfig {
   }
   const dataDir = read(env, 'DATA_DIR') ?? './data'
   const databaseUrl = read(env, 'DATABASE_URL') ?? `sqlite:${dataDir.replace(/\/+$/, '')}/tokenpair.db`
+  readMailEnv(env, dataDir, auth)
+  const shutdownTimeoutMs = parseDuration(readDuration(env, 'SHUTDOWN_TIMEOUT') ?? '10s')!
+  const eventsWebhookUrl = read(env, 'EVENTS_WEBHOOK_URL') ?? null
+  if (eventsWebhookUrl !== null && !/^https?:\/\/[^\s]+$/.test(eventsWebhookUrl)) {
+    throw new ConfigError('EVENTS_WEBHOOK_URL', 'must be an http(s) URL')
+  }
   return {
     host: read(env, 'HOST') ?? '127.0.0.1',
+    shutdownTimeoutMs,
+    shutdownDelayMs: parseDuration(readDuration(env, 'SHUTDOWN_DELAY') ?? '0')!,
+    eventsWebhookUrl,
+    demoPage: readBoolean(env, 'DEMO_PAGE', true),
     port: readPort(env),
     databaseUrl,
     dataDir,

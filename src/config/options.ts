@@ -1,4 +1,12 @@
 import { ConfigError } from '../errors.js'
+import type { SecurityEventListener } from '../events/events.js'
+import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from '../express/rate-limit.js'
+import {
+  type MailOptions,
+  type ResolvedMailOptions,
+  resolveAppUrl,
+  resolveMailOptions,
+} from '../mail/mail-options.js'
 import type { Storage } from '../storage/storage.js'
 import { parseDuration } from './duration.js'
 
@@ -57,7 +65,52 @@ export interface AuthOptions {
   clockTolerance?: Duration
   /** Where log lines go. Default: nowhere. */
   logger?: AuthLogger
+  /**
+   * Brute-force limits (docs/security.md): per-login-name-and-IP, per-name and per-IP failed
+   * logins, registrations and refreshes per IP, password-reset requests. Counters in memory, or in
+   * Redis with `redisUrl`. `false` turns every limit off (benchmarks only). Default: the limits of
+   * `DEFAULT_RATE_LIMITS`, in memory.
+   */
+  rateLimit?: RateLimitOptions | false
+  /**
+   * How long `requireAuth({ checkSession: true })` may trust a session status it read, so that the
+   * check costs a storage read per session per window rather than per request. Revocations made
+   * through this instance take effect at once; those made elsewhere within this time. `0` disables
+   * the cache. Default `2s`.
+   */
+  sessionCheckCacheTtl?: Duration
+  /**
+   * Cookie name prefixes (OWASP): `host` names the access cookie `__Host-accessToken` and the
+   * refresh cookie `__Secure-refreshToken` (its `Path` is the base path, which `__Host-` forbids);
+   * `secure` gives both `__Secure-`. Both need `cookieSecure`. Default `none` (the reference
+   * design's names).
+   */
+  cookiePrefix?: CookiePrefix
+  /** Called with every security event (login, refresh reuse, revocation...). Never blocks a request. */
+  onEvent?: SecurityEventListener
+  /**
+   * How often signing keys are re-read from storage, so that a rotation made elsewhere (the
+   * `tokenpair keys rotate` CLI, another instance) takes effect without a restart. Default `60s`.
+   */
+  keyReloadInterval?: Duration
+  /**
+   * `APP_URL`: where the pages `/verify-email` and `/reset-password` live; mail links start with
+   * it. Default: the request's own origin, but only when its host is loopback (`localhost`,
+   * `127.0.0.1`, `[::1]`) or one of `allowedOrigins`: a `Host` header is the client's to choose,
+   * and a reset link built from a forged one would mail the token to the forger's site
+   * (docs/email.md). Set it in production.
+   */
+  appUrl?: string
+  /** Lifetime of a verification link (`EMAIL_VERIFY_TTL`). Default `24h`. */
+  emailVerifyTtl?: Duration
+  /** Lifetime of a password-reset link (`PASSWORD_RESET_TTL`). Default `1h`. */
+  passwordResetTtl?: Duration
+  /** Outgoing mail: SMTP, outbox folder, sender, templates, retries (docs/email.md). Default: `.eml` files in `./data/outbox`. */
+  mail?: MailOptions
 }
+
+/** Cookie name prefixes: see `AuthOptions.cookiePrefix`. */
+export type CookiePrefix = 'none' | 'secure' | 'host'
 
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
 export interface ResolvedOptions {
@@ -78,6 +131,15 @@ export interface ResolvedOptions {
   readonly cookieSecure: boolean
   readonly basePath: string
   readonly logger: AuthLogger
+  readonly rateLimits: ResolvedRateLimits
+  readonly sessionCheckCacheTtlMs: number
+  readonly cookiePrefix: CookiePrefix
+  readonly onEvent: SecurityEventListener | null
+  readonly keyReloadIntervalMs: number
+  readonly appUrl: string | null
+  readonly emailVerifyTtlMs: number
+  readonly passwordResetTtlMs: number
+  readonly mail: ResolvedMailOptions
 }
 
 const silentLogger: AuthLogger = { info() {}, warn() {}, error() {} }
@@ -110,6 +172,16 @@ function resolveOrigin(name: string, value: string): string {
     throw new ConfigError(name, `not an http(s) origin: ${JSON.stringify(value)}`)
   }
   return url.origin
+}
+
+function resolveCookiePrefix(value: CookiePrefix | undefined, secure: boolean): CookiePrefix {
+  const prefix = value ?? 'none'
+  if (prefix !== 'none' && prefix !== 'secure' && prefix !== 'host') {
+    throw new ConfigError('cookiePrefix', 'must be none, secure or host')
+  }
+  // Browsers drop a __Secure- or __Host- cookie that lacks Secure: refuse rather than lose it.
+  if (prefix !== 'none' && !secure) throw new ConfigError('cookiePrefix', `${prefix} needs cookieSecure`)
+  return prefix
 }
 
 /**
@@ -165,6 +237,15 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     cookieSecure: options.cookieSecure ?? true,
     basePath: basePath.length > 1 ? basePath.replace(/\/+$/, '') : basePath,
     logger: options.logger ?? silentLogger,
+    rateLimits: resolveRateLimits(options.rateLimit),
+    sessionCheckCacheTtlMs: resolveDuration('sessionCheckCacheTtl', options.sessionCheckCacheTtl, '2s', 0),
+    cookiePrefix: resolveCookiePrefix(options.cookiePrefix, options.cookieSecure ?? true),
+    onEvent: options.onEvent ?? null,
+    keyReloadIntervalMs: resolveDuration('keyReloadInterval', options.keyReloadInterval, '60s', 100),
+    appUrl: resolveAppUrl(options.appUrl),
+    emailVerifyTtlMs: resolveDuration('emailVerifyTtl', options.emailVerifyTtl, '24h', 1000),
+    passwordResetTtlMs: resolveDuration('passwordResetTtl', options.passwordResetTtl, '1h', 1000),
+    mail: resolveMailOptions(options.mail),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
   if (resolved.audience === '') throw new ConfigError('audience', 'must not be empty')

@@ -1,9 +1,31 @@
 import type { CookieOptions, Request, Response } from 'express'
-import type { ResolvedOptions } from '../config/options.js'
+import type { CookiePrefix, ResolvedOptions } from '../config/options.js'
 
 /** Cookie names of the reference design. */
 export const ACCESS_COOKIE = 'accessToken'
 export const REFRESH_COOKIE = 'refreshToken'
+
+/** The names the token cookies carry under a `cookiePrefix`. */
+export interface CookieNames {
+  access: string
+  refresh: string
+}
+
+/**
+ * Cookie names for a prefix. A `__Host-` cookie must have `Path=/`, so only the access cookie can
+ * take it; the refresh cookie (`Path=/auth`) takes `__Secure-`. Browsers refuse to let a
+ * non-secure page or a sibling subdomain set a prefixed cookie, which stops cookie injection.
+ */
+export function resolveCookieNames(prefix: CookiePrefix): CookieNames {
+  switch (prefix) {
+    case 'host':
+      return { access: `__Host-${ACCESS_COOKIE}`, refresh: `__Secure-${REFRESH_COOKIE}` }
+    case 'secure':
+      return { access: `__Secure-${ACCESS_COOKIE}`, refresh: `__Secure-${REFRESH_COOKIE}` }
+    default:
+      return { access: ACCESS_COOKIE, refresh: REFRESH_COOKIE }
+  }
+}
 
 /** Browsers cap Max-Age at 400 days (RFC 6265bis); a longer one would be silently cut. */
 const MAX_COOKIE_AGE_MS = 400 * 86_400_000
@@ -30,14 +52,16 @@ export function setTokenCookies(
   tokens: { accessToken: string; refreshToken: string; refreshExpiresAt: number },
 ): void {
   const maxAge = Math.min(Math.max(tokens.refreshExpiresAt - Date.now(), 0), MAX_COOKIE_AGE_MS)
-  res.cookie(ACCESS_COOKIE, tokens.accessToken, { ...cookieOptions(options, 'access'), maxAge })
-  res.cookie(REFRESH_COOKIE, tokens.refreshToken, { ...cookieOptions(options, 'refresh'), maxAge })
+  const names = resolveCookieNames(options.cookiePrefix)
+  res.cookie(names.access, tokens.accessToken, { ...cookieOptions(options, 'access'), maxAge })
+  res.cookie(names.refresh, tokens.refreshToken, { ...cookieOptions(options, 'refresh'), maxAge })
 }
 
 /** Clears both token cookies, with the attributes they were set with so that browsers match them. */
 export function clearTokenCookies(res: Response, options: ResolvedOptions): void {
-  res.clearCookie(ACCESS_COOKIE, cookieOptions(options, 'access'))
-  res.clearCookie(REFRESH_COOKIE, cookieOptions(options, 'refresh'))
+  const names = resolveCookieNames(options.cookiePrefix)
+  res.clearCookie(names.access, cookieOptions(options, 'access'))
+  res.clearCookie(names.refresh, cookieOptions(options, 'refresh'))
 }
 
 /**

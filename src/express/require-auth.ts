@@ -3,6 +3,7 @@ import { AuthError } from '../errors.js'
 import type { Engine } from '../internal/engine.js'
 import { verifyAccessToken } from '../tokens/access-token.js'
 import type { AccessTokenClaims } from '../tokens/claims.js'
+import { type CookieNames, resolveCookieNames } from './cookies.js'
 import { assertSameOrigin, isStateChanging } from './csrf.js'
 import { sendError } from './envelope.js'
 import { readAccessToken } from './token-source.js'
@@ -47,6 +48,8 @@ export interface RequireAuthDeps {
   allowedOrigins: readonly string[]
   /** Whether the session is still active; absent where there is no storage (a JWKS-only verifier). */
   isSessionActive?: (sessionId: string, userId: string) => Promise<boolean>
+  /** The token cookies' names under the configured prefix. Default: any prefix is accepted. */
+  cookieNames?: CookieNames
 }
 
 /**
@@ -65,7 +68,7 @@ export function createRequireAuth(deps: RequireAuthDeps, options: RequireAuthOpt
 
   return async function requireAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
-      const presented = readAccessToken(req)
+      const presented = readAccessToken(req, deps.cookieNames)
       if (!presented) throw new AuthError('missing_token', 'Access token is required')
       if (presented.from === 'cookie' && isStateChanging(req.method))
         assertSameOrigin(req, deps.allowedOrigins)
@@ -99,16 +102,23 @@ export function createServerRequireAuth(engine: Engine, options?: RequireAuthOpt
     {
       verify: (token) => verifyAccessToken(engine.options, engine.keys, token),
       allowedOrigins: engine.options.allowedOrigins,
+      cookieNames: resolveCookieNames(engine.options.cookiePrefix),
       isSessionActive: async (sessionId, userId) => {
+        // A short-lived cache (sessionCheckCacheTtl) spares a storage read per request; local
+        // revocations clear it at once (see session-status-cache.ts).
+        const cached = engine.sessionCache.lookUp(sessionId, userId, Date.now())
+        if (cached !== undefined) return cached
         const session = await engine.storage.findSession(sessionId)
         const now = Date.now()
-        return (
+        const active =
           session !== null &&
           session.userId === userId &&
           session.revokedAt === null &&
           session.expiresAt > now &&
           session.idleExpiresAt > now
-        )
+        const expiresAt = session ? Math.min(session.expiresAt, session.idleExpiresAt) : Infinity
+        engine.sessionCache.remember(sessionId, session?.userId ?? null, active, now, expiresAt)
+        return active
       },
     },
     options,

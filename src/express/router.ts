@@ -9,7 +9,14 @@ import {
   sessionsHandler,
 } from './handlers/account.js'
 import { loginHandler, registerHandler } from './handlers/credentials.js'
+import {
+  emailVerifyHandler,
+  emailVerifyRequestHandler,
+  passwordResetHandler,
+  passwordResetRequestHandler,
+} from './handlers/email.js'
 import { logoutAllHandler, logoutHandler } from './handlers/logout.js'
+import { updateProfileHandler } from './handlers/profile.js'
 import { refreshHandler } from './handlers/refresh.js'
 import { jsonBody } from './json-body.js'
 import { createServerRequireAuth } from './require-auth.js'
@@ -59,6 +66,11 @@ export function createAuthRouter(engine: Engine): Router {
   router.post('/logout', logoutHandler(engine))
   router.post('/logout-all', authenticated, logoutAllHandler(engine))
   router.get('/me', authenticated, meHandler(engine))
+  router.patch('/me', authenticated, updateProfileHandler(engine))
+  router.post('/email/verify/request', authenticated, emailVerifyRequestHandler(engine))
+  router.post('/email/verify', emailVerifyHandler(engine))
+  router.post('/password/reset/request', passwordResetRequestHandler(engine))
+  router.post('/password/reset', passwordResetHandler(engine))
   router.post('/change-password', authenticated, changePasswordHandler(engine))
   router.get('/sessions', authenticated, sessionsHandler(engine))
   router.delete('/sessions/:id', authenticated, deleteSessionHandler(engine))

@@ -1,5 +1,5 @@
 import type { Request } from 'express'
-import { ACCESS_COOKIE, REFRESH_COOKIE, readCookie } from './cookies.js'
+import { ACCESS_COOKIE, type CookieNames, REFRESH_COOKIE, readCookie } from './cookies.js'
 
 /** A token and where it came from; `cookie` makes a state change subject to the CSRF check. */
 export interface PresentedToken {
@@ -7,21 +7,37 @@ export interface PresentedToken {
   from: 'header' | 'cookie' | 'body'
 }
 
-/** The access token: `Authorization: Bearer`, else the `accessToken` cookie. */
-export function readAccessToken(req: Request): PresentedToken | null {
+/** Every name a token cookie may carry, strongest prefix first (for callers that do not know the prefix). */
+const ANY_ACCESS_NAMES = [`__Host-${ACCESS_COOKIE}`, `__Secure-${ACCESS_COOKIE}`, ACCESS_COOKIE]
+const ANY_REFRESH_NAMES = [`__Secure-${REFRESH_COOKIE}`, REFRESH_COOKIE]
+
+function readFirstCookie(req: Request, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const value = readCookie(req, name)
+    if (value) return value
+  }
+  return undefined
+}
+
+/**
+ * The access token: `Authorization: Bearer`, else the access cookie. With `names` (from
+ * `resolveCookieNames(options.cookiePrefix)`) only that cookie name counts, so that an unprefixed
+ * cookie planted by a sibling subdomain is ignored; without, any prefix is accepted.
+ */
+export function readAccessToken(req: Request, names?: CookieNames): PresentedToken | null {
   const header = req.headers.authorization
   if (typeof header === 'string' && header !== '') {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header)
     // A malformed Authorization header is a presented-and-refused token, not a missing one.
     return { token: match ? match[1]! : header, from: 'header' }
   }
-  const cookie = readCookie(req, ACCESS_COOKIE)
+  const cookie = readFirstCookie(req, names ? [names.access] : ANY_ACCESS_NAMES)
   return cookie ? { token: cookie, from: 'cookie' } : null
 }
 
-/** The refresh token: the `refreshToken` cookie, else the body field `refreshToken`. */
-export function readRefreshToken(req: Request): PresentedToken | null {
-  const cookie = readCookie(req, REFRESH_COOKIE)
+/** The refresh token: the refresh cookie (see `names` above), else the body field `refreshToken`. */
+export function readRefreshToken(req: Request, names?: CookieNames): PresentedToken | null {
+  const cookie = readFirstCookie(req, names ? [names.refresh] : ANY_REFRESH_NAMES)
   if (cookie) return { token: cookie, from: 'cookie' }
   const body = req.body as unknown
   if (body && typeof body === 'object' && !Array.isArray(body)) {

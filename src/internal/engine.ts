@@ -1,4 +1,8 @@
 import type { ResolvedOptions } from '../config/options.js'
+import type { EventBus } from '../events/events.js'
+import type { RateLimits } from '../express/rate-limit.js'
+import type { Mailer } from '../mail/mailer.js'
+import type { SessionStatusCache } from '../security/session-status-cache.js'
 import type { Storage } from '../storage/storage.js'
 import type { KeyRing } from '../tokens/keys.js'
 
@@ -7,4 +11,15 @@ export interface Engine {
   readonly options: ResolvedOptions
   readonly storage: Storage
   readonly keys: KeyRing
+  /** Where security events go (log line, `onEvent`, metrics, webhook). */
+  readonly events: EventBus
+  /**
+   * Brute-force limiters (src/express/rate-limit.ts). Routes call them before the costly work:
+   * `beginLoginAttempt`, `consumeRegistration`, `beginRefreshAttempt`, `consumePasswordResetRequest`.
+   */
+  readonly limits: RateLimits
+  /** Session statuses read by `requireAuth({ checkSession: true })`, cleared by local revocations. */
+  readonly sessionCache: SessionStatusCache
+  /** Sends verification and reset mails in the background (src/mail/mailer.ts). */
+  readonly mailer: Mailer
 }

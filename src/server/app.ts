@@ -1,7 +1,14 @@
 import express, { type Express } from 'express'
+import type { Logger } from 'pino'
 import type { Auth } from '../auth.js'
 import { AuthError } from '../errors.js'
+import { createCORS } from '../express/cors.js'
 import { sendError, sendSuccess } from '../express/envelope.js'
+import { createSecurityHeaders } from '../security/security-headers.js'
+import { clientScriptHandler, createDemoPageRouter } from './demo-page.js'
+import { createRequestLogger } from './logging.js'
+import { createServerMetrics, type ServerMetrics } from './metrics.js'
+import { createOpenAPIDocument } from './openapi.js'
 
 /** Options of {@link createServerApp}. */
 export interface ServerAppOptions {
@@ -9,6 +16,15 @@ export interface ServerAppOptions {
   trustProxy?: boolean | number | string
   /** Set while the server drains: `/readyz` answers 503 so that a balancer stops sending. */
   isShuttingDown?: () => boolean
+  /** pino logger for one JSON line per request (see `createLogger`). Default: no request log. */
+  logger?: Logger
+  /**
+   * Metrics to serve at `/metrics`; the caller feeds them `auth.events`. Default: a new set without
+   * process metrics, subscribed to `auth.events` here.
+   */
+  metrics?: ServerMetrics
+  /** Serve the demo page at `/` (`DEMO_PAGE`). Default `false` here; the ready server turns it on. */
+  demoPage?: boolean
 }
 
 /**
@@ -20,6 +36,18 @@ export function createServerApp(auth: Auth, options: ServerAppOptions = {}): Exp
   app.disable('x-powered-by')
   app.set('trust proxy', options.trustProxy ?? false)
   app.set('etag', false)
+  // helmet's headers, and CORS with credentials for ALLOWED_ORIGINS only (docs/security.md).
+  app.use(createSecurityHeaders({ noStorePrefix: auth.options.basePath }))
+  app.use(createCORS(auth.options.allowedOrigins))
+  if (options.logger) app.use(createRequestLogger(options.logger))
+  const metrics = options.metrics ?? createServerMetrics({ basePath: auth.options.basePath })
+  if (!options.metrics) auth.events.subscribe((event) => metrics.countEvent(event))
+  app.use(metrics.measureRequests())
+  app.use(function closeWhileDraining(_req, res, next) {
+    // While draining, each answer closes its keep-alive connection, so that no client sends on it again.
+    if (options.isShuttingDown?.()) res.setHeader('Connection', 'close')
+    next()
+  })
   app.get('/healthz', (_req, res) => {
     sendSuccess(res, 200, { status: 'ok' }, 'Up')
   })
@@ -31,7 +59,14 @@ export function createServerApp(auth: Auth, options: ServerAppOptions = {}): Exp
     if (await auth.isReady()) sendSuccess(res, 200, { status: 'ready' }, 'Ready')
     else sendError(res, new AuthError('unavailable', 'Database is unavailable'))
   })
+  app.get('/metrics', metrics.serveMetrics())
+  const openapi = JSON.stringify(createOpenAPIDocument({ basePath: auth.options.basePath }))
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi)
+  })
   app.get('/.well-known/jwks.json', auth.jwks())
+  app.get('/tokenpair-client.js', clientScriptHandler())
+  if (options.demoPage) app.use(createDemoPageRouter())
   app.use(auth.options.basePath, auth.router())
   app.use(auth.notFound())
   app.use(auth.errorHandler())

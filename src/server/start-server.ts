@@ -1,9 +1,11 @@
 import type { Server } from 'node:http'
-import { pino } from 'pino'
 import { type Auth, createAuth } from '../auth.js'
 import { readServerConfig, type ServerConfig } from '../config/env.js'
+import { createWebhookListener } from '../events/webhook.js'
 import { createServerApp } from './app.js'
 import { loadOrCreateAuthSecret } from './auth-secret.js'
+import { createLogger } from './logging.js'
+import { createServerMetrics } from './metrics.js'
 
 /** A running server. */
 export interface RunningServer {
@@ -12,7 +14,11 @@ export interface RunningServer {
   server: Server
   /** `http://host:port` it listens on. */
   url: string
-  /** Stops accepting, lets requests in flight finish, closes the database. */
+  /**
+   * Drains and stops: `/readyz` answers 503, the listening socket closes (new connections are
+   * refused), requests in flight finish (each answer closes its keep-alive connection), and after
+   * `SHUTDOWN_TIMEOUT` any connection still open is cut; then the database closes.
+   */
   stop(): Promise<void>
 }
 
@@ -24,7 +30,7 @@ export async function startServer(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<RunningServer> {
   const config = readServerConfig(env)
-  const logger = pino({ level: config.logLevel, base: undefined })
+  const logger = createLogger({ level: config.logLevel })
   let secret = config.authSecret
   if (secret === null) {
     const loaded = loadOrCreateAuthSecret(config.dataDir)
@@ -38,7 +44,18 @@ export async function startServer(
   }
   const auth = await createAuth({ ...config.auth, database: config.databaseUrl, secret, logger })
   let shuttingDown = false
-  const app = createServerApp(auth, { trustProxy: config.trustProxy, isShuttingDown: () => shuttingDown })
+  if (config.eventsWebhookUrl !== null) {
+    auth.events.subscribe(createWebhookListener({ url: config.eventsWebhookUrl, logger }))
+  }
+  const metrics = createServerMetrics({ basePath: auth.options.basePath, collectProcessMetrics: true })
+  auth.events.subscribe((event) => metrics.countEvent(event))
+  const app = createServerApp(auth, {
+    trustProxy: config.trustProxy,
+    isShuttingDown: () => shuttingDown,
+    logger,
+    metrics,
+    demoPage: config.demoPage,
+  })
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s))
     s.once('error', reject)
@@ -56,11 +73,27 @@ export async function startServer(
     stop() {
       stopping ??= (async () => {
         shuttingDown = true
-        await new Promise<void>((resolve) => {
+        logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining requests in flight')
+        if (config.shutdownDelayMs > 0) {
+          // Still accepting: a balancer polling /readyz sees 503 and stops sending before we close.
+          await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs))
+        }
+        const drained = new Promise<void>((resolve) => {
           server.close(() => resolve())
           server.closeIdleConnections()
         })
+        let timer: NodeJS.Timeout | undefined
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs)
+        })
+        if ((await Promise.race([drained, timedOut])) === 'timeout') {
+          logger.warn({}, 'shutdown timeout: closing the connections still open')
+          server.closeAllConnections()
+          await drained
+        }
+        clearTimeout(timer)
         await auth.close()
+        logger.info({}, 'stopped')
       })()
       return stopping
     },

@@ -51,12 +51,16 @@ export async function rotateRefreshToken(engine: Engine, token: string): Promise
   })
   if (result.status === 'invalid') throw invalid()
   if (result.status === 'reused') {
-    options.logger.warn(
-      { event: 'refresh_reused', userId: user.id, sessionId: session.id },
-      'refresh token reuse detected',
-    )
+    engine.events.emit({ type: 'refresh_reused', userId: user.id, sessionId: session.id })
+    engine.events.emit({
+      type: 'session_revoked',
+      userId: user.id,
+      sessionId: session.id,
+      reason: 'reuse_detected',
+    })
     throw new RefreshTokenReusedError(session.id, user.id)
   }
   const access = await createAccessToken(options, keys, user, session.id, now)
+  engine.events.emit({ type: 'token_refreshed', userId: user.id, sessionId: session.id })
   return { user, session: result.session, access, refresh }
 }

@@ -1,17 +1,60 @@
 import { ConfigError } from '../errors.js'
-import { createSQLiteStorage } from './sql/sqlite-storage.js'
+import type { SQLPoolOptions } from './sql/pool-options.js'
 import type { Storage } from './storage.js'
 
+/** Options of {@link openStorage}. */
+export interface OpenStorageOptions {
+  /** Pool settings of PostgreSQL and MySQL; they win over the URL's `?max=…`. Ignored by SQLite. */
+  pool?: SQLPoolOptions
+}
+
+/** The scheme of a database URL, lower-cased, without its colon. The rest is never echoed (passwords). */
+function readScheme(url: string): string {
+  return /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase() ?? ''
+}
+
 /**
- * Opens the Storage a database URL names: `sqlite:PATH`, `sqlite::memory:` (more schemes as their
- * adapters land). Does not migrate.
+ * Opens the Storage a database URL names. Does not migrate. Each adapter module, and the driver
+ * behind it (an optional peer dependency), is loaded only when its scheme is asked for, so a
+ * PostgreSQL user needs no SQLite binary and the other way round.
+ *
+ * - `sqlite:PATH`, `sqlite::memory:`: better-sqlite3
+ * - `postgres://…`, `postgresql://…`: pg
+ * - `mysql://…`, `mariadb://…`: mysql2
+ * - `mongodb://…`, `mongodb+srv://…`: mongodb (database from the URL's path, default `tokenpair`)
+ *
+ * @example
+ * ```ts
+ * const storage = await openStorage('postgres://app@db:5432/app?max=20')
+ * await storage.migrate()
+ * ```
  */
-export async function openStorage(url: string): Promise<Storage> {
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length)
-    if (path === '')
-      throw new ConfigError('DATABASE_URL', 'sqlite: needs a path, e.g. sqlite:./data/tokenpair.db')
-    return createSQLiteStorage({ path })
+export async function openStorage(url: string, options: OpenStorageOptions = {}): Promise<Storage> {
+  const scheme = readScheme(url)
+  switch (scheme) {
+    case 'sqlite': {
+      const path = url.slice('sqlite:'.length)
+      if (path === '')
+        throw new ConfigError('DATABASE_URL', 'sqlite: needs a path, e.g. sqlite:./data/tokenpair.db')
+      const { createSQLiteStorage } = await import('./sql/sqlite-storage.js')
+      return createSQLiteStorage({ path })
+    }
+    case 'postgres':
+    case 'postgresql': {
+      const { createPostgresStorage } = await import('./sql/postgres-storage.js')
+      return createPostgresStorage({ url, ...(options.pool ? { pool: options.pool } : {}) })
+    }
+    case 'mysql':
+    case 'mariadb': {
+      const { createMySQLStorage } = await import('./sql/mysql-storage.js')
+      return createMySQLStorage({ url, ...(options.pool ? { pool: options.pool } : {}) })
+    }
+    case 'mongodb':
+    case 'mongodb+srv': {
+      const { createMongoDBStorage } = await import('./mongodb/mongodb-storage.js')
+      return createMongoDBStorage({ url })
+    }
+    default:
+      throw new ConfigError('DATABASE_URL', `unsupported database URL scheme: ${scheme || '(none)'}`)
   }
-  throw new ConfigError('DATABASE_URL', `unsupported database URL scheme: ${url.split(':')[0] ?? ''}`)
 }

@@ -110,6 +110,16 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
         )
       })
 
+      it('names the taken field by its constraint, not by the words in the value', async () => {
+        // Drivers put the duplicate value in their messages; an address that contains "username"
+        // must still be reported as a taken email, and a name that contains "email" as a taken name.
+        const user = makeUser({ username: `email_${makeUser().id.slice(0, 8)}` })
+        user.email = `username_${user.id.slice(0, 8)}@example.com`
+        await storage.createUser(user)
+        await expectAuthError(storage.createUser(makeUser({ email: user.email })), 'email_taken')
+        await expectAuthError(storage.createUser(makeUser({ username: user.username })), 'username_taken')
+      })
+
       it('lets exactly one of two parallel registrations of one name win', async () => {
         const a = makeUser()
         const b = makeUser({ username: a.username })
@@ -396,6 +406,32 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
         expect(await storage.consumeEmailToken(old.tokenHash, 'verify_email', Date.now())).toBeNull()
         expect(await storage.consumeEmailToken(fresh.tokenHash, 'verify_email', Date.now())).not.toBeNull()
         expect(await storage.consumeEmailToken(reset.tokenHash, 'reset_password', Date.now())).not.toBeNull()
+      })
+
+      it('stores parallel mail-token requests of one user without failing, the last one usable', async () => {
+        // Two clicks on "send the link again" arrive together: neither may fail (a deadlock between
+        // the supersede and the insert would answer 5xx), and a link mailed after them still works.
+        const user = makeUser()
+        await storage.createUser(user)
+        const peers = [storage]
+        if (storage.capabilities.sharedAcrossProcesses) {
+          for (let i = 0; i < 3; i++) {
+            const peer = await options.create()
+            extra.push(peer)
+            peers.push(peer)
+          }
+        }
+        for (let round = 0; round < 3; round++) {
+          const results = await Promise.allSettled(
+            Array.from({ length: 12 }, (_, i) =>
+              peers[i % peers.length]!.createEmailToken(mailToken(user.id)),
+            ),
+          )
+          expect(results.filter((r) => r.status === 'rejected')).toEqual([])
+        }
+        const last = mailToken(user.id)
+        await storage.createEmailToken(last)
+        expect(await storage.consumeEmailToken(last.tokenHash, 'verify_email', Date.now())).toEqual(last)
       })
 
       it('lets exactly one of N parallel consumes of a mail token win', async () => {

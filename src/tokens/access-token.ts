@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto'
 import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import type { ResolvedOptions } from '../config/options.js'
 import { AuthError } from '../errors.js'
+import { isStrictCompactJWS } from '../security/strict-jws.js'
 import type { UserRecord } from '../storage/storage.js'
 import { type AccessTokenClaims, COMPACT_JWS, MAX_TOKEN_LENGTH } from './claims.js'
-import type { KeyRing } from './keys.js'
+import { verifyHS256AccessJWT } from './hs256-verify.js'
+import type { AccessKey, KeyRing } from './keys.js'
+import { getTokenCache } from './token-cache.js'
 
 /** A signed access token and when it expires. */
 export interface IssuedAccessToken {
@@ -58,34 +61,50 @@ export async function verifyAccessToken(
   keys: KeyRing,
   token: string,
 ): Promise<AccessTokenClaims> {
-  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
+  // A token that passed every check below is served from memory until its exp, while its key
+  // stands (token-cache.ts): the same string, so the same signature, claims and checks.
+  const cache = getTokenCache(keys)
+  const cached = token.length <= MAX_TOKEN_LENGTH ? cache.lookUp(token, keys, Date.now()) : undefined
+  if (cached !== undefined) return cached
+  // Strict shape (canonical base64url, no duplicated JSON names) before any crypto: RFC 8725.
+  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !isStrictCompactJWS(token)) {
     throw new AuthError('invalid_token', 'Access token is malformed')
   }
   let payload: JWTPayload
-  try {
-    const result = await jwtVerify(
-      token,
-      (header) => {
-        const key = header.kid === undefined ? undefined : keys.find(header.kid)
-        if (!key) throw new AuthError('invalid_token', 'Access token is signed by an unknown key')
-        return key.publicKey
-      },
-      {
-        algorithms: [options.algorithm],
-        typ: 'at+jwt',
-        issuer: options.issuer,
-        audience: options.audience,
-        clockTolerance: Math.floor(options.clockToleranceMs / 1000),
-        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
-      },
-    )
-    payload = result.payload
-  } catch (error) {
-    if (error instanceof AuthError) throw error
-    if (error instanceof joseErrors.JWTExpired) {
-      throw new AuthError('token_expired', 'Access token has expired')
+  let verifiedBy: AccessKey | undefined
+  if (options.algorithm === 'HS256') {
+    // Same checks, direct HMAC: jose's WebCrypto HMAC costs about 8× (hs256-verify.ts).
+    const verified = await verifyHS256AccessJWT(token, keys, options)
+    payload = verified.payload
+    verifiedBy = verified.key
+  } else {
+    try {
+      const result = await jwtVerify(
+        token,
+        async (header) => {
+          // An unknown kid may be a key rotated in by another instance: findOrReload re-reads storage.
+          const key = header.kid === undefined ? undefined : await keys.findOrReload(header.kid)
+          if (!key) throw new AuthError('invalid_token', 'Access token is signed by an unknown key')
+          verifiedBy = key
+          return key.publicKey
+        },
+        {
+          algorithms: [options.algorithm],
+          typ: 'at+jwt',
+          issuer: options.issuer,
+          audience: options.audience,
+          clockTolerance: Math.floor(options.clockToleranceMs / 1000),
+          requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+        },
+      )
+      payload = result.payload
+    } catch (error) {
+      if (error instanceof AuthError) throw error
+      if (error instanceof joseErrors.JWTExpired) {
+        throw new AuthError('token_expired', 'Access token has expired')
+      }
+      throw new AuthError('invalid_token', 'Access token is invalid')
     }
-    throw new AuthError('invalid_token', 'Access token is invalid')
   }
   const now = Date.now()
   if (typeof payload.iat !== 'number' || payload.iat * 1000 > now + options.clockToleranceMs) {
@@ -101,5 +120,7 @@ export async function verifyAccessToken(
   ) {
     throw new AuthError('invalid_token', 'Access token lacks required claims')
   }
-  return payload as unknown as AccessTokenClaims
+  const claims = payload as unknown as AccessTokenClaims
+  if (verifiedBy) cache.remember(token, claims, verifiedBy.kid, verifiedBy.publicKey)
+  return claims
 }

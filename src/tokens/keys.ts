@@ -13,6 +13,12 @@ import { ConfigError } from '../errors.js'
 import { deriveKey, seal, unseal } from '../internal/crypto.js'
 import type { KeyRecord, Storage } from '../storage/storage.js'
 
+/**
+ * Least time between two reloads caused by tokens with an unknown `kid`, so that a flood of forged
+ * kids costs at most one storage read per period.
+ */
+export const UNKNOWN_KID_RELOAD_COOLDOWN_MS = 5000
+
 /** A key that signs or verifies access tokens. */
 export interface AccessKey {
   kid: string
@@ -62,6 +68,9 @@ export class KeyRing {
   #current: AccessKey | null = null
   #byKid = new Map<string, AccessKey>()
   #jwks: JWKSet = { keys: [] }
+  #reloading: Promise<void> | null = null
+  #lastReloadAt = 0
+  #timer: NodeJS.Timeout | null = null
   /** HS256 key of refresh tokens. */
   readonly refreshKey: KeyObject
   /** kid of refresh tokens. */
@@ -93,6 +102,56 @@ export class KeyRing {
   /** The access key with this kid, if it may still verify tokens. */
   find(kid: string): AccessKey | undefined {
     return this.#byKid.get(kid)
+  }
+
+  /**
+   * The access key with this kid; when there is none, re-reads the keys from storage first (a
+   * rotation made by another instance or the CLI), at most once per
+   * {@link UNKNOWN_KID_RELOAD_COOLDOWN_MS}. A failed read counts as "no such key".
+   */
+  async findOrReload(kid: string): Promise<AccessKey | undefined> {
+    const known = this.#byKid.get(kid)
+    if (known || this.#options.algorithm === 'HS256') return known
+    if (this.#reloading === null && Date.now() - this.#lastReloadAt < UNKNOWN_KID_RELOAD_COOLDOWN_MS) {
+      return undefined
+    }
+    try {
+      await this.reload()
+    } catch (error) {
+      this.#options.logger.error({ err: error }, 'reloading signing keys failed')
+      return undefined
+    }
+    return this.#byKid.get(kid)
+  }
+
+  /** Re-reads the keys from storage now. Concurrent calls share one read. */
+  reload(): Promise<void> {
+    this.#reloading ??= this.load().finally(() => {
+      this.#lastReloadAt = Date.now()
+      this.#reloading = null
+    })
+    return this.#reloading
+  }
+
+  /**
+   * Re-reads the keys every `intervalMs`, so that a rotation made elsewhere takes effect here, and
+   * rotated keys leave JWKS once their last token has expired. The timer does not keep the
+   * process alive; {@link stopReloading} ends it.
+   */
+  startReloading(intervalMs: number): void {
+    this.stopReloading()
+    this.#timer = setInterval(() => {
+      this.reload().catch((error: unknown) => {
+        this.#options.logger.error({ err: error }, 'reloading signing keys failed')
+      })
+    }, intervalMs)
+    this.#timer.unref()
+  }
+
+  /** Stops the periodic reload. */
+  stopReloading(): void {
+    if (this.#timer) clearInterval(this.#timer)
+    this.#timer = null
   }
 
   /** The public JWK Set (empty for HS256). */

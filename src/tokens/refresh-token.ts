@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { compactVerify, type JWTPayload, jwtVerify, SignJWT } from 'jose'
 import { AuthError } from '../errors.js'
 import { sha256Hex } from '../internal/crypto.js'
+import { isStrictCompactJWS } from '../security/strict-jws.js'
 import { COMPACT_JWS, MAX_TOKEN_LENGTH, type RefreshTokenClaims } from './claims.js'
 import type { KeyRing } from './keys.js'
 
@@ -59,7 +60,8 @@ export async function verifyRefreshToken(
   token: string,
   options: { clockToleranceMs: number },
 ): Promise<RefreshTokenClaims> {
-  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
+  // Strict shape (canonical base64url, no duplicated JSON names) before any crypto: RFC 8725.
+  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !isStrictCompactJWS(token)) {
     throw new AuthError('invalid_refresh_token', 'Refresh token is malformed')
   }
   try {
@@ -87,7 +89,7 @@ export async function readSignedRefreshToken(
   keys: KeyRing,
   token: string,
 ): Promise<RefreshTokenClaims | null> {
-  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return null
+  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !isStrictCompactJWS(token)) return null
   try {
     const { payload, protectedHeader } = await compactVerify(token, keys.refreshKey, {
       algorithms: ['HS256'],

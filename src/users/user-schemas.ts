@@ -57,3 +57,24 @@ export const changePasswordSchema = z.object({
 export type ChangePasswordInput = z.infer<typeof changePasswordSchema>
 
 export const refreshBodySchema = z.object({ refreshToken: z.string().max(16_384).optional() }).partial()
+
+/** `PATCH /me`: `fullname` and/or `email`, with the rules of registration. Other fields are refused, not ignored. */
+export const updateProfileSchema = z
+  .strictObject({ fullname: fullname.optional(), email: email.optional() })
+  .refine((body) => body.fullname !== undefined || body.email !== undefined, {
+    message: 'give fullname and/or email',
+  })
+export type UpdateProfileInput = z.infer<typeof updateProfileSchema>
+
+/** A mail token as it arrives from a link; anything else is refused as an invalid link, not a field error. */
+const mailToken = z.string().min(1, 'is required').max(512, 'is too long')
+
+/** `POST /email/verify`. */
+export const verifyEmailSchema = z.object({ token: mailToken })
+
+/** `POST /password/reset/request`. */
+export const passwordResetRequestSchema = z.object({ email })
+
+/** `POST /password/reset`. */
+export const passwordResetSchema = z.object({ token: mailToken, newPassword: passwordSchema })
+export type PasswordResetInput = z.infer<typeof passwordResetSchema>

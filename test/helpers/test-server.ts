@@ -2,10 +2,14 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Auth, createAuth } from '../../src/auth.js'
 import type { AuthOptions } from '../../src/config/options.js'
+import type { MailTransport } from '../../src/mail/mail-transport.js'
 import { createServerApp } from '../../src/server/app.js'
 import { createTestDatabase, type TestDatabase } from './test-database.js'
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
+
+/** A mail transport that sends nothing. */
+export const DISCARD_MAIL: MailTransport = { description: 'discard', send: async () => {}, close: async () => {} }
 
 /** A real server on an ephemeral loopback port. */
 export interface TestServer {
@@ -29,8 +33,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const auth = await createAuth({
     secret: TEST_SECRET,
     cookieSecure: true,
+    // Mail tests pass their own transport; everyone else's mail is dropped, not written to ./data.
+    mail: { transport: DISCARD_MAIL },
     ...authOptions,
     database: authOptions.database ?? database!.url,
+  }).catch(async (error: unknown) => {
+    // A server that fails to start (a test of bad options) must not leave its database behind.
+    await database?.drop()
+    throw error
   })
   const app = createServerApp(auth, { trustProxy: trustProxy ?? false })
   const server = await new Promise<Server>((resolve) => {

@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js'
 
 let server: TestServer
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startTestServer({ rateLimit: false })
 })
 afterAll(async () => {
   await server.close()
@@ -114,7 +114,7 @@ describe('POST /auth/refresh', () => {
   })
 
   it('treats any reuse as theft when REFRESH_REUSE_GRACE is 0', async () => {
-    const strict = await startTestServer({ refreshReuseGrace: 0 })
+    const strict = await startTestServer({ rateLimit: false, refreshReuseGrace: 0 })
     try {
       const user = await registerBearer(strict.url)
       const body = { refreshToken: user.refreshToken }
@@ -128,7 +128,7 @@ describe('POST /auth/refresh', () => {
   })
 
   it('slides the idle lifetime with each rotation, capped by the session maximum age', async () => {
-    const capped = await startTestServer({ refreshTokenTtl: '7d', sessionMaxAge: '10d' })
+    const capped = await startTestServer({ rateLimit: false, refreshTokenTtl: '7d', sessionMaxAge: '10d' })
     try {
       freezeAt(T0)
       const user = await registerBearer(capped.url)
@@ -221,7 +221,7 @@ describe('refresh from the cookie', () => {
   })
 
   it('accepts a Referer of the own origin when Origin is absent, and an allowed origin', async () => {
-    const allowed = await startTestServer({ allowedOrigins: ['https://app.example'] })
+    const allowed = await startTestServer({ rateLimit: false, allowedOrigins: ['https://app.example'] })
     try {
       const a = await registerBearer(allowed.url)
       const viaReferer = await request(`${allowed.url}/auth/refresh`, {

@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js'
 
 let server: TestServer
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startTestServer({ rateLimit: false })
 })
 afterAll(async () => {
   await server.close()

@@ -22,6 +22,7 @@ export function changePasswordHandler(engine: Engine): RequestHandler {
   return async function changePasswordRoute(req, res) {
     const input = validate(changePasswordSchema, req.body)
     await changePassword(engine, req.auth!.userId, req.auth!.sessionId, input)
+    engine.events.emit({ type: 'password_changed', userId: req.auth!.userId, sessionId: req.auth!.sessionId })
     sendSuccess(res, 200, null, 'Password changed; other sessions were signed out')
   }
 }
@@ -49,6 +50,12 @@ export function deleteSessionHandler(engine: Engine): RequestHandler {
     const id = req.params.id
     if (typeof id !== 'string' || id.length > 64) throw new AuthError('not_found', 'No such session')
     await revokeOwnSession(engine, req.auth!.userId, id)
+    engine.events.emit({
+      type: 'session_revoked',
+      userId: req.auth!.userId,
+      sessionId: id,
+      reason: 'session_deleted',
+    })
     sendSuccess(res, 200, null, 'Session revoked')
   }
 }

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express'
 import type { Engine } from '../../internal/engine.js'
 import { verifyAccessToken } from '../../tokens/access-token.js'
 import { readSignedRefreshToken } from '../../tokens/refresh-token.js'
-import { clearTokenCookies } from '../cookies.js'
+import { clearTokenCookies, resolveCookieNames } from '../cookies.js'
 import { assertSameOrigin } from '../csrf.js'
 import { sendSuccess } from '../envelope.js'
 import { readAccessToken, readRefreshToken } from '../token-source.js'
@@ -34,13 +34,19 @@ async function findSessionToEnd(
  */
 export function logoutHandler(engine: Engine): RequestHandler {
   return async function logout(req, res) {
-    const refresh = readRefreshToken(req)
-    const access = readAccessToken(req)
+    const names = resolveCookieNames(engine.options.cookiePrefix)
+    const refresh = readRefreshToken(req, names)
+    const access = readAccessToken(req, names)
     if (refresh?.from === 'cookie' || (!refresh && access?.from === 'cookie')) {
       assertSameOrigin(req, engine.options.allowedOrigins)
     }
     const target = await findSessionToEnd(engine, refresh?.token, access?.token)
-    if (target) await engine.storage.revokeSession(target.sessionId, target.userId, 'logout', Date.now())
+    if (
+      target &&
+      (await engine.storage.revokeSession(target.sessionId, target.userId, 'logout', Date.now()))
+    ) {
+      engine.events.emit({ type: 'session_revoked', ...target, reason: 'logout' })
+    }
     clearTokenCookies(res, engine.options)
     sendSuccess(res, 200, null, 'Logged out')
   }
@@ -50,6 +56,14 @@ export function logoutHandler(engine: Engine): RequestHandler {
 export function logoutAllHandler(engine: Engine): RequestHandler {
   return async function logoutAll(req, res) {
     const revoked = await engine.storage.revokeUserSessions(req.auth!.userId, 'logout_all', Date.now())
+    if (revoked > 0) {
+      engine.events.emit({
+        type: 'session_revoked',
+        userId: req.auth!.userId,
+        reason: 'logout_all',
+        count: revoked,
+      })
+    }
     clearTokenCookies(res, engine.options)
     sendSuccess(res, 200, { revoked }, 'Logged out of every session')
   }

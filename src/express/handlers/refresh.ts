@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express'
 import { AuthError, RefreshTokenReusedError } from '../../errors.js'
 import type { Engine } from '../../internal/engine.js'
 import { rotateRefreshToken } from '../../sessions/rotation.js'
-import { clearTokenCookies } from '../cookies.js'
+import { clearTokenCookies, resolveCookieNames } from '../cookies.js'
 import { assertSameOrigin } from '../csrf.js'
 import { sendError } from '../envelope.js'
 import { readAuthMode, sendTokenPair } from '../token-response.js'
@@ -12,11 +12,14 @@ import { readRefreshToken } from '../token-source.js'
 export function refreshHandler(engine: Engine): RequestHandler {
   return async function refresh(req, res) {
     readAuthMode(req)
-    const presented = readRefreshToken(req)
+    const presented = readRefreshToken(req, resolveCookieNames(engine.options.cookiePrefix))
     if (!presented) throw new AuthError('missing_refresh_token', 'Refresh token is required')
     if (presented.from === 'cookie') assertSameOrigin(req, engine.options.allowedOrigins)
+    // Per client IP, before any signature check or database work; only refused tokens count.
+    const attempt = await engine.limits.beginRefreshAttempt(req.ip)
     try {
       const pair = await rotateRefreshToken(engine, presented.token)
+      await attempt.succeed()
       sendTokenPair(engine, req, res, pair, 200, 'Access token is updated')
     } catch (error) {
       // A refused refresh token is dead for good: drop the cookies so the browser stops sending them.
@@ -28,6 +31,7 @@ export function refreshHandler(engine: Engine): RequestHandler {
         sendError(res, error)
         return
       }
+      await attempt.cancel()
       throw error
     }
   }

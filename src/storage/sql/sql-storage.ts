@@ -29,6 +29,9 @@ export interface SQLStorageOptions {
   close?: () => Promise<void>
 }
 
+/** How many times a transaction that lost a deadlock is run in all. */
+const TRANSACTION_ATTEMPTS = 3
+
 function userFromRow(row: Selectable<UsersTable>): UserRecord {
   return {
     id: row.id,
@@ -102,9 +105,28 @@ export class SQLStorage implements Storage {
       const kind = this.#traits.classifyError(error)
       if (kind === 'unique_username') throw new AuthError('username_taken', 'Username is already taken')
       if (kind === 'unique_email') throw new AuthError('email_taken', 'Email is already registered')
-      if (kind === 'unavailable')
+      // A deadlock that persists through every attempt is an overload, not a bug.
+      if (kind === 'unavailable' || kind === 'retry')
         throw new AuthError('unavailable', 'Database is unavailable', { cause: error })
       throw error
+    }
+  }
+
+  /**
+   * Runs `work` in a transaction, and again (at most {@link TRANSACTION_ATTEMPTS} times in all)
+   * when the database rolled it back as a deadlock victim: InnoDB picks one when two transactions
+   * wait on each other's gap or row locks (two mail-token requests of one user, say). The rollback
+   * undid everything, so the next attempt starts clean.
+   */
+  async #transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#db.transaction().execute(work)
+      } catch (error) {
+        if (attempt >= TRANSACTION_ATTEMPTS || this.#traits.classifyError(error) !== 'retry') throw error
+        // A short random pause, so that the transactions that collided do not collide again.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt))
+      }
     }
   }
 
@@ -216,7 +238,7 @@ export class SQLStorage implements Storage {
 
   createSession(session: SessionRecord, firstToken: NewRefreshToken): Promise<void> {
     return this.#guard(() =>
-      this.#db.transaction().execute(async (trx) => {
+      this.#transaction(async (trx) => {
         await trx
           .insertInto('tp_sessions')
           .values({
@@ -296,7 +318,7 @@ export class SQLStorage implements Storage {
   }
 
   consumeRefreshToken(input: ConsumeRefreshTokenInput): Promise<ConsumeResult> {
-    return this.#guard(() => this.#db.transaction().execute((trx) => this.#consume(trx, input)))
+    return this.#guard(() => this.#transaction((trx) => this.#consume(trx, input)))
   }
 
   /*
@@ -304,10 +326,14 @@ export class SQLStorage implements Storage {
    * statement is a write, which matters on SQLite: a transaction that reads first and writes later
    * cannot wait for another process's lock (it fails with SQLITE_BUSY), one that writes first waits
    * under busy_timeout. On PostgreSQL and MySQL the row lock makes a concurrent UPDATE wait for the
-   * winner's commit and then re-check the WHERE, so it matches nothing.
+   * winner's commit and then re-check the WHERE, so it matches nothing. MySQL first locks the
+   * session row (`lockOwnerRowFirst`), see the trait for the deadlock it avoids.
    */
   async #consume(trx: Transaction<Database>, input: ConsumeRefreshTokenInput): Promise<ConsumeResult> {
     const { tokenHash, sessionId, now, graceMs, next } = input
+    if (this.#traits.lockOwnerRowFirst) {
+      await trx.selectFrom('tp_sessions').select('id').where('id', '=', sessionId).forUpdate().execute()
+    }
     const liveSession = trx
       .selectFrom('tp_sessions')
       .select('id')
@@ -385,7 +411,10 @@ export class SQLStorage implements Storage {
 
   createEmailToken(token: EmailTokenRecord): Promise<void> {
     return this.#guard(() =>
-      this.#db.transaction().execute(async (trx) => {
+      this.#transaction(async (trx) => {
+        if (this.#traits.lockOwnerRowFirst) {
+          await trx.selectFrom('tp_users').select('id').where('id', '=', token.userId).forUpdate().execute()
+        }
         await trx
           .deleteFrom('tp_email_tokens')
           .where('user_id', '=', token.userId)
@@ -414,7 +443,7 @@ export class SQLStorage implements Storage {
     now: number,
   ): Promise<EmailTokenRecord | null> {
     return this.#guard(() =>
-      this.#db.transaction().execute(async (trx) => {
+      this.#transaction(async (trx) => {
         // The conditional UPDATE is the compare-and-set: only one caller can flip used_at.
         const won = await trx
           .updateTable('tp_email_tokens')
@@ -464,7 +493,7 @@ export class SQLStorage implements Storage {
 
   insertKey(key: KeyRecord): Promise<void> {
     return this.#guard(() =>
-      this.#db.transaction().execute(async (trx) => {
+      this.#transaction(async (trx) => {
         await trx
           .updateTable('tp_signing_keys')
           .set({ rotated_at: key.createdAt })
@@ -501,7 +530,7 @@ export class SQLStorage implements Storage {
 
   deleteExpired(now: number): Promise<SweepResult> {
     return this.#guard(() =>
-      this.#db.transaction().execute(async (trx) => {
+      this.#transaction(async (trx) => {
         const dead = trx
           .selectFrom('tp_sessions')
           .select('id')

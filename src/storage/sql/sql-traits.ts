@@ -1,7 +1,17 @@
 import type { RawBuilder } from 'kysely'
 
-/** What a unique-violation or connection error means to the domain. */
-export type SQLErrorKind = 'unique_username' | 'unique_email' | 'unique_other' | 'unavailable' | null
+/**
+ * What a driver error means to the domain: a unique violation, an unreachable database, or
+ * `retry`: the database rolled the transaction back to break a deadlock (or a serialization
+ * conflict), and running it again is the documented remedy.
+ */
+export type SQLErrorKind =
+  | 'unique_username'
+  | 'unique_email'
+  | 'unique_other'
+  | 'unavailable'
+  | 'retry'
+  | null
 
 /**
  * How one SQL database differs from the others, as flags and small functions, so that the
@@ -23,6 +33,15 @@ export interface SQLTraits {
   readonly caseInsensitiveColumn: RawBuilder<unknown> | null
   /** Whether to add unique indexes on `lower(username)` and `lower(email)`. Default `false`. */
   readonly lowerCaseUniqueIndex: boolean
+  /**
+   * Whether a transaction that writes several rows of one owner first locks the owner's row
+   * (`SELECT … FOR UPDATE`): the session in a rotation, the user when a mail token replaces another.
+   * Every such transaction on one owner then takes its locks in one order. MySQL needs it: InnoDB's
+   * UPDATE takes a shared lock on each row its `EXISTS` subquery reads, and its DELETE locks the
+   * index gap it scanned, so two such transactions would each hold a lock the other waits for (a
+   * deadlock). Needs `supportsForUpdate`. Default `false`.
+   */
+  readonly lockOwnerRowFirst?: boolean
   /** Column type of epoch milliseconds. */
   readonly timeType: 'bigint' | 'integer'
   /** Classifies a driver error. */

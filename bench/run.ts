@@ -1,0 +1,309 @@
+import { execFileSync } from 'node:child_process'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { BenchProcess } from './bench-process.js'
+import { type LoadRequest, type LoadSummary, rotateThrough, runLoad } from './load.js'
+import { type BenchDatabase, createBenchDatabase } from './postgres.js'
+import { type BenchReport, type CaseResult, writeReport } from './report.js'
+import type { BenchCredential } from './servers/bench-server.js'
+
+// `npm run bench`: every server in its own process, autocannon here, the cases interleaved round
+// by round so that the noise of a shared machine falls on all of them alike; medians per case.
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    soak: { type: 'string', default: '120' },
+    connections: { type: 'string', default: '50' },
+    out: { type: 'string', default: fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)) },
+  },
+})
+const ROUNDS = Number(values.rounds)
+const DURATION = Number(values.duration)
+const SOAK = Number(values.soak)
+const CONNECTIONS = Number(values.connections)
+if (![ROUNDS, DURATION, SOAK, CONNECTIONS].every((n) => Number.isFinite(n) && n >= 0) || ROUNDS < 1) {
+  throw new Error('--rounds, --duration, --soak and --connections take numbers')
+}
+/** Tokens signed ahead for the "new token each request" case: more than a round sends. */
+const POOL_SIZE = 40_000
+/** Rate of the protected GET that measures latency, idle and while logins run. */
+const LATENCY_RATE = 200
+const PROTECTED = '/api/protected'
+
+const startedAt = new Date()
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)}s] ${line}\n`)
+}
+
+const servers: BenchProcess[] = []
+const notes: string[] = []
+let postgres: BenchDatabase | null = null
+
+async function startServer(
+  name: string,
+  script: string,
+  env?: Record<string, string>,
+): Promise<BenchProcess> {
+  const server = await BenchProcess.start(name, script, env)
+  servers.push(server)
+  return server
+}
+
+/** Where each tokenpair server gets its tokens: a minter process on the same database. */
+const minters = new Map<BenchProcess, BenchProcess>()
+const sqliteFile = join(tmpdir(), `tokenpair-bench-${randomUUID()}.db`)
+
+async function startTokenpair(
+  name: string,
+  databaseUrl: string,
+  extraEnv: Record<string, string> = {},
+): Promise<BenchProcess> {
+  // A fresh secret per run, handed to the two processes of this database only.
+  const env = {
+    BENCH_DATABASE_URL: databaseUrl,
+    BENCH_SECRET: randomBytes(36).toString('base64url'),
+    ...extraEnv,
+  }
+  const server = await startServer(name, 'tokenpair', { ...env, BENCH_ROLE: 'server' })
+  const minter = await BenchProcess.start(`${name} (minter)`, 'tokenpair', { ...env, BENCH_ROLE: 'minter' })
+  minters.set(server, minter)
+  return server
+}
+
+/** The process that makes credentials for `server`: its minter, or the server itself. */
+function sourceOf(server: BenchProcess): BenchProcess {
+  return minters.get(server) ?? server
+}
+
+function withCredential(request: LoadRequest, credential: BenchCredential): LoadRequest {
+  return { ...request, headers: { ...request.headers, [credential.header]: credential.value } }
+}
+
+function protectedGet(credential: BenchCredential): LoadRequest[] {
+  return [withCredential({ method: 'GET', path: PROTECTED }, credential)]
+}
+
+const JSON_BEARER = { 'content-type': 'application/json', 'x-auth-mode': 'bearer' }
+
+interface BenchCase {
+  id: string
+  run(): Promise<LoadSummary>
+}
+
+const results = new Map<string, LoadSummary[]>()
+function record(id: string, summary: LoadSummary): void {
+  const list = results.get(id) ?? []
+  list.push(summary)
+  results.set(id, list)
+  log(`${id}: ${summary.perSecond.toFixed(0)}/s p99 ${summary.p99} ms failed ${summary.failed}`)
+}
+
+function argon2Alone(seconds: number): LoadSummary {
+  const script = fileURLToPath(new URL('./argon2-alone.ts', import.meta.url))
+  const out = execFileSync(process.execPath, ['--import', 'tsx', script, String(seconds), '8'], {
+    encoding: 'utf8',
+    timeout: (seconds + 60) * 1000,
+  })
+  const { perSecond, done, elapsed } = JSON.parse(out) as { perSecond: number; done: number; elapsed: number }
+  return { perSecond, ok: done, failed: 0, p50: 0, p99: 0, seconds: elapsed }
+}
+
+try {
+  log('starting servers')
+  const bare = await startServer('bare Express 5', 'bare-express')
+  const tokenpair = await startTokenpair('tokenpair requireAuth', `sqlite:${sqliteFile}`)
+  const tokenpairHS256 = await startTokenpair('tokenpair requireAuth (HS256)', `sqlite:${sqliteFile}-hs256`, {
+    BENCH_ACCESS_SECRET: randomBytes(36).toString('base64url'),
+  })
+  const jose = await startServer('hand-written jose (EdDSA)', 'jose-check')
+  const expressJwt = await startServer('express-jwt (ES256)', 'express-jwt')
+  const passportJwt = await startServer('passport-jwt (ES256)', 'passport-jwt')
+  const betterAuth = await startServer('better-auth getSession', 'better-auth')
+  let tokenpairPg: BenchProcess | null = null
+  try {
+    postgres = await createBenchDatabase()
+    tokenpairPg = await startTokenpair('tokenpair on PostgreSQL', postgres.url)
+  } catch (error) {
+    notes.push(`Refresh on PostgreSQL not measured: ${String(error).split('\n')[0]}`)
+    log(notes.at(-1)!)
+  }
+
+  const sameTokenServers = [bare, tokenpair, jose, expressJwt, passportJwt, betterAuth]
+  const credentials = new Map<BenchProcess, BenchCredential>()
+  for (const server of sameTokenServers) credentials.set(server, await sourceOf(server).readCredential())
+  const loginBody = JSON.stringify(await sourceOf(tokenpair).readLoginBody())
+
+  const cases: BenchCase[] = []
+  for (const server of sameTokenServers) {
+    cases.push({
+      id: `same:${server.name}`,
+      run: () =>
+        runLoad({
+          url: server.url,
+          connections: CONNECTIONS,
+          duration: DURATION,
+          requests: protectedGet(credentials.get(server)!),
+        }),
+    })
+  }
+  for (const server of [tokenpair, tokenpairHS256, jose, expressJwt, passportJwt]) {
+    cases.push({
+      id: `pool:${server.name}`,
+      async run() {
+        const pool = await sourceOf(server).readCredentialPool(POOL_SIZE)
+        const load = rotateThrough({ method: 'GET', path: PROTECTED }, pool, withCredential)
+        const summary = await runLoad({
+          url: server.url,
+          connections: CONNECTIONS,
+          duration: DURATION,
+          requests: load.requests,
+        })
+        if (load.used() > pool.length) notes.push(`${server.name}: the token pool wrapped in one round`)
+        return summary
+      },
+    })
+  }
+  for (const server of [tokenpair, tokenpairPg]) {
+    if (server === null) continue
+    let amount = 3000
+    cases.push({
+      id: `refresh:${server === tokenpair ? 'SQLite' : 'PostgreSQL'}`,
+      async run() {
+        // One fresh refresh token per request; the pool is sized from the previous round's rate
+        // so that a round lasts about `duration` seconds, and the load stops when it is spent.
+        const pool = await sourceOf(server).readRefreshPool(amount)
+        const load = rotateThrough(
+          { method: 'POST', path: '/auth/refresh', headers: JSON_BEARER },
+          pool,
+          (r, t) => ({
+            ...r,
+            body: JSON.stringify({ refreshToken: t }),
+          }),
+        )
+        const summary = await runLoad({
+          url: server.url,
+          connections: CONNECTIONS,
+          amount,
+          requests: load.requests,
+        })
+        amount = Math.max(1000, Math.min(30_000, Math.round(summary.perSecond * DURATION)))
+        return summary
+      },
+    })
+  }
+  const loginRequests: LoadRequest[] = [
+    { method: 'POST', path: '/auth/login', headers: JSON_BEARER, body: loginBody },
+  ]
+  cases.push({
+    id: 'login',
+    run: () => runLoad({ url: tokenpair.url, connections: 16, duration: DURATION, requests: loginRequests }),
+  })
+  cases.push({ id: 'argon2-alone', run: async () => argon2Alone(DURATION) })
+  const latencyLoad = () =>
+    runLoad({
+      url: tokenpair.url,
+      connections: 10,
+      duration: DURATION,
+      overallRate: LATENCY_RATE,
+      requests: protectedGet(credentials.get(tokenpair)!),
+    })
+  cases.push({ id: 'latency:idle', run: latencyLoad })
+  cases.push({
+    id: 'latency:during-login',
+    async run() {
+      const [latency, login] = await Promise.all([
+        latencyLoad(),
+        runLoad({ url: tokenpair.url, connections: 16, duration: DURATION, requests: loginRequests }),
+      ])
+      record('login:during-latency', login)
+      return latency
+    },
+  })
+
+  for (let round = 0; round < ROUNDS; round++) {
+    // Each round starts one case further along, so no case always runs first or last.
+    const order = cases.map((_, i) => cases[(i + round) % cases.length]!)
+    log(`round ${round + 1} of ${ROUNDS}`)
+    for (const benchCase of order) record(benchCase.id, await benchCase.run())
+  }
+
+  const soakSamples: { second: number; rss: number }[] = []
+  if (SOAK > 0) {
+    log(`soak: ${SOAK}s of protected GET (pooled tokens) and refresh on tokenpair`)
+    const soakStart = Date.now()
+    const sample = setInterval(() => {
+      const rss = tokenpair.readRSS()
+      if (rss !== null) soakSamples.push({ second: (Date.now() - soakStart) / 1000, rss })
+    }, 2000)
+    try {
+      const pool = await sourceOf(tokenpair).readCredentialPool(POOL_SIZE)
+      let slice = 0
+      while (Date.now() - soakStart < SOAK * 1000) {
+        if (slice % 2 === 0) {
+          const load = rotateThrough({ method: 'GET', path: PROTECTED }, pool, withCredential)
+          record(
+            'soak:get',
+            await runLoad({
+              url: tokenpair.url,
+              connections: CONNECTIONS,
+              duration: 10,
+              requests: load.requests,
+            }),
+          )
+        } else {
+          const refreshPool = await sourceOf(tokenpair).readRefreshPool(5000)
+          const load = rotateThrough(
+            { method: 'POST', path: '/auth/refresh', headers: JSON_BEARER },
+            refreshPool,
+            (r, t) => ({
+              ...r,
+              body: JSON.stringify({ refreshToken: t }),
+            }),
+          )
+          record(
+            'soak:refresh',
+            await runLoad({
+              url: tokenpair.url,
+              connections: CONNECTIONS,
+              amount: 5000,
+              requests: load.requests,
+            }),
+          )
+        }
+        slice++
+      }
+    } finally {
+      clearInterval(sample)
+    }
+  }
+
+  const memory = servers.map((s) => ({ name: s.name, rss: s.readRSS() }))
+  const caseResults: CaseResult[] = [...results].map(([id, runs]) => ({ id, runs }))
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date(),
+    rounds: ROUNDS,
+    duration: DURATION,
+    connections: CONNECTIONS,
+    soakSeconds: SOAK,
+    latencyRate: LATENCY_RATE,
+    cases: caseResults,
+    memory,
+    soakSamples,
+    notes: [...new Set(notes)],
+    argv: process.argv.slice(2),
+  }
+  writeReport(values.out!, report)
+  log(`wrote ${values.out}`)
+} finally {
+  await Promise.all([...servers, ...minters.values()].map((s) => s.stop()))
+  await postgres?.drop()
+  for (const file of [sqliteFile, `${sqliteFile}-hs256`]) {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
+  }
+}

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto'
+import express from 'express'
+import { createAuth } from '../../src/auth.js'
+import { openStorage } from '../../src/storage/open-storage.js'
+import type { UserRecord } from '../../src/storage/storage.js'
+import { createAccessToken } from '../../src/tokens/access-token.js'
+import { KeyRing } from '../../src/tokens/keys.js'
+import { createRefreshToken } from '../../src/tokens/refresh-token.js'
+import { hashPassword } from '../../src/users/passwords.js'
+import { makeMany, serveBench } from './bench-server.js'
+
+// Two roles on one database. `server`: a user's own Express app with tokenpair mounted as
+// DESIGN.md shows it, doing nothing but serve. `minter`: makes the runner's users, sessions and
+// token pools with the same functions a login uses, in its own process, so that the server's
+// CPU time and memory hold only the work being measured.
+const databaseUrl = process.env.BENCH_DATABASE_URL
+const secret = process.env.BENCH_SECRET
+if (!databaseUrl || !secret) throw new Error('BENCH_DATABASE_URL and BENCH_SECRET are required')
+
+const storage = await openStorage(databaseUrl)
+// BENCH_ACCESS_SECRET switches access tokens to HS256 (the reference design's shared secret).
+const accessTokenSecret = process.env.BENCH_ACCESS_SECRET
+const auth = await createAuth({
+  database: storage,
+  secret,
+  ...(accessTokenSecret ? { algorithm: 'HS256' as const, accessTokenSecret } : {}),
+  cookieSecure: false,
+  // The bench sends thousands of logins and refreshes a second from one IP: the limits would
+  // answer 429 and the run would measure the limiter, not the work.
+  rateLimit: false,
+})
+
+if (process.env.BENCH_ROLE === 'minter') await serveMinter()
+else await serveApp()
+
+async function serveApp(): Promise<void> {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+  app.get('/api/protected', auth.requireAuth(), (req, res) => {
+    res.json({ user: req.auth!.userId })
+  })
+  app.use('/auth', auth.router())
+  app.use(auth.errorHandler())
+  await serveBench(app, {})
+}
+
+async function serveMinter(): Promise<void> {
+  // A second KeyRing on the same storage loads the server's signing key.
+  const keys = new KeyRing(auth.options, storage)
+  await keys.load()
+  const password = 'correct horse battery staple'
+  const now = Date.now()
+  const tag = `${now.toString(36)}${process.pid.toString(36)}`
+  const user: UserRecord = {
+    id: randomUUID(),
+    username: `bench_${tag}`,
+    email: `bench_${tag}@example.com`,
+    fullname: 'Bench User',
+    passwordHash: await hashPassword(password),
+    roles: ['user'],
+    emailVerified: true,
+    disabledAt: null,
+    createdAt: now,
+    updatedAt: now,
+  }
+  await storage.createUser(user)
+
+  /** What a login stores and issues, without the password check: a session and its first pair. */
+  async function openBenchSession(): Promise<{
+    sessionId: string
+    refreshToken: string
+    accessToken: string
+  }> {
+    const at = Date.now()
+    const sessionId = randomUUID()
+    const expiresAt = at + auth.options.sessionMaxAgeMs
+    const refresh = await createRefreshToken(
+      keys,
+      user.id,
+      sessionId,
+      at + auth.options.refreshTokenTtlMs,
+      at,
+    )
+    await storage.createSession(
+      {
+        id: sessionId,
+        userId: user.id,
+        createdAt: at,
+        lastUsedAt: at,
+        expiresAt,
+        idleExpiresAt: refresh.expiresAt,
+        userAgent: 'bench',
+        ip: '127.0.0.1',
+        revokedAt: null,
+        revokedReason: null,
+      },
+      {
+        jti: refresh.jti,
+        tokenHash: refresh.tokenHash,
+        sessionId,
+        parentJti: null,
+        issuedAt: at,
+        expiresAt: refresh.expiresAt,
+      },
+    )
+    const access = await createAccessToken(auth.options, keys, user, sessionId, at)
+    return { sessionId, refreshToken: refresh.token, accessToken: access.token }
+  }
+
+  await serveBench(null, {
+    async credential() {
+      const session = await openBenchSession()
+      return { header: 'authorization', value: `Bearer ${session.accessToken}` }
+    },
+    async credentialPool(count) {
+      const session = await openBenchSession()
+      return makeMany(count, 1, async () => {
+        const access = await createAccessToken(auth.options, keys, user, session.sessionId)
+        return { header: 'authorization' as const, value: `Bearer ${access.token}` }
+      })
+    },
+    async refreshPool(count) {
+      return makeMany(count, 8, async () => (await openBenchSession()).refreshToken)
+    },
+    async loginBody() {
+      return { login: user.username, password }
+    },
+  })
+}

@@ -1,0 +1,121 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { readServerConfig, type ServerConfig } from '../config/env.js'
+import { loadOrCreateAuthSecret } from '../server/auth-secret.js'
+import { openStorage } from '../storage/open-storage.js'
+import type { Storage } from '../storage/storage.js'
+
+/** Exit codes of the CLI. */
+export const EXIT_OK = 0
+/** The command ran and failed (no such user, a refused value, an unreachable database). */
+export const EXIT_FAILURE = 1
+/** The command line itself is wrong (unknown command or option, missing argument). */
+export const EXIT_USAGE = 2
+
+/** A wrong command line: printed with the command's help, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = this.constructor.name
+  }
+}
+
+/** A command that ran and failed for a reason the operator must hear: exit code 1. */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = this.constructor.name
+  }
+}
+
+/** Where a command writes: injected so that output stays in one place. */
+export interface CommandIO {
+  out(text: string): void
+  err(text: string): void
+  /** Reads standard input whole (for `--password-stdin`). */
+  readStdin(): Promise<string>
+}
+
+/** The standard streams of the process. */
+export const processIO: CommandIO = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  async readStdin() {
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of process.stdin) {
+      const buffer = chunk as Buffer
+      size += buffer.length
+      // A password is at most 128 characters: refuse a stream that is plainly something else.
+      if (size > 4096) throw new CommandError('standard input is too long for a password')
+      chunks.push(buffer)
+    }
+    return Buffer.concat(chunks).toString('utf8')
+  },
+}
+
+/** Parses a command's own arguments strictly: an unknown option is a usage error. */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: T,
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  try {
+    const parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    })
+    return {
+      values: parsed.values as Record<string, string | boolean | string[] | undefined>,
+      positionals: parsed.positionals,
+    }
+  } catch (error) {
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      throw new UsageError(error.message)
+    }
+    throw error
+  }
+}
+
+/** The environment's configuration and an open, migrated storage; `close` when done. */
+export interface CommandContext {
+  config: ServerConfig
+  storage: Storage
+  close(): Promise<void>
+}
+
+/** Reads the configuration (as `serve` does) and opens the database, creating its schema if needed. */
+export async function openCommandContext(
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<CommandContext> {
+  const config = readServerConfig(env)
+  const storage = await openStorage(config.databaseUrl)
+  try {
+    await storage.migrate()
+  } catch (error) {
+    await storage.close()
+    throw error
+  }
+  return { config, storage, close: () => storage.close() }
+}
+
+/** `AUTH_SECRET`, else the secret the server keeps in its data folder (made on first use, as `serve` does). */
+export function readAuthSecret(config: ServerConfig): string {
+  return config.authSecret ?? loadOrCreateAuthSecret(config.dataDir).secret
+}
+
+/** Formats rows as aligned columns for people; scripts use `--json`. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
+  return `${[line(headers), ...rows.map(line)].join('\n')}\n`
+}
+
+/** An epoch-millisecond time as ISO 8601, or `-`. */
+export function formatTime(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString()
+}

@@ -1,0 +1,9 @@
+export {
+  EventBus,
+  SECURITY_EVENT_TYPES,
+  type SecurityEvent,
+  type SecurityEventInput,
+  type SecurityEventListener,
+  type SecurityEventType,
+} from './events.js'
+export { createWebhookListener, type WebhookOptions } from './webhook.js'

@@ -1,0 +1,94 @@
+import type { Request, RequestHandler } from 'express'
+import { AuthError } from '../../errors.js'
+import type { Engine } from '../../internal/engine.js'
+import { validate } from '../../internal/validate.js'
+import {
+  queueEmailVerification,
+  queuePasswordReset,
+  resetPassword,
+  verifyEmail,
+} from '../../users/email-flows.js'
+import {
+  passwordResetRequestSchema,
+  passwordResetSchema,
+  verifyEmailSchema,
+} from '../../users/user-schemas.js'
+import { toPublicUser } from '../../users/user-view.js'
+import { sendSuccess } from '../envelope.js'
+
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '')
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  )
+}
+
+/**
+ * Where mail links point: `appUrl` when set. Otherwise the request's own origin, but only when its
+ * host is loopback or its origin is one of `allowedOrigins`: the `Host` header is the client's to
+ * choose, and a reset link built from a forged one (`Host: evil.example`) would carry the victim's
+ * token to the forger's site. `null` when no trusted origin is known: the mail is then not sent.
+ */
+export function readLinkBase(engine: Engine, req: Request): string | null {
+  if (engine.options.appUrl !== null) return engine.options.appUrl
+  const host = req.host
+  const hostname = req.hostname
+  if (!host || !hostname) return null
+  const origin = `${req.protocol}://${host}`.toLowerCase()
+  if (isLoopbackHost(hostname) || engine.options.allowedOrigins.includes(origin)) return origin
+  return null
+}
+
+/** `POST /email/verify/request` (access token): mails a new verification link, superseding the last. */
+export function emailVerifyRequestHandler(engine: Engine): RequestHandler {
+  return async function emailVerifyRequest(req, res) {
+    const user = await engine.storage.findUserById(req.auth!.userId)
+    if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
+    if (user.emailVerified) {
+      sendSuccess(res, 200, null, 'Email address is already verified')
+      return
+    }
+    sendSuccess(res, 200, null, 'Verification mail sent')
+    queueEmailVerification(engine, user.id, readLinkBase(engine, req))
+  }
+}
+
+/** `POST /email/verify` `{token}`: marks the address verified; `400 invalid_email_token` otherwise. */
+export function emailVerifyHandler(engine: Engine): RequestHandler {
+  return async function emailVerify(req, res) {
+    const input = validate(verifyEmailSchema, req.body)
+    const user = await verifyEmail(engine, input.token)
+    sendSuccess(res, 200, toPublicUser(user), 'Email address verified')
+  }
+}
+
+/**
+ * `POST /password/reset/request` `{email}`: always `200` with the same body. The limits are
+ * counted and the answer sent before the address is looked up; the lookup, the token and the mail
+ * happen afterwards, so neither the answer nor its timing says whether the address exists.
+ */
+export function passwordResetRequestHandler(engine: Engine): RequestHandler {
+  return async function passwordResetRequest(req, res) {
+    const input = validate(passwordResetRequestSchema, req.body)
+    await engine.limits.consumePasswordResetRequest(req.ip, input.email)
+    sendSuccess(res, 200, null, 'If this address belongs to an account, a reset link is on its way')
+    queuePasswordReset(engine, input.email, readLinkBase(engine, req))
+  }
+}
+
+/**
+ * `POST /password/reset` `{token, newPassword}`: sets the password, marks the address verified,
+ * revokes every session; `400 invalid_reset_token` for a used, expired or unknown token.
+ */
+export function passwordResetHandler(engine: Engine): RequestHandler {
+  return async function passwordReset(req, res) {
+    const input = validate(passwordResetSchema, req.body)
+    const { userId, revoked } = await resetPassword(engine, input)
+    engine.events.emit({ type: 'password_changed', userId, reason: 'password_reset' })
+    engine.events.emit({ type: 'session_revoked', userId, reason: 'password_reset', count: revoked })
+    sendSuccess(res, 200, null, 'Password reset; every session was signed out')
+  }
+}

@@ -1,0 +1,19 @@
+/* The public face of mail: settings, templates and transports. Re-exported from the package root. */
+export type { MailOptions } from './mail-options.js'
+export {
+  DEFAULT_MAIL_TEMPLATES,
+  escapeHTML,
+  type MailTemplate,
+  type MailTemplateContext,
+  type MailTemplates,
+  type RenderedMail,
+  resetPasswordTemplate,
+  verifyEmailTemplate,
+} from './mail-templates.js'
+export {
+  createOutboxTransport,
+  createSMTPTransport,
+  type MailMessage,
+  type MailTransport,
+  type SMTPTransportOptions,
+} from './mail-transport.js'

@@ -1,0 +1,142 @@
+/**
+ * The mails tokenpair sends, as small functions from a context to a subject and two bodies. Replace
+ * any of them with the `mail.templates` option of `createAuth`.
+ */
+
+/** What a template gets. */
+export interface MailTemplateContext {
+  /** The single-use link to put in the mail (`APP_URL/verify-email?token=…` or `…/reset-password?token=…`). */
+  link: string
+  /** The recipient. */
+  user: { username: string; fullname: string; email: string }
+  /** How long the link stays valid, in words: `24 hours`, `1 hour`, `90 minutes`. */
+  validFor: string
+  /** When the link stops working. */
+  expiresAt: Date
+}
+
+/** A mail ready to send: subject, plain text and HTML. */
+export interface RenderedMail {
+  subject: string
+  text: string
+  /** HTML body. Escape every value you insert (see {@link escapeHTML}). */
+  html: string
+}
+
+/** One template. */
+export type MailTemplate = (context: MailTemplateContext) => RenderedMail
+
+/** Every mail tokenpair sends. */
+export interface MailTemplates {
+  /** Sent on registration, on `POST /auth/email/verify/request` and on an email change. */
+  verifyEmail: MailTemplate
+  /** Sent on `POST /auth/password/reset/request` for an address that exists. */
+  resetPassword: MailTemplate
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+}
+
+/**
+ * Escapes text for HTML content and attribute values: user-chosen names go into mails, and a
+ * `fullname` of `<a href=…>` must stay text.
+ *
+ * @example
+ * ```ts
+ * escapeHTML('<b>Ann</b>') // '&lt;b&gt;Ann&lt;/b&gt;'
+ * ```
+ */
+export function escapeHTML(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
+}
+
+function renderHTML(
+  title: string,
+  greeting: string,
+  paragraph: string,
+  link: string,
+  action: string,
+  footer: string,
+): string {
+  return [
+    '<!doctype html>',
+    '<html><body style="font-family: sans-serif; line-height: 1.5">',
+    `<h1 style="font-size: 1.2em">${escapeHTML(title)}</h1>`,
+    `<p>${escapeHTML(greeting)}</p>`,
+    `<p>${escapeHTML(paragraph)}</p>`,
+    `<p><a href="${escapeHTML(link)}">${escapeHTML(action)}</a></p>`,
+    `<p style="color: #666">${escapeHTML(footer)}</p>`,
+    '</body></html>',
+  ].join('\n')
+}
+
+/**
+ * The default verification mail.
+ *
+ * @example
+ * ```ts
+ * const mail = verifyEmailTemplate({ link, user, validFor: '24 hours', expiresAt })
+ * ```
+ */
+export const verifyEmailTemplate: MailTemplate = ({ link, user, validFor }) => {
+  const greeting = `Hello ${user.fullname},`
+  const paragraph = `Please confirm that ${user.email} is your address by opening this link within ${validFor}:`
+  const footer = 'If you did not create this account or change its address, ignore this mail.'
+  return {
+    subject: 'Confirm your email address',
+    text: `${greeting}\n\n${paragraph}\n\n${link}\n\n${footer}\n`,
+    html: renderHTML('Confirm your email address', greeting, paragraph, link, 'Confirm my address', footer),
+  }
+}
+
+/**
+ * The default password-reset mail.
+ *
+ * @example
+ * ```ts
+ * const mail = resetPasswordTemplate({ link, user, validFor: '1 hour', expiresAt })
+ * ```
+ */
+export const resetPasswordTemplate: MailTemplate = ({ link, user, validFor }) => {
+  const greeting = `Hello ${user.fullname},`
+  const paragraph = `Someone asked to reset the password of the account ${user.username}. To choose a new password, open this link within ${validFor}:`
+  const footer =
+    'If you did not ask for this, ignore this mail: your password stays as it is. Resetting it signs out every session.'
+  return {
+    subject: 'Reset your password',
+    text: `${greeting}\n\n${paragraph}\n\n${link}\n\n${footer}\n`,
+    html: renderHTML('Reset your password', greeting, paragraph, link, 'Choose a new password', footer),
+  }
+}
+
+/** The default templates. */
+export const DEFAULT_MAIL_TEMPLATES: Readonly<MailTemplates> = Object.freeze({
+  verifyEmail: verifyEmailTemplate,
+  resetPassword: resetPasswordTemplate,
+})
+
+/** A duration in words, for mails: `24 hours`, `1 hour`, `90 minutes`, `45 seconds`. */
+export function describeDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1000, 'second'],
+  ]
+  for (const [size, name] of units) {
+    // Days only when whole; 24 h reads better as "24 hours" than "1 day" in a mail about a link.
+    if (name === 'day' && ms % size !== 0) continue
+    if (name === 'day' && ms / size < 2) continue
+    if (ms >= size && ms % size === 0) {
+      const n = ms / size
+      return `${n} ${name}${n === 1 ? '' : 's'}`
+    }
+  }
+  const seconds = Math.max(1, Math.round(ms / 1000))
+  return `${seconds} second${seconds === 1 ? '' : 's'}`
+}

@@ -1,0 +1,132 @@
+import type { RequestHandler } from 'express'
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import type { SecurityEvent } from '../events/events.js'
+
+/** The server's Prometheus metrics, in a registry of their own (never prom-client's global one). */
+export interface ServerMetrics {
+  readonly registry: Registry
+  /** Times every request, labelled by route pattern (never the raw path) and status. */
+  measureRequests(): RequestHandler
+  /** `GET /metrics`: the Prometheus text format. */
+  serveMetrics(): RequestHandler
+  /** Counts security events; subscribe it to `auth.events`. */
+  countEvent(event: SecurityEvent): void
+}
+
+/** Options of {@link createServerMetrics}. */
+export interface ServerMetricsOptions {
+  /** Where the auth router is mounted, to recognise rate-limited logins. Default `/auth`. */
+  basePath?: string
+  /**
+   * Also export prom-client's process metrics (CPU, memory, event-loop lag, GC) under
+   * `tokenpair_`. Default `false`: they watch the whole process, so one set per process is enough,
+   * and the ready server turns them on.
+   */
+  collectProcessMetrics?: boolean
+}
+
+/**
+ * Creates the metrics of one server: logins (succeeded, failed, limited), registrations,
+ * refreshes, refresh-token reuse, revoked sessions, request durations, and the process defaults.
+ *
+ * @example
+ * ```ts
+ * const metrics = createServerMetrics({ basePath: '/auth' })
+ * auth.events.subscribe((e) => metrics.countEvent(e))
+ * app.use(metrics.measureRequests())
+ * app.get('/metrics', metrics.serveMetrics())
+ * ```
+ */
+export function createServerMetrics(options: ServerMetricsOptions = {}): ServerMetrics {
+  const loginPath = `${options.basePath ?? '/auth'}/login`
+  const registry = new Registry()
+  if (options.collectProcessMetrics === true)
+    collectDefaultMetrics({ register: registry, prefix: 'tokenpair_' })
+  const logins = new Counter({
+    name: 'tokenpair_logins_total',
+    help: 'Login attempts by outcome: succeeded, failed (invalid credentials), limited (rate limited).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  for (const outcome of ['succeeded', 'failed', 'limited']) logins.inc({ outcome }, 0)
+  const registrations = new Counter({
+    name: 'tokenpair_registrations_total',
+    help: 'Users registered.',
+    registers: [registry],
+  })
+  const refreshes = new Counter({
+    name: 'tokenpair_refreshes_total',
+    help: 'Refresh tokens rotated into a new pair.',
+    registers: [registry],
+  })
+  const reuses = new Counter({
+    name: 'tokenpair_refresh_reuse_detected_total',
+    help: 'Used refresh tokens presented again outside the grace window (their session is revoked).',
+    registers: [registry],
+  })
+  const revocations = new Counter({
+    name: 'tokenpair_sessions_revoked_total',
+    help: 'Sessions revoked, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  const durations = new Histogram({
+    name: 'tokenpair_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  })
+
+  return {
+    registry,
+    measureRequests() {
+      return function measureRequest(req, res, next) {
+        const started = process.hrtime.bigint()
+        res.once('finish', () => {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9
+          // The route pattern, not the path: `/auth/sessions/:id` is one series, whatever the id.
+          const route =
+            req.route?.path === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`
+          durations.observe({ method: req.method, route, status: String(res.statusCode) }, seconds)
+          // A limited login never reaches the login code, so it is counted from its answer.
+          if (res.statusCode === 429 && req.originalUrl.split('?')[0] === loginPath) {
+            logins.inc({ outcome: 'limited' })
+          }
+        })
+        next()
+      }
+    },
+    serveMetrics() {
+      return async function serveMetrics(_req, res) {
+        res.setHeader('Content-Type', registry.contentType)
+        res.setHeader('Cache-Control', 'no-store')
+        res.end(await registry.metrics())
+      }
+    },
+    countEvent(event) {
+      switch (event.type) {
+        case 'login_succeeded':
+          logins.inc({ outcome: 'succeeded' })
+          break
+        case 'login_failed':
+          logins.inc({ outcome: 'failed' })
+          break
+        case 'user_registered':
+          registrations.inc()
+          break
+        case 'token_refreshed':
+          refreshes.inc()
+          break
+        case 'refresh_reused':
+          reuses.inc()
+          break
+        case 'session_revoked':
+          revocations.inc({ reason: event.reason ?? 'unknown' }, event.count ?? 1)
+          break
+        default:
+          break
+      }
+    },
+  }
+}

@@ -1,0 +1,174 @@
+import { AuthError } from '../errors.js'
+import { randomToken, sha256Hex } from '../internal/crypto.js'
+import type { Engine } from '../internal/engine.js'
+import type { MailTemplate } from '../mail/mail-templates.js'
+import { describeDuration } from '../mail/mail-templates.js'
+import type { ComposedMail } from '../mail/mailer.js'
+import type { EmailTokenPurpose, UserRecord } from '../storage/storage.js'
+import { hashPassword } from './passwords.js'
+import type { PasswordResetInput, UpdateProfileInput } from './user-schemas.js'
+
+/* Email verification, password reset and profile changes (API.md "Email: verification and password
+ * reset"). Mail tokens are 256 random bits, stored only as SHA-256, consumed atomically by the
+ * storage (exactly one of parallel consumers wins), and bound to the address they were mailed to. */
+
+/** Bytes of randomness in a mail token: 256 bits, twice the 128 that API.md asks for. */
+const MAIL_TOKEN_BYTES = 32
+
+/** The page of each purpose, under `APP_URL`. */
+const LINK_PATHS: Record<EmailTokenPurpose, string> = {
+  verify_email: '/verify-email',
+  reset_password: '/reset-password',
+}
+
+/**
+ * Creates a mail token for `user` (superseding their earlier one of the same purpose) and renders
+ * its mail. The token leaves this function only inside the mail.
+ */
+async function composeTokenMail(
+  engine: Engine,
+  user: UserRecord,
+  purpose: EmailTokenPurpose,
+  linkBase: string,
+): Promise<ComposedMail> {
+  const now = Date.now()
+  const ttl = purpose === 'verify_email' ? engine.options.emailVerifyTtlMs : engine.options.passwordResetTtlMs
+  const token = randomToken(MAIL_TOKEN_BYTES)
+  await engine.storage.createEmailToken({
+    tokenHash: sha256Hex(token),
+    userId: user.id,
+    purpose,
+    email: user.email,
+    createdAt: now,
+    expiresAt: now + ttl,
+  })
+  const link = `${linkBase}${LINK_PATHS[purpose]}?token=${encodeURIComponent(token)}`
+  const templates = engine.options.mail.templates
+  const template: MailTemplate = purpose === 'verify_email' ? templates.verifyEmail : templates.resetPassword
+  const rendered = template({
+    link,
+    user: { username: user.username, fullname: user.fullname, email: user.email },
+    validFor: describeDuration(ttl),
+    expiresAt: new Date(now + ttl),
+  })
+  return { to: user.email, ...rendered, secrets: [token, link] }
+}
+
+/**
+ * Queues a verification mail for the user's current address, in the background: nothing is sent
+ * to a disabled user or an address already verified. `linkBase` is `null` when no trusted origin
+ * is known (no `appUrl` and a request from a host that is not trusted): then no mail is sent, and
+ * the log says why.
+ */
+export function queueEmailVerification(engine: Engine, userId: string, linkBase: string | null): void {
+  engine.mailer.dispatch('verify_email', async () => {
+    if (linkBase === null) {
+      warnNoLinkBase(engine, 'verify_email')
+      return null
+    }
+    // Read afresh: the address may have changed since the request that queued this.
+    const user = await engine.storage.findUserById(userId)
+    if (!user || user.disabledAt !== null || user.emailVerified) return null
+    return composeTokenMail(engine, user, 'verify_email', linkBase)
+  })
+}
+
+/**
+ * Queues a password-reset mail for `email`. The lookup itself runs in the background, after the
+ * answer, so that the request does the same work, and takes the same time, whether or not the
+ * address belongs to anyone.
+ */
+export function queuePasswordReset(engine: Engine, email: string, linkBase: string | null): void {
+  engine.mailer.dispatch('reset_password', async () => {
+    const user = await engine.storage.findUserByLogin(email)
+    // findUserByLogin also matches usernames; a reset goes only to the address that was typed.
+    if (!user || user.email !== email || user.disabledAt !== null) return null
+    if (linkBase === null) {
+      warnNoLinkBase(engine, 'reset_password')
+      return null
+    }
+    return composeTokenMail(engine, user, 'reset_password', linkBase)
+  })
+}
+
+function warnNoLinkBase(engine: Engine, kind: string): void {
+  engine.options.logger.warn(
+    { mail: kind },
+    'mail not sent: appUrl (APP_URL) is not set and the request came from a host that is not trusted for links',
+  )
+}
+
+/**
+ * Consumes a verification token and marks the address verified. The token must still name the
+ * user's current address: a link mailed before an email change verifies nothing.
+ */
+export async function verifyEmail(engine: Engine, token: string): Promise<UserRecord> {
+  const now = Date.now()
+  const record = await engine.storage.consumeEmailToken(sha256Hex(token), 'verify_email', now)
+  const user = record ? await engine.storage.findUserById(record.userId) : null
+  if (!record || !user || user.email !== record.email || user.disabledAt !== null) {
+    throw new AuthError('invalid_email_token', 'This verification link is invalid, used or expired')
+  }
+  if (user.emailVerified) return user
+  const updated = await engine.storage.updateUser(user.id, { emailVerified: true }, now)
+  if (!updated)
+    throw new AuthError('invalid_email_token', 'This verification link is invalid, used or expired')
+  return updated
+}
+
+/**
+ * Consumes a reset token, sets the new password, marks the address verified (the link reached it)
+ * and revokes every session of the user: whoever held the old password is signed out. Returns the
+ * user's id and the number of sessions revoked.
+ */
+export async function resetPassword(
+  engine: Engine,
+  input: PasswordResetInput,
+): Promise<{ userId: string; revoked: number }> {
+  const invalid = () => new AuthError('invalid_reset_token', 'This reset link is invalid, used or expired')
+  // Consumed before the costly hash: a wrong token costs one indexed update, and a right one
+  // cannot be used twice while the hash is computed.
+  const record = await engine.storage.consumeEmailToken(sha256Hex(input.token), 'reset_password', Date.now())
+  if (!record) throw invalid()
+  const user = await engine.storage.findUserById(record.userId)
+  if (!user || user.email !== record.email || user.disabledAt !== null) throw invalid()
+  const passwordHash = await hashPassword(input.newPassword)
+  const now = Date.now()
+  if (!(await engine.storage.updatePasswordHash(user.id, passwordHash, now))) throw invalid()
+  if (!user.emailVerified) await engine.storage.updateUser(user.id, { emailVerified: true }, now)
+  const revoked = await engine.storage.revokeUserSessions(user.id, 'password_reset', now)
+  return { userId: user.id, revoked }
+}
+
+/** Result of {@link updateProfile}. */
+export interface ProfileUpdate {
+  user: UserRecord
+  /** The address changed: it is now unverified and needs a verification mail. */
+  emailChanged: boolean
+}
+
+/**
+ * Changes `fullname` and/or `email`. A new address clears `emailVerified`; the storage's unique
+ * index answers `email_taken`. Unchanged values write nothing.
+ */
+export async function updateProfile(
+  engine: Engine,
+  userId: string,
+  input: UpdateProfileInput,
+): Promise<ProfileUpdate> {
+  const user = await engine.storage.findUserById(userId)
+  if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
+  const fullnameChanged = input.fullname !== undefined && input.fullname !== user.fullname
+  const emailChanged = input.email !== undefined && input.email !== user.email
+  if (!fullnameChanged && !emailChanged) return { user, emailChanged: false }
+  const updated = await engine.storage.updateUser(
+    userId,
+    {
+      ...(fullnameChanged ? { fullname: input.fullname } : {}),
+      ...(emailChanged ? { email: input.email, emailVerified: false } : {}),
+    },
+    Date.now(),
+  )
+  if (!updated) throw new AuthError('invalid_token', 'User no longer exists')
+  return { user: updated, emailChanged }
+}
