@@ -1,22 +1,23 @@
-// The README's example: tokenpair in an Express app of one's own. Run: npx tsx examples/basic.ts
+// The README's example: tokenpair in an Express app of one's own. Run: AUTH_SECRET=… npx tsx examples/basic.ts
 import express from 'express'
 import { createAuth } from 'tokenpair'
 
 const auth = await createAuth({
-  database: process.env.DATABASE_URL ?? 'sqlite:./data/app.db',
-  secret: process.env.AUTH_SECRET ?? 'dev-only-secret-change-me-0123456789abcdef',
-  cookieSecure: process.env.NODE_ENV === 'production',
+  database: process.env.DATABASE_URL ?? 'sqlite:./data/app.db', // or postgres://…, mysql://…, mongodb://…
+  secret: process.env.AUTH_SECRET!, // 32+ characters: seals keys at rest
 })
 
 const app = express()
-app.use('/auth', auth.router()) // register, login, refresh, logout, sessions, …
-app.get('/.well-known/jwks.json', auth.jwks()) // public keys for your other services
+app.use('/auth', auth.router()) // register, login, refresh, logout, sessions, mail flows…
+app.get('/.well-known/jwks.json', auth.jwks()) // public keys, for your other services
 
 app.get('/api/notes', auth.requireAuth(), (req, res) => {
-  res.json({ owner: req.auth!.claims.username, notes: [] })
+  res.json({ owner: req.auth!.userId, notes: [] }) // req.auth = { userId, sessionId, claims }
 })
 app.delete('/api/users/:id', auth.requireAuth({ roles: ['admin'] }), (req, res) => {
   res.json({ deleted: req.params.id })
 })
-
-app.listen(3000, () => console.log('http://127.0.0.1:3000'))
+app.post('/api/transfer', auth.requireAuth({ checkSession: true, verifiedEmail: true }), (_req, res) => {
+  res.json({ ok: true }) // also refuses revoked sessions and unverified addresses
+})
+app.listen(3000)

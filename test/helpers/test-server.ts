@@ -9,7 +9,11 @@ import { createTestDatabase, type TestDatabase } from './test-database.js'
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 
 /** A mail transport that sends nothing. */
-export const DISCARD_MAIL: MailTransport = { description: 'discard', send: async () => {}, close: async () => {} }
+export const DISCARD_MAIL: MailTransport = {
+  description: 'discard',
+  send: async () => {},
+  close: async () => {},
+}
 
 /** A real server on an ephemeral loopback port. */
 export interface TestServer {
