@@ -8,8 +8,9 @@ import { createAuthRouter, errorHandler, jwksHandler, notFoundHandler } from './
 import type { Engine } from './internal/engine.js'
 import { Mailer } from './mail/mailer.js'
 import { observeRevocations, SessionStatusCache } from './security/session-status-cache.js'
+import { startSweeping } from './sessions/sweeper.js'
 import { openStorage } from './storage/open-storage.js'
-import type { Storage } from './storage/storage.js'
+import type { Storage, SweepResult } from './storage/storage.js'
 import { verifyAccessToken } from './tokens/access-token.js'
 import type { AccessTokenClaims } from './tokens/claims.js'
 import { type JWKSet, KeyRing } from './tokens/keys.js'
@@ -45,6 +46,8 @@ export interface Auth {
    * and before a planned stop. `close()` does not wait for retries; this does.
    */
   flushMail(): Promise<void>
+  /** Deletes expired sessions and tokens now (it also happens every `sweepInterval`). */
+  sweep(): Promise<SweepResult>
   /** Stops the key reload timer and closes the storage (when `createAuth` opened it). */
   close(): Promise<void>
 }
@@ -92,6 +95,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     })
     // Last, so that a failed start leaves no timer behind.
     keys.startReloading(resolved.keyReloadIntervalMs)
+    const sweeper = startSweeping(storage, resolved.sweepIntervalMs, resolved.logger)
     return {
       options: resolved,
       storage,
@@ -114,8 +118,10 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       events: { subscribe: (listener) => events.subscribe(listener) },
       reloadKeys: () => keys.reload(),
       flushMail: () => mailer.flush(),
+      sweep: () => sweeper.sweepNow(),
       close: async () => {
         keys.stopReloading()
+        sweeper.stop()
         // Before the storage closes: a mail job may still be writing its token.
         await mailer.close()
         await limits.close()

@@ -3,7 +3,13 @@ import { ConfigError } from '../errors.js'
 import { readRateLimitEnv } from '../express/rate-limit.js'
 import { resolveAppUrl, resolveMailOptions } from '../mail/mail-options.js'
 import { parseDuration } from './duration.js'
-import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm, type AuthOptions } from './options.js'
+import {
+  ACCESS_TOKEN_ALGORITHMS,
+  type AccessTokenAlgorithm,
+  type AuthOptions,
+  MAX_LIFETIME_MS,
+  MAX_TIMER_MS,
+} from './options.js'
 
 /** pino's levels, `silent` included. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -171,22 +177,30 @@ export function readServerConfig(env: Env): ServerConfig {
   if (sessionCheckCacheTtl !== undefined) auth.sessionCheckCacheTtl = sessionCheckCacheTtl
   if (refreshTokenSecret !== undefined) auth.refreshTokenSecret = refreshTokenSecret
   const durations = [
-    ['ACCESS_TOKEN_TTL', 'accessTokenTtl'],
-    ['REFRESH_TOKEN_TTL', 'refreshTokenTtl'],
-    ['SESSION_MAX_AGE', 'sessionMaxAge'],
-    ['REFRESH_REUSE_GRACE', 'refreshReuseGrace'],
-    ['KEY_RELOAD_INTERVAL', 'keyReloadInterval'],
-    ['EMAIL_VERIFY_TTL', 'emailVerifyTtl'],
-    ['PASSWORD_RESET_TTL', 'passwordResetTtl'],
+    ['ACCESS_TOKEN_TTL', 'accessTokenTtl', MAX_LIFETIME_MS],
+    ['REFRESH_TOKEN_TTL', 'refreshTokenTtl', MAX_LIFETIME_MS],
+    ['SESSION_MAX_AGE', 'sessionMaxAge', MAX_LIFETIME_MS],
+    ['REFRESH_REUSE_GRACE', 'refreshReuseGrace', MAX_LIFETIME_MS],
+    ['KEY_RELOAD_INTERVAL', 'keyReloadInterval', MAX_TIMER_MS],
+    ['SWEEP_INTERVAL', 'sweepInterval', MAX_TIMER_MS],
+    ['EMAIL_VERIFY_TTL', 'emailVerifyTtl', MAX_LIFETIME_MS],
+    ['PASSWORD_RESET_TTL', 'passwordResetTtl', MAX_LIFETIME_MS],
   ] as const
-  for (const [name, key] of durations) {
+  for (const [name, key, max] of durations) {
     const value = readDuration(env, name)
+    if (value !== undefined && parseDuration(value)! > max)
+      throw new ConfigError(name, `must be at most ${max} ms`)
     if (value !== undefined) auth[key] = value
   }
   const dataDir = read(env, 'DATA_DIR') ?? './data'
   const databaseUrl = read(env, 'DATABASE_URL') ?? `sqlite:${dataDir.replace(/\/+$/, '')}/tokenpair.db`
   readMailEnv(env, dataDir, auth)
   const shutdownTimeoutMs = parseDuration(readDuration(env, 'SHUTDOWN_TIMEOUT') ?? '10s')!
+  if (shutdownTimeoutMs > MAX_TIMER_MS)
+    throw new ConfigError('SHUTDOWN_TIMEOUT', `must be at most ${MAX_TIMER_MS} ms`)
+  const shutdownDelayMs = parseDuration(readDuration(env, 'SHUTDOWN_DELAY') ?? '0')!
+  if (shutdownDelayMs > MAX_TIMER_MS)
+    throw new ConfigError('SHUTDOWN_DELAY', `must be at most ${MAX_TIMER_MS} ms`)
   const eventsWebhookUrl = read(env, 'EVENTS_WEBHOOK_URL') ?? null
   if (eventsWebhookUrl !== null && !/^https?:\/\/[^\s]+$/.test(eventsWebhookUrl)) {
     throw new ConfigError('EVENTS_WEBHOOK_URL', 'must be an http(s) URL')
@@ -194,7 +208,7 @@ export function readServerConfig(env: Env): ServerConfig {
   return {
     host: read(env, 'HOST') ?? '127.0.0.1',
     shutdownTimeoutMs,
-    shutdownDelayMs: parseDuration(readDuration(env, 'SHUTDOWN_DELAY') ?? '0')!,
+    shutdownDelayMs,
     eventsWebhookUrl,
     demoPage: readBoolean(env, 'DEMO_PAGE', true),
     port: readPort(env),

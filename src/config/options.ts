@@ -94,6 +94,11 @@ export interface AuthOptions {
    */
   keyReloadInterval?: Duration
   /**
+   * How often dead sessions, expired refresh tokens and expired mail tokens are deleted
+   * (`Storage.deleteExpired`). Default `1h`; `0` turns the sweep off (run `auth.sweep()` yourself).
+   */
+  sweepInterval?: Duration
+  /**
    * `APP_URL`: where the pages `/verify-email` and `/reset-password` live; mail links start with
    * it. Default: the request's own origin, but only when its host is loopback (`localhost`,
    * `127.0.0.1`, `[::1]`) or one of `allowedOrigins`: a `Host` header is the client's to choose,
@@ -136,6 +141,7 @@ export interface ResolvedOptions {
   readonly cookiePrefix: CookiePrefix
   readonly onEvent: SecurityEventListener | null
   readonly keyReloadIntervalMs: number
+  readonly sweepIntervalMs: number
   readonly appUrl: string | null
   readonly emailVerifyTtlMs: number
   readonly passwordResetTtlMs: number
@@ -144,12 +150,24 @@ export interface ResolvedOptions {
 
 const silentLogger: AuthLogger = { info() {}, warn() {}, error() {} }
 
-function resolveDuration(name: string, value: Duration | undefined, fallback: string, min: number): number {
+/** Longest lifetime accepted: beyond it, dates leave what `Date` and cookies can hold. */
+export const MAX_LIFETIME_MS = 10 * 365 * 86_400_000
+/** Longest interval of a timer: Node turns a longer delay into 1 ms (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+function resolveDuration(
+  name: string,
+  value: Duration | undefined,
+  fallback: string,
+  min: number,
+  max = MAX_LIFETIME_MS,
+): number {
   const ms = typeof value === 'number' ? value : parseDuration(value ?? fallback)
   if (ms === null || !Number.isFinite(ms) || !Number.isInteger(ms)) {
     throw new ConfigError(name, `not a duration (use e.g. 90s, 25m, 12h, 7d): ${JSON.stringify(value)}`)
   }
   if (ms < min) throw new ConfigError(name, `must be at least ${min} ms`)
+  if (ms > max) throw new ConfigError(name, `must be at most ${max} ms`)
   return ms
 }
 
@@ -241,7 +259,14 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     sessionCheckCacheTtlMs: resolveDuration('sessionCheckCacheTtl', options.sessionCheckCacheTtl, '2s', 0),
     cookiePrefix: resolveCookiePrefix(options.cookiePrefix, options.cookieSecure ?? true),
     onEvent: options.onEvent ?? null,
-    keyReloadIntervalMs: resolveDuration('keyReloadInterval', options.keyReloadInterval, '60s', 100),
+    keyReloadIntervalMs: resolveDuration(
+      'keyReloadInterval',
+      options.keyReloadInterval,
+      '60s',
+      100,
+      MAX_TIMER_MS,
+    ),
+    sweepIntervalMs: resolveDuration('sweepInterval', options.sweepInterval, '1h', 0, MAX_TIMER_MS),
     appUrl: resolveAppUrl(options.appUrl),
     emailVerifyTtlMs: resolveDuration('emailVerifyTtl', options.emailVerifyTtl, '24h', 1000),
     passwordResetTtlMs: resolveDuration('passwordResetTtl', options.passwordResetTtl, '1h', 1000),

@@ -29,12 +29,13 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
 
 /**
  * `WWW-Authenticate` of a 401 (RFC 6750): `error="invalid_token"` where a token was presented and
- * refused, a bare `Bearer` where none was. Wrong credentials are not a bearer-token problem.
+ * refused, a bare `Bearer` where none was (wrong login credentials included: every 401 carries one).
  */
 export function wwwAuthenticate(code: ErrorCode): string | null {
   switch (code) {
     case 'missing_token':
     case 'missing_refresh_token':
+    case 'invalid_credentials':
       return 'Bearer'
     case 'token_expired':
       return 'Bearer error="invalid_token", error_description="The access token expired"'

@@ -108,6 +108,7 @@ export function createServerRequireAuth(engine: Engine, options?: RequireAuthOpt
         // revocations clear it at once (see session-status-cache.ts).
         const cached = engine.sessionCache.lookUp(sessionId, userId, Date.now())
         if (cached !== undefined) return cached
+        const readSince = engine.sessionCache.generation
         const session = await engine.storage.findSession(sessionId)
         const now = Date.now()
         const active =
@@ -117,7 +118,11 @@ export function createServerRequireAuth(engine: Engine, options?: RequireAuthOpt
           session.expiresAt > now &&
           session.idleExpiresAt > now
         const expiresAt = session ? Math.min(session.expiresAt, session.idleExpiresAt) : Infinity
-        engine.sessionCache.remember(sessionId, session?.userId ?? null, active, now, expiresAt)
+        engine.sessionCache.remember(sessionId, session?.userId ?? null, active, {
+          now,
+          readSince,
+          expiresAt,
+        })
         return active
       },
     },

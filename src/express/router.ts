@@ -37,26 +37,50 @@ export function notFoundHandler(): RequestHandler {
 }
 
 /**
- * Renders any error in the envelope. Anything that is not an `AuthError` is a bug: it is logged
- * (with its stack, without the request's headers or body) and answered `500 internal_error`.
+ * Errors that Express's own parts raise for bad input, mapped to API.md's codes. They carry a 4xx
+ * `status`, and some (body-parser's) carry the raw body: they are never logged as bugs.
+ */
+function toRequestError(error: unknown): AuthError | null {
+  if (typeof error !== 'object' || error === null) return null
+  const { status, type } = error as { status?: unknown; type?: unknown }
+  if (typeof status !== 'number' || status < 400 || status >= 500) return null
+  if (type === 'entity.parse.failed') return new AuthError('malformed_json', 'Request body is not valid JSON')
+  if (status === 413) return new AuthError('payload_too_large', 'Request body is larger than 16 KiB')
+  if (status === 415) return new AuthError('unsupported_media_type', 'Request body must be application/json')
+  // A path that does not decode (`%E0%A4%A`) names no resource.
+  return new AuthError('not_found', 'Not found')
+}
+
+/**
+ * Renders any error in the envelope. Bad input that Express itself refused gets its 4xx code;
+ * anything else that is not an `AuthError` is a bug: it is logged with its name, message and stack
+ * only (never the error's own fields, which may hold a request body) and answered `500
+ * internal_error`.
  */
 export function errorHandler(engine: Engine): ErrorRequestHandler {
   return function renderError(error: unknown, req, res, _next) {
-    if (!(error instanceof AuthError)) {
-      engine.options.logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error')
+    const known = error instanceof AuthError ? error : toRequestError(error)
+    if (!known) {
+      const err =
+        error instanceof Error
+          ? { name: error.name, message: error.message, stack: error.stack }
+          : { message: String(error) }
+      engine.options.logger.error({ err, method: req.method, path: req.path }, 'unhandled error')
     }
     if (res.headersSent) {
       res.end()
       return
     }
-    sendError(res, error)
+    sendError(res, known ?? error)
   }
 }
 
 /** Every route of API.md under the router's mount point (`/auth` by default). */
 export function createAuthRouter(engine: Engine): Router {
   const router = Router()
-  const authenticated = createServerRequireAuth(engine)
+  // The account routes check that the session is still live: a revoked session must not change a
+  // profile, a password or another session during the rest of its access token's life.
+  const authenticated = createServerRequireAuth(engine, { checkSession: true })
   router.use(jsonBody())
   router.post('/register', registerHandler(engine))
   router.post('/login', loginHandler(engine))

@@ -23,6 +23,12 @@ export class SessionStatusCache {
   readonly #maxEntries: number
   // A Map keeps insertion order: the first key is the oldest, which makes eviction O(1).
   readonly #entries = new Map<string, Entry>()
+  /*
+   * Bumped by every local revocation. A status read from storage is remembered only if no
+   * revocation happened while it was being read: otherwise a read that began before a logout and
+   * ended after it would put "active" back into the cache for a whole TTL.
+   */
+  #generation = 0
 
   constructor(options: { ttlMs: number; maxEntries?: number }) {
     this.#ttlMs = options.ttlMs
@@ -40,15 +46,23 @@ export class SessionStatusCache {
     return entry.active && entry.userId === userId
   }
 
-  /** Remembers a status read from storage, for `ttlMs` but never past `expiresAt`. */
+  /** The revocation count, to pass to {@link remember} for a read that starts now. */
+  get generation(): number {
+    return this.#generation
+  }
+
+  /**
+   * Remembers a status read from storage, for `ttlMs` but never past `expiresAt`; nothing when a
+   * local revocation happened since `readSince` (the {@link generation} taken before the read).
+   */
   remember(
     sessionId: string,
     userId: string | null,
     active: boolean,
-    now: number,
-    expiresAt = Infinity,
+    timing: { now: number; readSince: number; expiresAt?: number },
   ): void {
-    if (this.#ttlMs <= 0) return
+    if (this.#ttlMs <= 0 || timing.readSince !== this.#generation) return
+    const { now, expiresAt = Infinity } = timing
     this.#entries.delete(sessionId)
     if (this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next().value
@@ -59,11 +73,13 @@ export class SessionStatusCache {
 
   /** Forgets one session (it was just revoked here). */
   forgetSession(sessionId: string): void {
+    this.#generation++
     this.#entries.delete(sessionId)
   }
 
   /** Forgets every session of a user (all were just revoked here). */
   forgetUser(userId: string): void {
+    this.#generation++
     for (const [id, entry] of this.#entries) if (entry.userId === userId) this.#entries.delete(id)
   }
 

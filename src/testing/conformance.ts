@@ -73,6 +73,12 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
     }
 
     describe('setup', () => {
+      it('answers unavailable, not a driver error, once closed', async () => {
+        const closed = await options.create()
+        await closed.close()
+        await expectAuthError(closed.findUserById('someone'), 'unavailable')
+      })
+
       it('migrates twice without harm and answers ping', async () => {
         await storage.migrate()
         await expect(storage.ping()).resolves.toBeUndefined()

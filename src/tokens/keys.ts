@@ -206,10 +206,15 @@ export class KeyRing {
     let current: AccessKey | null = null
     for (const record of records) {
       if (!this.#usable(record)) continue
-      // A rotated key verifies until the last token it signed has expired, then leaves JWKS.
+      // A rotated key verifies until the last token it signed has expired, then leaves JWKS. An
+      // instance that has not reloaded yet may sign with it for one more reload interval.
       if (
         record.rotatedAt !== null &&
-        record.rotatedAt + this.#options.accessTokenTtlMs + this.#options.clockToleranceMs < now
+        record.rotatedAt +
+          this.#options.accessTokenTtlMs +
+          this.#options.clockToleranceMs +
+          this.#options.keyReloadIntervalMs <
+          now
       ) {
         continue
       }
@@ -260,6 +265,9 @@ export class KeyRing {
   }
 
   #loadSecretKey(): void {
+    // The secret never changes while the process runs: a reload keeps the same key, so that
+    // whatever is keyed by it (the verified-token cache) survives.
+    if (this.#current?.alg === 'HS256') return
     const secret = this.#options.accessTokenSecret
     if (secret === null) throw new ConfigError('ACCESS_TOKEN_SECRET', 'required with HS256')
     const key = createSecretKey(Buffer.from(secret))

@@ -43,16 +43,22 @@ export async function authenticateUser(engine: Engine, input: LoginInput): Promi
   return user
 }
 
-/** Changes a password after checking the current one, and revokes every other session. */
+/**
+ * Changes a password after checking the current one, and revokes every other session. The check
+ * counts against the login limits of the user's name and the client's IP, so that a stolen access
+ * token is no unlimited password oracle.
+ */
 export async function changePassword(
   engine: Engine,
-  userId: string,
-  sessionId: string,
+  session: { userId: string; sessionId: string; ip: string | null | undefined },
   input: ChangePasswordInput,
 ): Promise<void> {
+  const { userId, sessionId } = session
   const user = await engine.storage.findUserById(userId)
   if (!user) throw new AuthError('invalid_token', 'User no longer exists')
+  const attempt = await engine.limits.beginLoginAttempt(user.username, session.ip)
   if (!(await verifyPassword(user.passwordHash, input.currentPassword))) throw invalidCredentials()
+  await attempt.succeed()
   const now = Date.now()
   await engine.storage.updatePasswordHash(userId, await hashPassword(input.newPassword), now)
   await engine.storage.revokeUserSessions(userId, 'password_changed', now, { exceptSessionId: sessionId })

@@ -4,6 +4,7 @@ import { parseDuration } from '../config/duration.js'
 import type { Duration } from '../config/options.js'
 import { AuthError, ConfigError } from '../errors.js'
 import { createRequireAuth, type RequireAuthOptions } from '../express/require-auth.js'
+import { isStrictCompactJWS } from '../security/strict-jws.js'
 import { type AccessTokenClaims, COMPACT_JWS, MAX_TOKEN_LENGTH } from '../tokens/claims.js'
 
 /** Asymmetric algorithms a JWKS-only verifier accepts (HS256 has no public key to publish). */
@@ -98,7 +99,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const audience = options.audience
 
   async function verify(token: string): Promise<AccessTokenClaims> {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
+    // The same strict reading as the auth server's: canonical base64url, no duplicated JSON names.
+    if (
+      typeof token !== 'string' ||
+      token.length > MAX_TOKEN_LENGTH ||
+      !COMPACT_JWS.test(token) ||
+      !isStrictCompactJWS(token)
+    ) {
       throw new AuthError('invalid_token', 'Access token is malformed')
     }
     let payload: JWTPayload

@@ -107,10 +107,12 @@ describe('POST /auth/refresh', () => {
     expect(successor.body.code).toBe('invalid_refresh_token')
     // After detection the reused token itself is just invalid, like every token of a revoked session.
     expect((await refresh(user.refreshToken)).body.code).toBe('invalid_refresh_token')
+    // The revoked session's access token no longer reaches the account routes either.
     const sessions = await request<unknown[]>(`${server.url}/auth/sessions`, {
       headers: { authorization: `Bearer ${rotated.body.data.accessToken}` },
     })
-    expect(sessions.body.data).toEqual([])
+    expect(sessions.status).toBe(401)
+    expect(sessions.body.code).toBe('session_revoked')
   })
 
   it('treats any reuse as theft when REFRESH_REUSE_GRACE is 0', async () => {

@@ -181,6 +181,7 @@ describe('POST /auth/login', () => {
     for (const res of [wrong, unknown]) {
       expect(res.status).toBe(401)
       expect(res.body.code).toBe('invalid_credentials')
+      expect(res.headers.get('www-authenticate')).toBe('Bearer')
       expect(res.setCookies).toEqual([])
     }
     expect(unknown.body).toEqual(wrong.body)

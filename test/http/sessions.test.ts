@@ -131,6 +131,22 @@ describe('logout', () => {
     expect((await refresh(user.refreshToken)).body.code).toBe('invalid_refresh_token')
   })
 
+  it("ends the session's access token on the account routes at once", async () => {
+    const user = await registerBearer(server.url)
+    expect((await request(`${server.url}/auth/me`, { headers: bearer(user.accessToken) })).status).toBe(200)
+    await request(`${server.url}/auth/logout`, { body: { refreshToken: user.refreshToken } })
+    for (const [method, path, body] of [
+      ['GET', '/auth/me', undefined],
+      ['GET', '/auth/sessions', undefined],
+      ['PATCH', '/auth/me', { fullname: 'Thief' }],
+      ['POST', '/auth/change-password', { currentPassword: user.password, newPassword: 'stolen password 1' }],
+    ] as const) {
+      const res = await request(`${server.url}${path}`, { method, body, headers: bearer(user.accessToken) })
+      expect(res.status, `${method} ${path}`).toBe(401)
+      expect(res.body.code).toBe('session_revoked')
+    }
+  })
+
   it('revokes the session of a bearer access token', async () => {
     const user = await registerBearer(server.url)
     const res = await request(`${server.url}/auth/logout`, {
@@ -168,6 +184,17 @@ describe('logout', () => {
     })
     expect(own.status).toBe(200)
     expect((await refresh(other.refreshToken)).body.code).toBe('invalid_refresh_token')
+  })
+
+  it('refuses a logout with a bogus body token and the access cookie from no origin', async () => {
+    const user = await registerBearer(server.url)
+    const res = await request(`${server.url}/auth/logout`, {
+      body: { refreshToken: 'x.y.z' },
+      headers: { cookie: `accessToken=${user.accessToken}` },
+    })
+    expect(res.status).toBe(403)
+    expect(res.body.code).toBe('csrf_rejected')
+    expect((await refresh(user.refreshToken)).status).toBe(200)
   })
 
   it('logs out of every session, counting the current one', async () => {

@@ -244,32 +244,38 @@ describe('links', () => {
 
   it('sends no link built from a forged Host when appUrl is unset', async () => {
     const peer = await peerFor()
-    const srv = await serverFor({ mail: { smtpUrl: peer.url } })
+    const srv = await serverFor({ mail: { smtpUrl: peer.url }, rateLimit: false })
     const user = await register(srv.url)
     await peer.nextMail(user.email)
-    const status = await new Promise<number>((resolve, reject) => {
-      const body = JSON.stringify({ email: user.email })
-      const req = httpRequest(
-        `${srv.url}/auth/password/reset/request`,
-        {
-          method: 'POST',
-          headers: {
-            host: 'evil.example',
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
+    // A plain foreign host, and hosts whose user-info part makes a naive reader see "localhost".
+    const forged = [
+      'evil.example',
+      'localhost:@evil.example',
+      'localhost@evil.example',
+      '127.0.0.1:80@evil.example',
+    ]
+    for (const host of forged) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ email: user.email })
+        const req = httpRequest(
+          `${srv.url}/auth/password/reset/request`,
+          {
+            method: 'POST',
+            headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
           },
-        },
-        (res) => {
-          res.resume()
-          res.on('end', () => resolve(res.statusCode ?? 0))
-        },
-      )
-      req.on('error', reject)
-      req.end(body)
-    })
-    expect(status).toBe(200)
+          (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          },
+        )
+        req.on('error', reject)
+        req.end(body)
+      })
+      expect(status, host).toBe(200)
+    }
     await srv.auth.flushMail()
     expect(peer.mails.filter((m) => m.to.includes(user.email))).toHaveLength(1)
+    expect(peer.mails.some((m) => JSON.stringify(m).includes('evil.example'))).toBe(false)
     expect(srv.logger.lines.some((l) => l.level === 'warn' && l.msg?.includes('appUrl'))).toBe(true)
   })
 })

@@ -67,6 +67,18 @@ describe('createVerifier (tokenpair/verify)', () => {
     expect(res.body).toMatchObject({ userId: user.id })
   })
 
+  it('refuses a non-canonical encoding of a valid signature, as the server does', async () => {
+    const [header, payload, signature] = user.accessToken.split('.') as [string, string, string]
+    // An Ed25519 signature is 64 bytes: its last base64url character carries 4 unused bits.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const last = alphabet.indexOf(signature.at(-1)!)
+    const twin = `${signature.slice(0, -1)}${alphabet[last ^ 1]}`
+    expect(Buffer.from(twin, 'base64url').equals(Buffer.from(signature, 'base64url'))).toBe(true)
+    const res = await call('/notes', `${header}.${payload}.${twin}`)
+    expect(res.status).toBe(401)
+    expect(res.body.code).toBe('invalid_token')
+  })
+
   it('answers like the server: missing_token, forbidden, token_expired', async () => {
     const missing = await call('/notes')
     expect(missing.status).toBe(401)

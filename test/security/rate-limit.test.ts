@@ -46,6 +46,29 @@ describe('login limits (memory), client IP from X-Forwarded-For behind a trusted
     expect(elsewhere.status).toBe(200)
   })
 
+  it('counts wrong current passwords at change-password against the same limits', async () => {
+    const user = await registerBearer(server.url)
+    const headers = { authorization: `Bearer ${user.accessToken}`, 'x-forwarded-for': '10.0.9.1' }
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${server.url}/auth/change-password`, {
+        body: { currentPassword: 'wrong password!', newPassword: 'another password 1' },
+        headers,
+      })
+      expect(res.status).toBe(401)
+      expect(res.body.code).toBe('invalid_credentials')
+    }
+    const limited = await request(`${server.url}/auth/change-password`, {
+      body: { currentPassword: user.password, newPassword: 'another password 1' },
+      headers,
+    })
+    expect(limited.status).toBe(429)
+    expect(limited.body.code).toBe('rate_limited')
+    // The refused change changed nothing: the old password still logs in from elsewhere.
+    expect(
+      (await login(server.url, { login: user.username, password: user.password }, '10.0.9.2')).status,
+    ).toBe(200)
+  })
+
   it('counts the login name case- and space-insensitively', async () => {
     const user = await registerBearer(server.url)
     for (const name of [user.username.toUpperCase(), ` ${user.username}`, user.email]) {

@@ -21,7 +21,11 @@ export function meHandler(engine: Engine): RequestHandler {
 export function changePasswordHandler(engine: Engine): RequestHandler {
   return async function changePasswordRoute(req, res) {
     const input = validate(changePasswordSchema, req.body)
-    await changePassword(engine, req.auth!.userId, req.auth!.sessionId, input)
+    await changePassword(
+      engine,
+      { userId: req.auth!.userId, sessionId: req.auth!.sessionId, ip: req.ip },
+      input,
+    )
     engine.events.emit({ type: 'password_changed', userId: req.auth!.userId, sessionId: req.auth!.sessionId })
     sendSuccess(res, 200, null, 'Password changed; other sessions were signed out')
   }

@@ -35,10 +35,19 @@ function isLoopbackHost(hostname: string): boolean {
 export function readLinkBase(engine: Engine, req: Request): string | null {
   if (engine.options.appUrl !== null) return engine.options.appUrl
   const host = req.host
-  const hostname = req.hostname
-  if (!host || !hostname) return null
-  const origin = `${req.protocol}://${host}`.toLowerCase()
-  if (isLoopbackHost(hostname) || engine.options.allowedOrigins.includes(origin)) return origin
+  if (!host) return null
+  // Parse the claimed origin and use only what the URL parser saw: `Host: localhost:@evil.example`
+  // has the hostname "localhost" to a naive reader, and the host "evil.example" to a mail client.
+  let url: URL
+  try {
+    url = new URL(`${req.protocol}://${host}`)
+  } catch {
+    return null
+  }
+  if (url.username !== '' || url.password !== '' || url.host !== host.toLowerCase() || url.pathname !== '/') {
+    return null
+  }
+  if (isLoopbackHost(url.hostname) || engine.options.allowedOrigins.includes(url.origin)) return url.origin
   return null
 }
 

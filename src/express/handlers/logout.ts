@@ -37,7 +37,8 @@ export function logoutHandler(engine: Engine): RequestHandler {
     const names = resolveCookieNames(engine.options.cookiePrefix)
     const refresh = readRefreshToken(req, names)
     const access = readAccessToken(req, names)
-    if (refresh?.from === 'cookie' || (!refresh && access?.from === 'cookie')) {
+    // Any cookie credential that the logout may fall back on makes it cookie-borne.
+    if (refresh?.from === 'cookie' || access?.from === 'cookie') {
       assertSameOrigin(req, engine.options.allowedOrigins)
     }
     const target = await findSessionToEnd(engine, refresh?.token, access?.token)

@@ -282,6 +282,8 @@ export class MongoDBStorage implements Storage {
   readonly #retentionSeconds: number
 
   /** Wraps a connected-on-demand client; {@link createMongoDBStorage} is the usual way in. */
+  #closed = false
+
   constructor(
     client: MongoClient,
     options: { database: string; collectionPrefix: string; expiredRetentionMs: number },
@@ -303,6 +305,8 @@ export class MongoDBStorage implements Storage {
 
   /** Runs `work`, turning driver errors into the domain's: duplicates and an unreachable server. */
   async #guard<T>(work: () => Promise<T>): Promise<T> {
+    // A closed storage says so in the domain's words, whatever its driver would have done.
+    if (this.#closed) throw new AuthError('unavailable', 'Storage is closed')
     try {
       return await work()
     } catch (error) {
@@ -362,6 +366,7 @@ export class MongoDBStorage implements Storage {
   }
 
   close(): Promise<void> {
+    this.#closed = true
     return this.#client.close()
   }
 

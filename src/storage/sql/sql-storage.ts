@@ -84,6 +84,8 @@ export class SQLStorage implements Storage {
   readonly #traits: SQLTraits
   readonly #close: () => Promise<void>
 
+  #closed = false
+
   constructor(options: SQLStorageOptions) {
     this.#db = options.db
     this.#traits = options.traits
@@ -98,6 +100,8 @@ export class SQLStorage implements Storage {
 
   /** Runs `work`, turning driver errors into the domain's: duplicates and an unreachable database. */
   async #guard<T>(work: () => Promise<T>): Promise<T> {
+    // A closed storage says so in the domain's words, whatever its driver would have done.
+    if (this.#closed) throw new AuthError('unavailable', 'Storage is closed')
     try {
       return await work()
     } catch (error) {
@@ -141,6 +145,7 @@ export class SQLStorage implements Storage {
   }
 
   close(): Promise<void> {
+    this.#closed = true
     return this.#close()
   }
 

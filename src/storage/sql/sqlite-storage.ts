@@ -35,6 +35,9 @@ const sqliteTraits: SQLTraits = {
     }
     if (code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR_') || code === 'SQLITE_FULL')
       return 'unavailable'
+    // A storage used after close(): Kysely's and better-sqlite3's own words for it.
+    if (/driver has already been destroyed|database connection is not open/i.test(message))
+      return 'unavailable'
     return null
   },
 }

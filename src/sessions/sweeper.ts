@@ -1,0 +1,52 @@
+import type { AuthLogger } from '../config/options.js'
+import type { Storage, SweepResult } from '../storage/storage.js'
+
+/** A periodic sweep of expired rows. */
+export interface Sweeper {
+  /** Deletes what has expired now, and says how much. */
+  sweepNow(): Promise<SweepResult>
+  /** Stops the timer; a sweep under way finishes. */
+  stop(): void
+}
+
+/**
+ * Deletes dead sessions, expired refresh tokens and expired mail tokens every `intervalMs`
+ * (`Storage.deleteExpired`), so that the tables hold live data and not one row per rotation
+ * forever. The timer is unref'd: it never keeps a process alive. `intervalMs` 0 starts no timer.
+ * A failed sweep is logged and tried again at the next tick; several instances sweeping the same
+ * database do no harm (each deletes what is expired, twice is nothing).
+ */
+export function startSweeping(storage: Storage, intervalMs: number, logger: AuthLogger): Sweeper {
+  let running: Promise<SweepResult> | null = null
+  const sweepNow = (): Promise<SweepResult> => {
+    running ??= storage.deleteExpired(Date.now()).finally(() => {
+      running = null
+    })
+    return running
+  }
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => {
+          sweepNow().then(
+            (result) => {
+              if (result.sessions + result.refreshTokens + result.emailTokens > 0) {
+                logger.info({ sweep: result }, 'deleted expired sessions and tokens')
+              }
+            },
+            (error: unknown) => {
+              logger.warn(
+                { err: error instanceof Error ? error.message : String(error) },
+                'sweep of expired rows failed',
+              )
+            },
+          )
+        }, intervalMs)
+      : null
+  timer?.unref()
+  return {
+    sweepNow,
+    stop() {
+      if (timer) clearInterval(timer)
+    },
+  }
+}
