@@ -4,7 +4,7 @@ import type { ResolvedOptions } from '../config/options.js'
 import { AuthError } from '../errors.js'
 import { isStrictCompactJWS } from '../security/strict-jws.js'
 import type { UserRecord } from '../storage/storage.js'
-import { type AccessTokenClaims, COMPACT_JWS, MAX_TOKEN_LENGTH } from './claims.js'
+import { type AccessTokenClaims, COMPACT_JWS, MAX_TOKEN_LENGTH, readAccessTokenClaims } from './claims.js'
 import { verifyHS256AccessJWT } from './hs256-verify.js'
 import type { AccessKey, KeyRing } from './keys.js'
 import { getTokenCache } from './token-cache.js'
@@ -45,10 +45,6 @@ export async function createAccessToken(
     .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid })
     .sign(key.privateKey!)
   return { token, claims, expiresAt: exp * 1000 }
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string')
 }
 
 /**
@@ -106,21 +102,7 @@ export async function verifyAccessToken(
       throw new AuthError('invalid_token', 'Access token is invalid')
     }
   }
-  const now = Date.now()
-  if (typeof payload.iat !== 'number' || payload.iat * 1000 > now + options.clockToleranceMs) {
-    throw new AuthError('invalid_token', 'Access token is issued in the future')
-  }
-  if (
-    typeof payload.sub !== 'string' ||
-    typeof payload.sid !== 'string' ||
-    typeof payload.username !== 'string' ||
-    typeof payload.email !== 'string' ||
-    typeof payload.fullname !== 'string' ||
-    !isStringArray(payload.roles)
-  ) {
-    throw new AuthError('invalid_token', 'Access token lacks required claims')
-  }
-  const claims = payload as unknown as AccessTokenClaims
+  const claims = readAccessTokenClaims(payload, Date.now(), options.clockToleranceMs)
   if (verifiedBy) cache.remember(token, claims, verifiedBy.kid, verifiedBy.publicKey)
   return claims
 }

@@ -5,7 +5,12 @@ import type { Duration } from '../config/options.js'
 import { AuthError, ConfigError } from '../errors.js'
 import { createRequireAuth, type RequireAuthOptions } from '../express/require-auth.js'
 import { isStrictCompactJWS } from '../security/strict-jws.js'
-import { type AccessTokenClaims, COMPACT_JWS, MAX_TOKEN_LENGTH } from '../tokens/claims.js'
+import {
+  type AccessTokenClaims,
+  COMPACT_JWS,
+  MAX_TOKEN_LENGTH,
+  readAccessTokenClaims,
+} from '../tokens/claims.js'
 
 /** Asymmetric algorithms a JWKS-only verifier accepts (HS256 has no public key to publish). */
 export const VERIFIER_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const
@@ -47,10 +52,6 @@ function readDuration(name: string, value: Duration | undefined, fallback: numbe
   const ms = typeof value === 'number' ? value : parseDuration(value)
   if (ms === null || !Number.isFinite(ms) || ms < 0) throw new ConfigError(name, 'not a duration')
   return ms
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string')
 }
 
 /**
@@ -132,19 +133,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       throw new AuthError('invalid_token', 'Access token is invalid')
     }
-    if (
-      typeof payload.iat !== 'number' ||
-      payload.iat * 1000 > Date.now() + clockToleranceSeconds * 1000 ||
-      typeof payload.sub !== 'string' ||
-      typeof payload.sid !== 'string' ||
-      typeof payload.username !== 'string' ||
-      typeof payload.email !== 'string' ||
-      typeof payload.fullname !== 'string' ||
-      !isStringArray(payload.roles)
-    ) {
-      throw new AuthError('invalid_token', 'Access token lacks required claims')
-    }
-    return payload as unknown as AccessTokenClaims
+    return readAccessTokenClaims(payload, Date.now(), clockToleranceSeconds * 1000)
   }
 
   const allowedOrigins = Object.freeze([...(options.allowedOrigins ?? [])])
