@@ -1,13 +1,47 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 import type { BenchCredential } from './servers/bench-server.js'
 
 const SERVERS_DIR = fileURLToPath(new URL('./servers/', import.meta.url))
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url))
+
+/** Where {@link buildBenchServers} put the bundled servers, or `null`: run the sources with tsx. */
+let builtDir: string | null = null
+
+/**
+ * Bundles every bench server with esbuild (npm packages left as imports) into a folder of the OS
+ * temp directory, so that the servers run as plain JavaScript: tsx costs each process about 55 MB
+ * of memory and some start-up time, which is not what a user's server pays. Returns the remover.
+ */
+export async function buildBenchServers(scripts: readonly string[]): Promise<() => void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenpair-bench-build-'))
+  // The bundles import npm packages by name: resolution walks up from the bundle's folder.
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n')
+  await build({
+    entryPoints: scripts.map((s) => ({ in: join(SERVERS_DIR, `${s}.ts`), out: s })),
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  })
+  builtDir = dir
+  return () => {
+    builtDir = null
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
 
 /** How long a server may take to start or to answer one command before the run gives up. */
 const START_TIMEOUT_MS = 60_000
@@ -38,12 +72,23 @@ export class BenchProcess {
     this.url = `http://127.0.0.1:${port}`
   }
 
-  /** Starts `bench/servers/<script>.ts` and waits for its ready line. */
-  static async start(name: string, script: string, env: Record<string, string> = {}): Promise<BenchProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(SERVERS_DIR, `${script}.ts`)], {
-      env: { ...process.env, NODE_ENV: 'production', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+  /** Starts `bench/servers/<script>.ts` (after `nodeArgs`, e.g. `--cpu-prof`) and waits for its ready line. */
+  static async start(
+    name: string,
+    script: string,
+    env: Record<string, string> = {},
+    nodeArgs: readonly string[] = [],
+  ): Promise<BenchProcess> {
+    const child = spawn(
+      process.execPath,
+      builtDir === null
+        ? [...nodeArgs, '--import', 'tsx', join(SERVERS_DIR, `${script}.ts`)]
+        : [...nodeArgs, join(builtDir, `${script}.mjs`)],
+      {
+        env: { ...process.env, NODE_ENV: 'production', ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    )
     let stderr = ''
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000)

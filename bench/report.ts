@@ -25,6 +25,8 @@ export interface BenchReport {
   soakSamples: { second: number; rss: number }[]
   notes: string[]
   argv: string[]
+  /** `bundled`: servers bundled by esbuild and run as JavaScript; `tsx`: from the sources. */
+  runtime: 'bundled' | 'tsx'
 }
 
 /** The hand-written part of docs/benchmarks.md starts at this heading and survives every run. */
@@ -131,8 +133,12 @@ export function writeReport(path: string, report: BenchReport): void {
   lines.push('## How it was run', '')
   lines.push(`- Command: \`npm run bench${report.argv.length ? ` -- ${report.argv.join(' ')}` : ''}\``)
   lines.push(
-    '- Each server is its own process (`node --import tsx bench/servers/<name>.ts`, NODE_ENV=production,',
-    '  127.0.0.1, an ephemeral port); autocannon runs in the runner process (bench/run.ts).',
+    report.runtime === 'bundled'
+      ? '- Each server is its own process: bench/servers/<name>.ts bundled by esbuild (npm packages not bundled)'
+      : '- Each server is its own process: `node --import tsx bench/servers/<name>.ts` (`--tsx`)',
+    '  and run by `node`, NODE_ENV=production, on 127.0.0.1 and an ephemeral port; tokenpair servers get',
+    '  their tokens from a second process on the same database, so that their CPU and memory hold only',
+    '  the work measured. autocannon runs in the runner process (bench/run.ts).',
     `- ${report.rounds} rounds; in each, every case runs once for ${report.duration} s with ${report.connections}`,
     '  connections, in an order shifted by one case per round; the tables give the median of the rounds.',
     '- Access tokens: tokenpair EdDSA (its default); jose EdDSA; express-jwt and passport-jwt ES256 (they',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { BenchProcess } from './bench-process.js'
+import { BenchProcess, buildBenchServers } from './bench-process.js'
 import { type LoadRequest, type LoadSummary, rotateThrough, runLoad } from './load.js'
 import { type BenchDatabase, createBenchDatabase } from './postgres.js'
 import { type BenchReport, type CaseResult, writeReport } from './report.js'
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     soak: { type: 'string', default: '120' },
     connections: { type: 'string', default: '50' },
+    tsx: { type: 'boolean', default: false },
     out: { type: 'string', default: fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)) },
   },
 })
@@ -43,6 +44,7 @@ const log = (line: string): void => {
 const servers: BenchProcess[] = []
 const notes: string[] = []
 let postgres: BenchDatabase | null = null
+let removeBuild: (() => void) | null = null
 
 async function startServer(
   name: string,
@@ -114,6 +116,17 @@ function argon2Alone(seconds: number): LoadSummary {
 }
 
 try {
+  if (!values.tsx) {
+    log('bundling the servers with esbuild')
+    removeBuild = await buildBenchServers([
+      'bare-express',
+      'tokenpair',
+      'jose-check',
+      'express-jwt',
+      'passport-jwt',
+      'better-auth',
+    ])
+  }
   log('starting servers')
   const bare = await startServer('bare Express 5', 'bare-express')
   const tokenpair = await startTokenpair('tokenpair requireAuth', `sqlite:${sqliteFile}`)
@@ -297,11 +310,13 @@ try {
     soakSamples,
     notes: [...new Set(notes)],
     argv: process.argv.slice(2),
+    runtime: values.tsx ? 'tsx' : 'bundled',
   }
   writeReport(values.out!, report)
   log(`wrote ${values.out}`)
 } finally {
   await Promise.all([...servers, ...minters.values()].map((s) => s.stop()))
+  removeBuild?.()
   await postgres?.drop()
   for (const file of [sqliteFile, `${sqliteFile}-hs256`]) {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })

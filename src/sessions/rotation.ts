@@ -20,12 +20,15 @@ export async function rotateRefreshToken(engine: Engine, token: string): Promise
   const { options, storage, keys } = engine
   const claims = await verifyRefreshToken(keys, token, options)
   const now = Date.now()
-  // The session gives the absolute expiry that caps the new token; the user gives the claims.
-  const session = await storage.findSession(claims.sid)
+  // The session gives the absolute expiry that caps the new token; the user gives the claims. The
+  // two reads are independent: on a pooled database they run side by side.
+  const [session, user] = await Promise.all([
+    storage.findSession(claims.sid),
+    storage.findUserById(claims.sub),
+  ])
   if (!session || session.userId !== claims.sub || session.revokedAt !== null || session.expiresAt <= now) {
     throw invalid()
   }
-  const user = await storage.findUserById(claims.sub)
   if (!user || user.disabledAt !== null) throw invalid()
 
   const refresh = await createRefreshToken(

@@ -69,7 +69,10 @@ export interface ConsumeRefreshTokenInput {
   now: number
   /** `REFRESH_REUSE_GRACE` in milliseconds; `0` turns the grace window off. */
   graceMs: number
-  /** The token to store if the presented one is honoured (its `parentJti` is set by the adapter). */
+  /**
+   * The token to store if the presented one is honoured. Its `parentJti` names the presented
+   * token (the caller reads it from the token's claims); when `null`, the adapter reads it.
+   */
   next: NewRefreshToken
 }
 

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose'
+import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose'
 import type { ResolvedOptions } from '../config/options.js'
 import { AuthError } from '../errors.js'
 import { isStrictCompactJWS } from '../security/strict-jws.js'
 import type { UserRecord } from '../storage/storage.js'
 import { type AccessTokenClaims, COMPACT_JWS, MAX_TOKEN_LENGTH, readAccessTokenClaims } from './claims.js'
+import { signCompactJWS } from './compact-jws.js'
 import { verifyHS256AccessJWT } from './hs256-verify.js'
 import type { AccessKey, KeyRing } from './keys.js'
 import { getTokenCache } from './token-cache.js'
@@ -41,9 +42,7 @@ export async function createAccessToken(
     roles: user.roles,
     email_verified: user.emailVerified,
   }
-  const token = await new SignJWT(claims as unknown as JWTPayload)
-    .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid })
-    .sign(key.privateKey!)
+  const token = signCompactJWS({ alg: key.alg, typ: 'at+jwt', kid: key.kid }, claims, key.privateKey!)
   return { token, claims, expiresAt: exp * 1000 }
 }
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { compactVerify, type JWTPayload, jwtVerify, SignJWT } from 'jose'
 import { AuthError } from '../errors.js'
 import { sha256Hex } from '../internal/crypto.js'
 import { isStrictCompactJWS } from '../security/strict-jws.js'
 import { COMPACT_JWS, MAX_TOKEN_LENGTH, type RefreshTokenClaims } from './claims.js'
+import { isType, signCompactJWS, verifyHS256CompactJWS } from './compact-jws.js'
 import type { KeyRing } from './keys.js'
 
 /** A signed refresh token with what storage keeps of it. */
@@ -26,9 +26,11 @@ export async function createRefreshToken(
   const jti = randomUUID()
   const iat = Math.floor(now / 1000)
   const exp = Math.floor(expiresAt / 1000)
-  const token = await new SignJWT({ sub: userId, sid: sessionId, jti, iat, exp })
-    .setProtectedHeader({ alg: 'HS256', typ: 'rt+jwt', kid: keys.refreshKid })
-    .sign(keys.refreshKey)
+  const token = signCompactJWS(
+    { alg: 'HS256', typ: 'rt+jwt', kid: keys.refreshKid },
+    { sub: userId, sid: sessionId, jti, iat, exp },
+    keys.refreshKey,
+  )
   return { token, jti, tokenHash: hashRefreshToken(token), issuedAt: now, expiresAt: exp * 1000 }
 }
 
@@ -37,7 +39,7 @@ export function hashRefreshToken(token: string): string {
   return sha256Hex(token)
 }
 
-function readClaims(payload: JWTPayload): RefreshTokenClaims {
+function readClaims(payload: Record<string, unknown>): RefreshTokenClaims {
   const { sub, sid, jti, iat, exp } = payload as Partial<Record<string, unknown>>
   if (
     typeof sub !== 'string' ||
@@ -64,21 +66,23 @@ export async function verifyRefreshToken(
   if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !isStrictCompactJWS(token)) {
     throw new AuthError('invalid_refresh_token', 'Refresh token is malformed')
   }
-  try {
-    const { payload } = await jwtVerify(token, keys.refreshKey, {
-      algorithms: ['HS256'],
-      typ: 'rt+jwt',
-      clockTolerance: Math.floor(options.clockToleranceMs / 1000),
-      requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
-    })
-    if (typeof payload.iat === 'number' && payload.iat * 1000 > Date.now() + options.clockToleranceMs) {
-      throw new AuthError('invalid_refresh_token', 'Refresh token is issued in the future')
-    }
-    return readClaims(payload)
-  } catch (error) {
-    if (error instanceof AuthError) throw error
+  const verified = verifyHS256CompactJWS(token, keys.refreshKey)
+  if (!verified || !isType(verified.header.typ, 'rt+jwt')) {
     throw new AuthError('invalid_refresh_token', 'Refresh token is invalid or expired')
   }
+  const claims = readClaims(verified.payload)
+  const now = Math.floor(Date.now() / 1000)
+  const tolerance = Math.floor(options.clockToleranceMs / 1000)
+  const nbf = verified.payload.nbf
+  // jose's jwtVerify checks (in whole seconds, with the tolerance), and an `iat` not in the future.
+  if (
+    claims.exp <= now - tolerance ||
+    claims.iat > now + tolerance ||
+    (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + tolerance))
+  ) {
+    throw new AuthError('invalid_refresh_token', 'Refresh token is invalid or expired')
+  }
+  return claims
 }
 
 /**
@@ -90,12 +94,10 @@ export async function readSignedRefreshToken(
   token: string,
 ): Promise<RefreshTokenClaims | null> {
   if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !isStrictCompactJWS(token)) return null
+  const verified = verifyHS256CompactJWS(token, keys.refreshKey)
+  if (!verified || !isType(verified.header.typ, 'rt+jwt')) return null
   try {
-    const { payload, protectedHeader } = await compactVerify(token, keys.refreshKey, {
-      algorithms: ['HS256'],
-    })
-    if (protectedHeader.typ !== 'rt+jwt') return null
-    return readClaims(JSON.parse(new TextDecoder().decode(payload)) as JWTPayload)
+    return readClaims(verified.payload)
   } catch {
     return null
   }

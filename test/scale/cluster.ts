@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
@@ -11,6 +12,36 @@ export const POSTGRES_ADMIN_URL =
   process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 /** Redis of the scale tests: `TEST_REDIS_URL`, else the local server. */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+function canConnect(url: string, defaultPort: number): Promise<boolean> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || defaultPort) })
+    const done = (up: boolean) => {
+      socket.destroy()
+      resolve(up)
+    }
+    socket.setTimeout(1000, () => done(false))
+    socket.once('connect', () => done(true))
+    socket.once('error', () => done(false))
+  })
+}
+
+/**
+ * Whether PostgreSQL and Redis answer. Under CI an unreachable one is a failure (thrown here, so
+ * the file fails); elsewhere the scale tests skip with one line saying why.
+ */
+export async function requireServices(file: string): Promise<boolean> {
+  const [postgres, redis] = await Promise.all([
+    canConnect(POSTGRES_ADMIN_URL, 5432),
+    REDIS_URL === '' ? Promise.resolve(false) : canConnect(REDIS_URL, 6379),
+  ])
+  if (postgres && redis) return true
+  const missing = [postgres ? null : 'PostgreSQL', redis ? null : 'Redis'].filter(Boolean).join(' and ')
+  if (process.env.CI === 'true') throw new Error(`${file}: ${missing} unreachable (CI=true)`)
+  console.warn(`${file}: ${missing} unreachable; skipping the multi-instance tests`)
+  return false
+}
 
 /** An empty PostgreSQL database of one test file, dropped at its end. */
 export interface ScratchDatabase {

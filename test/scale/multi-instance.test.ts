@@ -6,6 +6,7 @@ import {
   createScratchDatabase,
   type Instance,
   REDIS_URL,
+  requireServices,
   runCLI,
   type ScratchDatabase,
   startInstance,
@@ -20,7 +21,9 @@ interface Pair {
   refreshToken: string
 }
 
-describe('three instances on one PostgreSQL and one Redis', () => {
+const available = await requireServices('test/scale/multi-instance.test.ts')
+
+describe.skipIf(!available)('three instances on one PostgreSQL and one Redis', () => {
   let database: ScratchDatabase
   let instances: Instance[] = []
   let env: Record<string, string>

@@ -60,6 +60,7 @@ function classifyPostgresError(error: unknown): SQLErrorKind {
 export const postgresTraits: SQLTraits = Object.freeze({
   name: 'postgres',
   supportsForUpdate: true,
+  supportsUpdateReturning: true,
   caseInsensitiveColumn: null,
   lowerCaseUniqueIndex: true,
   timeType: 'bigint',

@@ -356,6 +356,10 @@ export class SQLStorage implements Storage {
       .where((eb) => eb.exists(liveSession))
       .executeTakeFirst()
 
+    // The winner knows its parent from the caller (the token's own jti): no read needed.
+    if (won.numUpdatedRows > 0n && next.parentJti !== null) {
+      return { status: 'rotated', session: await this.#issueChild(trx, next.parentJti, next, now) }
+    }
     let tokenQuery = trx
       .selectFrom('tp_refresh_tokens')
       .select(['jti', 'used_at', 'expires_at'])
@@ -401,11 +405,14 @@ export class SQLStorage implements Storage {
       .insertInto('tp_refresh_tokens')
       .values(tokenRow({ ...next, parentJti }))
       .execute()
-    await trx
+    const touch = trx
       .updateTable('tp_sessions')
       .set({ last_used_at: now, idle_expires_at: next.expiresAt })
       .where('id', '=', next.sessionId)
-      .execute()
+    if (this.#traits.supportsUpdateReturning) {
+      return sessionFromRow(await touch.returningAll().executeTakeFirstOrThrow())
+    }
+    await touch.execute()
     const row = await trx
       .selectFrom('tp_sessions')
       .selectAll()

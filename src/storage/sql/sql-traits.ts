@@ -27,6 +27,11 @@ export interface SQLTraits {
    */
   readonly supportsForUpdate: boolean
   /**
+   * Whether `UPDATE … RETURNING` exists (SQLite 3.35+, PostgreSQL; not MySQL or MariaDB), which
+   * saves the read that follows a rotation's session update. Default `false`.
+   */
+  readonly supportsUpdateReturning?: boolean
+  /**
    * A column modifier that makes comparisons and unique constraints case-insensitive, or `null`
    * when the database needs a unique index on `lower(column)` instead (`lowerCaseUniqueIndex`).
    */

@@ -18,6 +18,7 @@ export interface SQLiteStorageOptions {
 const sqliteTraits: SQLTraits = {
   name: 'sqlite',
   supportsForUpdate: false,
+  supportsUpdateReturning: true,
   caseInsensitiveColumn: null,
   lowerCaseUniqueIndex: true,
   timeType: 'integer',
