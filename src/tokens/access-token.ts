@@ -81,7 +81,7 @@ export async function verifyAccessToken(
           const key = header.kid === undefined ? undefined : await keys.findOrReload(header.kid)
           if (!key) throw new AuthError('invalid_token', 'Access token is signed by an unknown key')
           verifiedBy = key
-          return key.publicKey
+          return key.verifyKey
         },
         {
           algorithms: [options.algorithm],
