@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { type Auth, createAuth } from '../../src/auth.js'
@@ -10,7 +13,7 @@ import { toOpenAPIPath } from '../../src/server/openapi.js'
 import { type RunningServer, startServer } from '../../src/server/start-server.js'
 import { registerSchema } from '../../src/users/user-schemas.js'
 import { newUser, parseSetCookies, request } from '../helpers/http.js'
-import { TEST_SECRET } from '../helpers/test-server.js'
+import { DISCARD_MAIL, TEST_SECRET } from '../helpers/test-server.js'
 
 type LogLine = Record<string, unknown>
 
@@ -31,6 +34,7 @@ async function startLoggedServer() {
   const auth = await createAuth({
     database: 'sqlite::memory:',
     secret: TEST_SECRET,
+    mail: { transport: DISCARD_MAIL },
     logger,
     refreshReuseGrace: 0,
     // Small enough to reach in a test: the third failure of one name and IP is refused.
@@ -210,7 +214,11 @@ describe('OpenAPI', () => {
   let server: Server
 
   beforeAll(async () => {
-    auth = await createAuth({ database: 'sqlite::memory:', secret: TEST_SECRET })
+    auth = await createAuth({
+      database: 'sqlite::memory:',
+      secret: TEST_SECRET,
+      mail: { transport: DISCARD_MAIL },
+    })
     server = createServerApp(auth).listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -260,6 +268,7 @@ describe('OpenAPI', () => {
 
 describe('EVENTS_WEBHOOK_URL', () => {
   let running: RunningServer
+  let dataDir: string
   let receiver: Server
   const received: { body: SecurityEvent; at: number }[] = []
   let attempts = 0
@@ -284,8 +293,10 @@ describe('EVENTS_WEBHOOK_URL', () => {
     })
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
+    dataDir = mkdtempSync(join(tmpdir(), 'tokenpair-webhook-'))
     running = await startServer({
       PORT: '0',
+      DATA_DIR: dataDir,
       DATABASE_URL: 'sqlite::memory:',
       AUTH_SECRET: TEST_SECRET,
       LOG_LEVEL: 'silent',
@@ -295,6 +306,7 @@ describe('EVENTS_WEBHOOK_URL', () => {
   })
   afterAll(async () => {
     await running?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
     await new Promise((resolve) => receiver?.close(resolve))
   })
 

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newUser, request } from '../helpers/http.js'
@@ -27,11 +30,15 @@ describe.skipIf(!available)('three instances on one PostgreSQL and one Redis', (
   let database: ScratchDatabase
   let instances: Instance[] = []
   let env: Record<string, string>
+  let dataDir: string
 
   beforeAll(async () => {
     database = await createScratchDatabase('scale')
+    dataDir = mkdtempSync(join(tmpdir(), 'tokenpair-scale-'))
     env = {
       DATABASE_URL: database.url,
+      // Mail of the registrations goes to a temporary outbox, not into the work tree.
+      DATA_DIR: dataDir,
       AUTH_SECRET: randomBytes(36).toString('base64url'),
       REDIS_URL,
       COOKIE_SECURE: 'false',
@@ -53,6 +60,7 @@ describe.skipIf(!available)('three instances on one PostgreSQL and one Redis', (
   afterAll(async () => {
     await Promise.all(instances.map((i) => i.stop()))
     await database?.drop()
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   }, 30_000)
 
   const live = () => instances.filter((i) => i.child.exitCode === null && i.child.signalCode === null)

@@ -7,7 +7,7 @@ import { SessionStatusCache } from '../../src/security/session-status-cache.js'
 import { openStorage } from '../../src/storage/open-storage.js'
 import type { Storage } from '../../src/storage/storage.js'
 import { registerBearer, request } from '../helpers/http.js'
-import { TEST_SECRET } from '../helpers/test-server.js'
+import { DISCARD_MAIL, TEST_SECRET } from '../helpers/test-server.js'
 
 /*
  * requireAuth({ checkSession: true }): a revoked session's access token is refused
@@ -46,6 +46,7 @@ async function startInstance(storage: Storage, sessionCheckCacheTtl: string | nu
   const auth = await createAuth({
     database: storage,
     secret: TEST_SECRET,
+    mail: { transport: DISCARD_MAIL },
     rateLimit: false,
     sessionCheckCacheTtl,
   })
