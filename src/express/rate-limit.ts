@@ -63,6 +63,12 @@ export interface RateLimitSettings {
   resetRequestIp?: LimitOption
   /** Password-reset requests per email address. Default `3/1h`. Env `RATE_LIMIT_RESET_ADDRESS`. */
   resetRequestAddress?: LimitOption
+  /**
+   * Verification mails per email address (registration, a new address, a request): past it the
+   * mail is not sent, so an account cannot be used to flood someone else's inbox. Default `5/1h`.
+   * Env `RATE_LIMIT_VERIFY_ADDRESS`.
+   */
+  verifyMailAddress?: LimitOption
 }
 
 /** The few members of an `ioredis` client that tokenpair uses. */
@@ -98,6 +104,7 @@ export interface ResolvedRateLimits {
   readonly refresh: ResolvedLimit | null
   readonly resetRequestIp: ResolvedLimit | null
   readonly resetRequestAddress: ResolvedLimit | null
+  readonly verifyMailAddress: ResolvedLimit | null
   readonly redisUrl: string | null
   readonly redis: RedisClientLike | null
   readonly keyPrefix: string
@@ -112,6 +119,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<keyof RateLimitSettings, strin
   refresh: '120/1m',
   resetRequestIp: '10/1h',
   resetRequestAddress: '3/1h',
+  verifyMailAddress: '5/1h',
 })
 
 /** Environment variable of each limit. */
@@ -123,6 +131,7 @@ export const RATE_LIMIT_ENV: Readonly<Record<keyof RateLimitSettings, string>> =
   refresh: 'RATE_LIMIT_REFRESH',
   resetRequestIp: 'RATE_LIMIT_RESET_IP',
   resetRequestAddress: 'RATE_LIMIT_RESET_ADDRESS',
+  verifyMailAddress: 'RATE_LIMIT_VERIFY_ADDRESS',
 })
 
 const LIMIT_NAMES = Object.keys(DEFAULT_RATE_LIMITS) as (keyof RateLimitSettings)[]
@@ -375,6 +384,20 @@ export class RateLimits {
       ['resetRequestIp', deriveClientKey(ip)],
       ['resetRequestAddress', hashName(email)],
     ])
+  }
+
+  /**
+   * Counts one verification mail to `email`; `false` once the address has had its share, and the
+   * mail is then not sent. It never throws for the limit: the mail goes out after the answer.
+   */
+  async allowVerificationMail(email: string): Promise<boolean> {
+    try {
+      await this.#consumeAll([['verifyMailAddress', hashName(email)]])
+      return true
+    } catch (error) {
+      if (error instanceof RateLimitError) return false
+      throw error
+    }
   }
 
   /** Closes the Redis connection that tokenpair opened (not one it was given). */

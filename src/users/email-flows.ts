@@ -69,6 +69,10 @@ export function queueEmailVerification(engine: Engine, userId: string, linkBase:
     // Read afresh: the address may have changed since the request that queued this.
     const user = await engine.storage.findUserById(userId)
     if (!user || user.disabledAt !== null || user.emailVerified) return null
+    if (!(await engine.limits.allowVerificationMail(user.email))) {
+      engine.options.logger.warn({ userId }, 'verification mail not sent: too many to this address lately')
+      return null
+    }
     return composeTokenMail(engine, user, 'verify_email', linkBase)
   })
 }

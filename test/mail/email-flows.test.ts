@@ -151,6 +151,33 @@ describe('email verification', () => {
     expect(peer.mails.length).toBe(count)
   })
 
+  it('sends at most RATE_LIMIT_VERIFY_ADDRESS verification mails to one address, and still answers 200', async () => {
+    const limited = await startMailTestServer({
+      mail: { smtpUrl: peer.url, from: FROM, retryDelay: 20 },
+      rateLimit: { register: false, verifyMailAddress: '2/1h' },
+    })
+    try {
+      const body = newUser()
+      const res = await request<{ accessToken: string }>(`${limited.url}/auth/register`, {
+        body,
+        headers: { 'x-auth-mode': 'bearer' },
+      })
+      expect(res.status).toBe(201)
+      for (let i = 0; i < 3; i++) {
+        const asked = await request(`${limited.url}/auth/email/verify/request`, {
+          method: 'POST',
+          headers: bearer(res.body.data.accessToken),
+        })
+        expect(asked.status).toBe(200)
+        await limited.auth.flushMail()
+      }
+      expect(peer.mails.filter((m) => m.to.includes(body.email))).toHaveLength(2)
+      expect(limited.logger.lines.some((l) => l.msg?.includes('too many'))).toBe(true)
+    } finally {
+      await limited.close()
+    }
+  })
+
   it('honours a verification link once under parallel use', async () => {
     const user = await register()
     const { token } = await linkOf(user.email, 'verify-email')
