@@ -20,6 +20,7 @@ const HELP = `Usage: tokenpair <command> [options]      (no command: serve)
 Commands:
   serve      serve the API of API.md (settings from the environment: PORT, HOST, DATABASE_URL, ...)
   migrate    create or upgrade the database schema, then exit
+  sweep      delete expired sessions, refresh tokens and mail tokens now, then exit
   keys       list, rotate or retire signing keys        (tokenpair keys --help)
   users      create, list, disable, enable users, revoke their sessions   (tokenpair users --help)
 
@@ -40,6 +41,33 @@ const MIGRATE_HELP = `Usage: tokenpair migrate [--json]
 
 Creates or upgrades the schema of DATABASE_URL. Safe to run from several processes at once.
 `
+
+const SWEEP_HELP = `Usage: tokenpair sweep [--json]
+
+Deletes sessions that are dead (past SESSION_MAX_AGE or their idle lifetime), refresh tokens and
+mail tokens that have expired, and says how many. Every running instance also does this every
+SWEEP_INTERVAL (default 1h); this is for a cron job when that is off.
+`
+
+async function sweep(args: string[], io: CommandIO): Promise<number> {
+  const { values } = parseCommandArgs(args, { json: { type: 'boolean' } })
+  if (values.help) {
+    io.out(SWEEP_HELP)
+    return EXIT_OK
+  }
+  const context = await openCommandContext(process.env)
+  try {
+    const result = await context.storage.deleteExpired(Date.now())
+    io.out(
+      values.json
+        ? `${JSON.stringify(result)}\n`
+        : `deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ${result.emailTokens} mail tokens\n`,
+    )
+  } finally {
+    await context.close()
+  }
+  return EXIT_OK
+}
 
 async function serve(args: string[], io: CommandIO): Promise<number> {
   const { values } = parseCommandArgs(args, {})
@@ -81,6 +109,7 @@ async function migrate(args: string[], io: CommandIO): Promise<number> {
 const COMMANDS: Record<string, { help: string; run: (args: string[], io: CommandIO) => Promise<number> }> = {
   serve: { help: SERVE_HELP, run: serve },
   migrate: { help: MIGRATE_HELP, run: migrate },
+  sweep: { help: SWEEP_HELP, run: sweep },
   keys: { help: KEYS_HELP, run: (args, io) => runKeysCommand(args, process.env, io) },
   users: { help: USERS_HELP, run: (args, io) => runUsersCommand(args, process.env, io) },
 }

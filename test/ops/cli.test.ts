@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeSession, makeToken, makeUser } from '../../src/testing/fixtures.js'
 import { request } from '../helpers/http.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import { bundleCLI, createTempData, runCLI, type TempData } from './cli-process.js'
@@ -45,6 +46,22 @@ describe('tokenpair CLI', { timeout: 90_000 }, () => {
     const res = await runCLI(['keys', 'list'], { ...data.env, JWT_ALG: 'none' })
     expect(res.code).toBe(2)
     expect(res.stderr).toContain('JWT_ALG')
+  })
+
+  it('sweep deletes expired rows and says how many, as JSON', async () => {
+    const storage = server.auth.storage
+    const long = Date.now() - 60 * 86_400_000
+    const user = makeUser()
+    await storage.createUser(user)
+    const dead = makeSession(user.id, {}, long)
+    await storage.createSession(dead, makeToken(dead.id, {}, long))
+    const res = await runCLI(['sweep', '--json'], data.env)
+    expect(res.code).toBe(0)
+    const result = JSON.parse(res.stdout) as { sessions: number; refreshTokens: number; emailTokens: number }
+    expect(Object.keys(result).sort()).toEqual(['emailTokens', 'refreshTokens', 'sessions'])
+    expect(result.sessions).toBeGreaterThanOrEqual(1)
+    expect(result.refreshTokens).toBeGreaterThanOrEqual(1)
+    expect(await storage.findSession(dead.id)).toBeNull()
   })
 
   it('migrate is idempotent', async () => {
