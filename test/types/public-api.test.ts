@@ -1,0 +1,57 @@
+import type { Request, RequestHandler, Router } from 'express'
+import { describe, expectTypeOf, it } from 'vitest'
+import { type ClientError, createClient } from '../../src/client/index.js'
+import {
+  type AccessTokenClaims,
+  type Auth,
+  type AuthError,
+  createAuth,
+  type ErrorCode,
+  type PublicUser,
+  type RequestAuth,
+  type Storage,
+} from '../../src/index.js'
+import { createVerifier } from '../../src/verify/index.js'
+
+/* Type-level tests of the public API: they fail `tsc --noEmit` (run by `npm test`) when a public
+ * signature drifts. The runtime behaviour is tested elsewhere. */
+
+describe('public types', () => {
+  it('createAuth resolves to the router, the middleware and the storage', () => {
+    expectTypeOf(createAuth).returns.resolves.toEqualTypeOf<Auth>()
+    expectTypeOf<Auth['router']>().returns.toEqualTypeOf<Router>()
+    expectTypeOf<Auth['requireAuth']>().returns.toEqualTypeOf<RequestHandler>()
+    expectTypeOf<Auth['storage']>().toEqualTypeOf<Storage>()
+    expectTypeOf<Auth['verifyAccessToken']>().returns.resolves.toEqualTypeOf<AccessTokenClaims>()
+  })
+
+  it('requireAuth options are typed, and roles take strings only', () => {
+    expectTypeOf<Parameters<Auth['requireAuth']>[0]>().toEqualTypeOf<
+      { roles?: readonly string[]; checkSession?: boolean; verifiedEmail?: boolean } | undefined
+    >()
+  })
+
+  it('req.auth carries the user, the session and the claims', () => {
+    expectTypeOf<Request['auth']>().toEqualTypeOf<RequestAuth | undefined>()
+    expectTypeOf<RequestAuth['userId']>().toBeString()
+    expectTypeOf<RequestAuth['sessionId']>().toBeString()
+    expectTypeOf<AccessTokenClaims['roles']>().toEqualTypeOf<string[]>()
+  })
+
+  it('errors carry a code from the closed list', () => {
+    expectTypeOf<AuthError['code']>().toEqualTypeOf<ErrorCode>()
+    expectTypeOf<ClientError['code']>().toBeString()
+    expectTypeOf<'token_expired'>().toExtend<ErrorCode>()
+    expectTypeOf<'no_such_code'>().not.toExtend<ErrorCode>()
+  })
+
+  it('the public user never has a password hash', () => {
+    expectTypeOf<PublicUser>().not.toHaveProperty('passwordHash')
+    expectTypeOf<PublicUser>().toHaveProperty('emailVerified').toBeBoolean()
+  })
+
+  it('the client and the verifier are typed by their options', () => {
+    expectTypeOf(createClient).parameter(0).toHaveProperty('mode')
+    expectTypeOf(createVerifier).returns.toHaveProperty('requireAuth')
+  })
+})
