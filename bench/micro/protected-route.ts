@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
-import { createAuth } from '../../src/auth.js'
-import { createAccessToken } from '../../src/tokens/access-token.js'
-import { KeyRing } from '../../src/tokens/keys.js'
 import { runLoad } from '../load.js'
+import { createMicroAuth } from './micro-auth.js'
 
 // The same Express app with a bare route and a requireAuth route, loaded in turn from this very
 // process: a quick A/B of what requireAuth adds with a reused token, and a process to profile
@@ -13,28 +10,8 @@ import { runLoad } from '../load.js'
 const ROUNDS = Number(process.argv[2] ?? '3')
 const SECONDS = Number(process.argv[3] ?? '3')
 
-const auth = await createAuth({
-  database: 'sqlite::memory:',
-  secret: `micro-${randomUUID()}-${randomUUID()}`,
-  rateLimit: false,
-  cookieSecure: false,
-})
-const keys = new KeyRing(auth.options, auth.storage)
-await keys.load()
-const now = Date.now()
-const user = {
-  id: randomUUID(),
-  username: 'micro_user',
-  email: 'micro_user@example.com',
-  fullname: 'Micro User',
-  passwordHash: 'unused',
-  roles: ['user'],
-  emailVerified: true,
-  disabledAt: null,
-  createdAt: now,
-  updatedAt: now,
-}
-const token = (await createAccessToken(auth.options, keys, user, randomUUID())).token
+const { auth, signToken } = await createMicroAuth()
+const token = await signToken()
 
 const app = express()
 app.disable('x-powered-by')

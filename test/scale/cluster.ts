@@ -1,79 +1,20 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
+import { requireRedis } from '../helpers/redis.js'
+import { findTestServer } from '../helpers/test-database.js'
 
 const CLI = fileURLToPath(new URL('../../src/cli/tokenpair.ts', import.meta.url))
 
-/** PostgreSQL of the scale tests: `TEST_POSTGRES_URL`, else the local server. */
-export const POSTGRES_ADMIN_URL =
-  process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-/** Redis of the scale tests: `TEST_REDIS_URL`, else the local server. */
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-function canConnect(url: string, defaultPort: number): Promise<boolean> {
-  const { hostname, port } = new URL(url)
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port || defaultPort) })
-    const done = (up: boolean) => {
-      socket.destroy()
-      resolve(up)
-    }
-    socket.setTimeout(1000, () => done(false))
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-  })
-}
+export { REDIS_URL } from '../helpers/redis.js'
 
 /**
- * Whether PostgreSQL and Redis answer. Under CI an unreachable one is a failure (thrown here, so
- * the file fails); elsewhere the scale tests skip with one line saying why.
+ * Whether PostgreSQL and Redis answer. Under CI an unreachable one is a failure (thrown, so the
+ * file fails); elsewhere the scale tests skip with one line saying why.
  */
 export async function requireServices(file: string): Promise<boolean> {
-  const [postgres, redis] = await Promise.all([
-    canConnect(POSTGRES_ADMIN_URL, 5432),
-    REDIS_URL === '' ? Promise.resolve(false) : canConnect(REDIS_URL, 6379),
-  ])
-  if (postgres && redis) return true
-  const missing = [postgres ? null : 'PostgreSQL', redis ? null : 'Redis'].filter(Boolean).join(' and ')
-  if (process.env.CI === 'true') throw new Error(`${file}: ${missing} unreachable (CI=true)`)
-  console.warn(`${file}: ${missing} unreachable; skipping the multi-instance tests`)
-  return false
-}
-
-/** An empty PostgreSQL database of one test file, dropped at its end. */
-export interface ScratchDatabase {
-  url: string
-  drop(): Promise<void>
-}
-
-/** Creates a database with a name of its own, so that parallel runs never meet. */
-export async function createScratchDatabase(tag: string): Promise<ScratchDatabase> {
-  const name = `tokenpair_${tag}_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE DATABASE ${name}`)
-  } finally {
-    await admin.end()
-  }
-  const url = new URL(POSTGRES_ADMIN_URL)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL })
-      await client.connect()
-      try {
-        // FORCE: an instance killed with -9 may leave its connections behind for a while.
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      } finally {
-        await client.end()
-      }
-    },
-  }
+  const [postgres, redis] = await Promise.all([findTestServer('postgres'), requireRedis(file)])
+  return postgres !== null && redis
 }
 
 /** One `tokenpair serve` process. */

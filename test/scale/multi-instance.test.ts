@@ -5,15 +5,8 @@ import { join } from 'node:path'
 import { decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newUser, request } from '../helpers/http.js'
-import {
-  createScratchDatabase,
-  type Instance,
-  REDIS_URL,
-  requireServices,
-  runCLI,
-  type ScratchDatabase,
-  startInstance,
-} from './cluster.js'
+import { createDatabaseOn, type TestDatabase, testServerURL } from '../helpers/test-database.js'
+import { type Instance, REDIS_URL, requireServices, runCLI, startInstance } from './cluster.js'
 
 // Three `tokenpair serve` processes on one PostgreSQL and one Redis, a client spreading requests
 // across them (issue 7, "Several instances"). Grace 0, so the single-use rule is exact.
@@ -27,13 +20,13 @@ interface Pair {
 const available = await requireServices('test/scale/multi-instance.test.ts')
 
 describe.skipIf(!available)('three instances on one PostgreSQL and one Redis', () => {
-  let database: ScratchDatabase
+  let database: TestDatabase
   let instances: Instance[] = []
   let env: Record<string, string>
   let dataDir: string
 
   beforeAll(async () => {
-    database = await createScratchDatabase('scale')
+    database = await createDatabaseOn(testServerURL('postgres'))
     dataDir = mkdtempSync(join(tmpdir(), 'tokenpair-scale-'))
     env = {
       DATABASE_URL: database.url,

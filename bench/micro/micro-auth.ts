@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto'
+import { type Auth, createAuth } from '../../src/auth.js'
+import { makeUser } from '../../src/testing/fixtures.js'
+import { createAccessToken } from '../../src/tokens/access-token.js'
+import { KeyRing } from '../../src/tokens/keys.js'
+
+/** What the in-process micro benches share: an auth on in-memory SQLite, its keys, a token maker. */
+export interface MicroAuth {
+  auth: Auth
+  /** A key ring on the auth's storage (the auth's own is not exported), loaded. */
+  keys: KeyRing
+  /** A fresh access token of one user, in a new session each call. */
+  signToken(): Promise<string>
+}
+
+/** Opens the auth of a micro bench: no rate limits, plain-http cookies, a throw-away secret. */
+export async function createMicroAuth(): Promise<MicroAuth> {
+  const auth = await createAuth({
+    database: 'sqlite::memory:',
+    secret: `micro-${randomUUID()}-${randomUUID()}`,
+    rateLimit: false,
+    cookieSecure: false,
+  })
+  const keys = new KeyRing(auth.options, auth.storage)
+  await keys.load()
+  const user = makeUser({ username: 'micro_user', email: 'micro_user@example.com', emailVerified: true })
+  return {
+    auth,
+    keys,
+    signToken: async () => (await createAccessToken(auth.options, keys, user, randomUUID())).token,
+  }
+}
