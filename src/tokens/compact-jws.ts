@@ -58,6 +58,12 @@ export interface HS256Verified {
   payload: Record<string, unknown>
 }
 
+/** The JOSE header of a compact JWS, decoded, or `null` when it is not a JSON object. Nothing is verified. */
+export function decodeJOSEHeader(token: string): Record<string, unknown> | null {
+  const first = token.indexOf('.')
+  return first < 1 ? null : decodeJSONObject(token.slice(0, first))
+}
+
 /**
  * Checks the HS256 signature of a compact JWS with `key` and decodes its header and payload.
  * `null` for anything else: a header that does not say HS256, any `crit` (no extension is

@@ -1,7 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 import type { ResolvedOptions } from '../config/options.js'
 import { AuthError } from '../errors.js'
+import { decodeJOSEHeader, isType, verifyHS256CompactJWS } from './compact-jws.js'
 import type { AccessKey, KeyRing } from './keys.js'
 
 /** What {@link verifyHS256AccessJWT} returns: the claims and the key that verified them. */
@@ -15,23 +15,6 @@ const REQUIRED_CLAIMS = ['sub', 'sid', 'jti', 'iat', 'exp'] as const
 
 function invalid(message = 'Access token is invalid'): AuthError {
   return new AuthError('invalid_token', message)
-}
-
-/** jose's `typ` comparison: case-insensitive, `application/` prefix optional (RFC 7515 §4.1.9). */
-function normalizeTyp(value: string): string {
-  const lower = value.toLowerCase()
-  return lower.includes('/') ? lower : `application/${lower}`
-}
-
-function decodeJSONObject(segment: string): Record<string, unknown> {
-  let value: unknown
-  try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
-  } catch {
-    throw invalid()
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid()
-  return value as Record<string, unknown>
 }
 
 /**
@@ -53,24 +36,15 @@ export async function verifyHS256AccessJWT(
   keys: KeyRing,
   options: ResolvedOptions,
 ): Promise<VerifiedHS256JWT> {
-  const first = token.indexOf('.')
-  const second = token.indexOf('.', first + 1)
-  if (first < 1 || second < 0 || token.indexOf('.', second + 1) !== -1) throw invalid()
-  const header = decodeJSONObject(token.slice(0, first))
-  // The algorithm is the configuration's; the token's header can only agree with it.
-  if (header.alg !== 'HS256' || options.algorithm !== 'HS256') throw invalid()
-  // No extension is understood, so any `crit` is refused (RFC 7515 §4.1.11).
-  if (header.crit !== undefined) throw invalid()
-  if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== 'application/at+jwt') throw invalid()
+  // The algorithm is the configuration's; the token's header can only agree with it. The header is
+  // read here only for its kid: alg, crit and the MAC are checked by verifyHS256CompactJWS.
+  const header = options.algorithm === 'HS256' ? decodeJOSEHeader(token) : null
+  if (header?.alg !== 'HS256' || !isType(header.typ, 'at+jwt')) throw invalid()
   const key = typeof header.kid === 'string' ? await keys.findOrReload(header.kid) : undefined
   if (key?.alg !== 'HS256') throw invalid('Access token is signed by an unknown key')
-
-  const expected = createHmac('sha256', key.publicKey).update(token.slice(0, second)).digest()
-  const signature = Buffer.from(token.slice(second + 1), 'base64url')
-  // Constant-time comparison, so that the time taken says nothing about the expected MAC.
-  if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw invalid()
-
-  const payload = decodeJSONObject(token.slice(first + 1, second)) as JWTPayload
+  const verified = verifyHS256CompactJWS(token, key.publicKey)
+  if (!verified) throw invalid()
+  const payload = verified.payload as JWTPayload
   for (const claim of REQUIRED_CLAIMS) {
     if (payload[claim] === undefined) throw invalid()
   }
