@@ -41,6 +41,7 @@ export type {
   UserRecord,
   UserUpdate,
 } from './storage/storage.js'
+export { isSessionLive } from './storage/storage.js'
 export type { AccessTokenClaims, RefreshTokenClaims } from './tokens/claims.js'
 export type { JWKSet } from './tokens/keys.js'
 export type { PublicUser } from './users/user-view.js'

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AuthError } from '../errors.js'
 import type { Engine } from '../internal/engine.js'
+import { isSessionLive } from '../storage/storage.js'
 import { verifyAccessToken } from '../tokens/access-token.js'
 import type { AccessTokenClaims } from '../tokens/claims.js'
 import { type CookieNames, resolveCookieNames } from './cookies.js'
@@ -111,12 +112,7 @@ export function createServerRequireAuth(engine: Engine, options?: RequireAuthOpt
         const readSince = engine.sessionCache.generation
         const session = await engine.storage.findSession(sessionId)
         const now = Date.now()
-        const active =
-          session !== null &&
-          session.userId === userId &&
-          session.revokedAt === null &&
-          session.expiresAt > now &&
-          session.idleExpiresAt > now
+        const active = session !== null && session.userId === userId && isSessionLive(session, now)
         const expiresAt = session ? Math.min(session.expiresAt, session.idleExpiresAt) : Infinity
         engine.sessionCache.remember(sessionId, session?.userId ?? null, active, {
           now,

@@ -1,5 +1,6 @@
 import { AuthError, RefreshTokenReusedError } from '../errors.js'
 import type { Engine } from '../internal/engine.js'
+import { isSessionLive } from '../storage/storage.js'
 import { createAccessToken } from '../tokens/access-token.js'
 import { createRefreshToken, hashRefreshToken, verifyRefreshToken } from '../tokens/refresh-token.js'
 import type { TokenPair } from './token-pair.js'
@@ -26,7 +27,7 @@ export async function rotateRefreshToken(engine: Engine, token: string): Promise
     storage.findSession(claims.sid),
     storage.findUserById(claims.sub),
   ])
-  if (!session || session.userId !== claims.sub || session.revokedAt !== null || session.expiresAt <= now) {
+  if (!session || session.userId !== claims.sub || !isSessionLive(session, now)) {
     throw invalid()
   }
   if (!user || user.disabledAt !== null) throw invalid()

@@ -36,6 +36,14 @@ export interface SessionRecord {
   revokedReason: RevokeReason | null
 }
 
+/**
+ * Whether a session is live at `now`: not revoked, and before both its absolute and its idle
+ * expiry. The one rule that every adapter's queries and every domain check apply.
+ */
+export function isSessionLive(session: SessionRecord, now: number): boolean {
+  return session.revokedAt === null && session.expiresAt > now && session.idleExpiresAt > now
+}
+
 /** Why a session ended. */
 export type RevokeReason =
   | 'logout'

@@ -15,6 +15,7 @@ import type {
   UserRecord,
   UserUpdate,
 } from '../storage.js'
+import { isSessionLive } from '../storage.js'
 import { migrateToLatest } from './migrations.js'
 import { type Database, type SessionsTable, toNullableNumber, toNumber, type UsersTable } from './schema.js'
 import type { SQLTraits } from './sql-traits.js'
@@ -380,8 +381,8 @@ export class SQLStorage implements Storage {
     if (!sessionRow) return { status: 'invalid' }
     const session = sessionFromRow(sessionRow)
     const usedAt = toNullableNumber(token.used_at)
-    const sessionLive = session.revokedAt === null && session.expiresAt > now && session.idleExpiresAt > now
-    if (!sessionLive || usedAt === null || toNumber(token.expires_at) <= now) return { status: 'invalid' }
+    if (!isSessionLive(session, now) || usedAt === null || toNumber(token.expires_at) <= now)
+      return { status: 'invalid' }
 
     if (graceMs > 0 && now - usedAt <= graceMs) {
       return { status: 'grace', session: await this.#issueChild(trx, token.jti, next, now) }
