@@ -188,8 +188,8 @@ describe('checkSession', () => {
     console.info(
       `requireAuth per call, median of ${rounds}×${n}: plain ${plain.toFixed(1)} µs, checkSession cached ${cached.toFixed(1)} µs, checkSession uncached ${direct.toFixed(1)} µs`,
     )
-    // Timing is reported, not asserted: this machine is shared and noisy (docs/benchmarks.md).
-    expect(Number.isFinite(cached) && Number.isFinite(direct)).toBe(true)
+    // Timing is reported, not asserted: this machine is shared and noisy (docs/benchmarks.md). What
+    // is asserted is that every call of every kind passed (in time(), above).
   })
 })
 
