@@ -67,14 +67,18 @@ export function decodeJOSEHeader(token: string): Record<string, unknown> | null 
 /**
  * Checks the HS256 signature of a compact JWS with `key` and decodes its header and payload.
  * `null` for anything else: a header that does not say HS256, any `crit` (no extension is
- * understood, RFC 7515 §4.1.11), a wrong MAC, or a part that is not a JSON object. The caller has
- * already checked the size and the strict shape (canonical base64url, no duplicated names).
+ * understood, RFC 7515 §4.1.11), a wrong MAC, or a part that is not a JSON object. A caller that
+ * has decoded the header already (for its `kid`) passes it, so that it is not parsed twice. The
+ * caller has already checked the size and the strict shape (canonical base64url, no duplicated names).
  */
-export function verifyHS256CompactJWS(token: string, key: KeyObject): HS256Verified | null {
+export function verifyHS256CompactJWS(
+  token: string,
+  key: KeyObject,
+  header: Record<string, unknown> | null = decodeJOSEHeader(token),
+): HS256Verified | null {
   const first = token.indexOf('.')
   const second = token.indexOf('.', first + 1)
   if (first < 1 || second < 0 || token.indexOf('.', second + 1) !== -1) return null
-  const header = decodeJSONObject(token.slice(0, first))
   if (header === null || header.alg !== 'HS256' || header.crit !== undefined) return null
   const expected = createHmac('sha256', key).update(token.slice(0, second)).digest()
   const signature = Buffer.from(token.slice(second + 1), 'base64url')

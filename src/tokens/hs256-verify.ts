@@ -37,12 +37,12 @@ export async function verifyHS256AccessJWT(
   options: ResolvedOptions,
 ): Promise<VerifiedHS256JWT> {
   // The algorithm is the configuration's; the token's header can only agree with it. The header is
-  // read here only for its kid: alg, crit and the MAC are checked by verifyHS256CompactJWS.
+  // read here for its kid and handed on: alg, crit and the MAC are checked by verifyHS256CompactJWS.
   const header = options.algorithm === 'HS256' ? decodeJOSEHeader(token) : null
   if (header?.alg !== 'HS256' || !isType(header.typ, 'at+jwt')) throw invalid()
   const key = typeof header.kid === 'string' ? await keys.findOrReload(header.kid) : undefined
   if (key?.alg !== 'HS256') throw invalid('Access token is signed by an unknown key')
-  const verified = verifyHS256CompactJWS(token, key.publicKey)
+  const verified = verifyHS256CompactJWS(token, key.publicKey, header)
   if (!verified) throw invalid()
   const payload = verified.payload as JWTPayload
   for (const claim of REQUIRED_CLAIMS) {
