@@ -42,9 +42,10 @@ export function loginHandler(engine: Engine): RequestHandler {
       user = await authenticateUser(engine, input)
     } catch (error) {
       // Only a wrong guess counts; a database failure gives its points back.
-      if (!(error instanceof AuthError && error.code === 'invalid_credentials')) await attempt.cancel()
       if (error instanceof AuthError && error.code === 'invalid_credentials') {
         engine.events.emit({ type: 'login_failed', ip })
+      } else {
+        await attempt.cancel()
       }
       throw error
     }

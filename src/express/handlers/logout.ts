@@ -33,8 +33,8 @@ async function findSessionToEnd(
  * expired or unknown token still clears the cookies and answers 200: the client wants out.
  */
 export function logoutHandler(engine: Engine): RequestHandler {
+  const names = resolveCookieNames(engine.options.cookiePrefix)
   return async function logout(req, res) {
-    const names = resolveCookieNames(engine.options.cookiePrefix)
     const refresh = readRefreshToken(req, names)
     const access = readAccessToken(req, names)
     // Any cookie credential that the logout may fall back on makes it cookie-borne.

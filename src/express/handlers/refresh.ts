@@ -10,9 +10,10 @@ import { readRefreshToken } from '../token-source.js'
 
 /** `POST /refresh` (and `/update-token`): rotates the refresh token and issues a new pair. */
 export function refreshHandler(engine: Engine): RequestHandler {
+  const cookieNames = resolveCookieNames(engine.options.cookiePrefix)
   return async function refresh(req, res) {
     readAuthMode(req)
-    const presented = readRefreshToken(req, resolveCookieNames(engine.options.cookiePrefix))
+    const presented = readRefreshToken(req, cookieNames)
     if (!presented) throw new AuthError('missing_refresh_token', 'Refresh token is required')
     if (presented.from === 'cookie') assertSameOrigin(req, engine.options.allowedOrigins)
     // Per client IP, before any signature check or database work; only refused tokens count.
