@@ -1,13 +1,8 @@
 export { type Auth, createAuth } from './auth.js'
-export { parseDuration } from './config/duration.js'
-export {
-  ACCESS_TOKEN_ALGORITHMS,
-  type AccessTokenAlgorithm,
-  type AuthLogger,
-  type AuthOptions,
-  type Duration,
-  type ResolvedOptions,
-} from './config/options.js'
+export { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from './common/algorithms.js'
+export { type Duration, parseDuration } from './common/duration.js'
+export type { AuthLogger } from './common/logger.js'
+export type { AuthOptions, ResolvedOptions } from './config/options.js'
 export {
   AuthError,
   ConfigError,

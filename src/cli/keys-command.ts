@@ -1,4 +1,4 @@
-import { parseDuration } from '../config/duration.js'
+import { parseDuration } from '../common/duration.js'
 import { resolveOptions } from '../config/options.js'
 import type { KeyRecord } from '../storage/storage.js'
 import { KeyRing } from '../tokens/keys.js'

@@ -1,32 +1,24 @@
+import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../common/algorithms.js'
+import { type Duration, parseDuration } from '../common/duration.js'
+import { type AuthLogger, SILENT_LOGGER } from '../common/logger.js'
 import { ConfigError } from '../errors.js'
 import type { SecurityEventListener } from '../events/events.js'
-import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from '../express/rate-limit.js'
+import {
+  type RateLimitOptions,
+  type ResolvedRateLimits,
+  resolveRateLimits,
+} from '../limits/rate-limit-settings.js'
 import {
   type MailOptions,
   type ResolvedMailOptions,
   resolveAppUrl,
   resolveMailOptions,
 } from '../mail/mail-options.js'
+import type { CookiePrefix } from '../protocol/cookies.js'
 import type { Storage } from '../storage/storage.js'
-import { parseDuration } from './duration.js'
-
-/** Signing algorithms for access tokens. The algorithm is fixed by configuration, never by a token. */
-export const ACCESS_TOKEN_ALGORITHMS = ['EdDSA', 'ES256', 'RS256', 'HS256'] as const
-/** One of {@link ACCESS_TOKEN_ALGORITHMS}. */
-export type AccessTokenAlgorithm = (typeof ACCESS_TOKEN_ALGORITHMS)[number]
-
-/** A duration: milliseconds, or text such as `90s`, `25m`, `12h`, `7d`. */
-export type Duration = number | string
 
 /** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
 export const MIN_SECRET_LENGTH = 32
-
-/** The few logger methods tokenpair calls (pino's shape). */
-export interface AuthLogger {
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
-}
 
 /** Options of `createAuth`. Every default is API.md's. */
 export interface AuthOptions {
@@ -114,9 +106,6 @@ export interface AuthOptions {
   mail?: MailOptions
 }
 
-/** Cookie name prefixes: see `AuthOptions.cookiePrefix`. */
-export type CookiePrefix = 'none' | 'secure' | 'host'
-
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
 export interface ResolvedOptions {
   readonly storage: Storage | null
@@ -147,8 +136,6 @@ export interface ResolvedOptions {
   readonly passwordResetTtlMs: number
   readonly mail: ResolvedMailOptions
 }
-
-const silentLogger: AuthLogger = { info() {}, warn() {}, error() {} }
 
 /** Longest lifetime accepted: beyond it, dates leave what `Date` and cookies can hold. */
 export const MAX_LIFETIME_MS = 10 * 365 * 86_400_000
@@ -254,7 +241,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     ),
     cookieSecure: options.cookieSecure ?? true,
     basePath: basePath.length > 1 ? basePath.replace(/\/+$/, '') : basePath,
-    logger: options.logger ?? silentLogger,
+    logger: options.logger ?? SILENT_LOGGER,
     rateLimits: resolveRateLimits(options.rateLimit),
     sessionCheckCacheTtlMs: resolveDuration('sessionCheckCacheTtl', options.sessionCheckCacheTtl, '2s', 0),
     cookiePrefix: resolveCookiePrefix(options.cookiePrefix, options.cookieSecure ?? true),

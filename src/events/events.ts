@@ -1,4 +1,4 @@
-import type { AuthLogger } from '../config/options.js'
+import type { AuthLogger } from '../common/logger.js'
 
 /** The kinds of security event tokenpair reports. */
 export const SECURITY_EVENT_TYPES = [

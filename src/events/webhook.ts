@@ -1,4 +1,4 @@
-import type { AuthLogger } from '../config/options.js'
+import type { AuthLogger } from '../common/logger.js'
 import type { SecurityEvent, SecurityEventListener, SecurityEventType } from './events.js'
 
 /** Options of {@link createWebhookListener}. */

@@ -1,31 +1,6 @@
-import type { CookieOptions, Request, Response } from 'express'
-import type { CookiePrefix, ResolvedOptions } from '../config/options.js'
-
-/** Cookie names of the reference design. */
-export const ACCESS_COOKIE = 'accessToken'
-export const REFRESH_COOKIE = 'refreshToken'
-
-/** The names the token cookies carry under a `cookiePrefix`. */
-export interface CookieNames {
-  access: string
-  refresh: string
-}
-
-/**
- * Cookie names for a prefix. A `__Host-` cookie must have `Path=/`, so only the access cookie can
- * take it; the refresh cookie (`Path=/auth`) takes `__Secure-`. Browsers refuse to let a
- * non-secure page or a sibling subdomain set a prefixed cookie, which stops cookie injection.
- */
-export function resolveCookieNames(prefix: CookiePrefix): CookieNames {
-  switch (prefix) {
-    case 'host':
-      return { access: `__Host-${ACCESS_COOKIE}`, refresh: `__Secure-${REFRESH_COOKIE}` }
-    case 'secure':
-      return { access: `__Secure-${ACCESS_COOKIE}`, refresh: `__Secure-${REFRESH_COOKIE}` }
-    default:
-      return { access: ACCESS_COOKIE, refresh: REFRESH_COOKIE }
-  }
-}
+import type { CookieOptions, Response } from 'express'
+import type { ResolvedOptions } from '../config/options.js'
+import { resolveCookieNames } from '../protocol/cookies.js'
 
 /** Browsers cap Max-Age at 400 days (RFC 6265bis); a longer one would be silently cut. */
 const MAX_COOKIE_AGE_MS = 400 * 86_400_000
@@ -62,29 +37,4 @@ export function clearTokenCookies(res: Response, options: ResolvedOptions): void
   const names = resolveCookieNames(options.cookiePrefix)
   res.clearCookie(names.access, cookieOptions(options, 'access'))
   res.clearCookie(names.refresh, cookieOptions(options, 'refresh'))
-}
-
-/**
- * One cookie's value from the request: from `req.cookies` when a cookie parser ran, else read from
- * the header, so that `requireAuth` works in an app without cookie-parser.
- */
-export function readCookie(req: Request, name: string): string | undefined {
-  const parsed = (req as { cookies?: Record<string, unknown> }).cookies
-  if (parsed && typeof parsed === 'object') {
-    const value = parsed[name]
-    return typeof value === 'string' && value !== '' ? value : undefined
-  }
-  const header = req.headers.cookie
-  if (!header) return undefined
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq === -1 || part.slice(0, eq).trim() !== name) continue
-    const raw = part.slice(eq + 1).trim()
-    try {
-      return decodeURIComponent(raw) || undefined
-    } catch {
-      return undefined
-    }
-  }
-  return undefined
 }

@@ -1,10 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AuthError } from '../errors.js'
-import type { Engine } from '../internal/engine.js'
-import { isSessionLive } from '../storage/storage.js'
-import { verifyAccessToken } from '../tokens/access-token.js'
+import type { CookieNames } from '../protocol/cookies.js'
 import type { AccessTokenClaims } from '../tokens/claims.js'
-import { type CookieNames, resolveCookieNames } from './cookies.js'
 import { assertSameOrigin, isStateChanging } from './csrf.js'
 import { sendError } from './envelope.js'
 import { readAccessToken } from './token-source.js'
@@ -95,33 +92,4 @@ export function createRequireAuth(deps: RequireAuthDeps, options: RequireAuthOpt
     }
     next()
   }
-}
-
-/** `requireAuth` of the auth server itself: verifies with its keys, checks sessions in its storage. */
-export function createServerRequireAuth(engine: Engine, options?: RequireAuthOptions): RequestHandler {
-  return createRequireAuth(
-    {
-      verify: (token) => verifyAccessToken(engine.options, engine.keys, token),
-      allowedOrigins: engine.options.allowedOrigins,
-      cookieNames: resolveCookieNames(engine.options.cookiePrefix),
-      isSessionActive: async (sessionId, userId) => {
-        // A short-lived cache (sessionCheckCacheTtl) spares a storage read per request; local
-        // revocations clear it at once (see session-status-cache.ts).
-        const cached = engine.sessionCache.lookUp(sessionId, userId, Date.now())
-        if (cached !== undefined) return cached
-        const readSince = engine.sessionCache.generation
-        const session = await engine.storage.findSession(sessionId)
-        const now = Date.now()
-        const active = session !== null && session.userId === userId && isSessionLive(session, now)
-        const expiresAt = session ? Math.min(session.expiresAt, session.idleExpiresAt) : Infinity
-        engine.sessionCache.remember(sessionId, session?.userId ?? null, active, {
-          now,
-          readSince,
-          expiresAt,
-        })
-        return active
-      },
-    },
-    options,
-  )
 }

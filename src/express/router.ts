@@ -1,6 +1,6 @@
 import { type ErrorRequestHandler, type RequestHandler, Router } from 'express'
+import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
-import type { Engine } from '../internal/engine.js'
 import { sendError } from './envelope.js'
 import {
   changePasswordHandler,
@@ -19,7 +19,7 @@ import { logoutAllHandler, logoutHandler } from './handlers/logout.js'
 import { updateProfileHandler } from './handlers/profile.js'
 import { refreshHandler } from './handlers/refresh.js'
 import { jsonBody } from './json-body.js'
-import { createServerRequireAuth } from './require-auth.js'
+import { createServerRequireAuth } from './server-require-auth.js'
 
 /** `GET /.well-known/jwks.json`: the public keys, a bare JWK Set (no envelope). */
 export function jwksHandler(engine: Engine): RequestHandler {

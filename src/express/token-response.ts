@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express'
+import type { Engine } from '../engine/engine.js'
 import { ValidationError } from '../errors.js'
-import type { Engine } from '../internal/engine.js'
 import type { TokenPair } from '../sessions/token-pair.js'
 import { type PublicUser, toPublicUser } from '../users/user-view.js'
 import { setTokenCookies } from './cookies.js'

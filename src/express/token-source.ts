@@ -1,5 +1,30 @@
 import type { Request } from 'express'
-import { ACCESS_COOKIE, type CookieNames, REFRESH_COOKIE, readCookie } from './cookies.js'
+import { ACCESS_COOKIE, type CookieNames, REFRESH_COOKIE } from '../protocol/cookies.js'
+
+/**
+ * One cookie's value from the request: from `req.cookies` when a cookie parser ran, else read from
+ * the header, so that `requireAuth` works in an app without cookie-parser.
+ */
+export function readCookie(req: Request, name: string): string | undefined {
+  const parsed = (req as { cookies?: Record<string, unknown> }).cookies
+  if (parsed && typeof parsed === 'object') {
+    const value = parsed[name]
+    return typeof value === 'string' && value !== '' ? value : undefined
+  }
+  const header = req.headers.cookie
+  if (!header) return undefined
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue
+    const raw = part.slice(eq + 1).trim()
+    try {
+      return decodeURIComponent(raw) || undefined
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
+}
 
 /** A token and where it came from; `cookie` makes a state change subject to the CSRF check. */
 export interface PresentedToken {

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { parseDuration } from '../config/duration.js'
+import { parseDuration } from '../common/duration.js'
 import { ConfigError } from '../errors.js'
 import { DEFAULT_MAIL_TEMPLATES, type MailTemplates } from './mail-templates.js'
 import type { MailTransport } from './mail-transport.js'

@@ -1,4 +1,4 @@
-import type { AuthLogger } from '../config/options.js'
+import type { AuthLogger } from '../common/logger.js'
 import type { ResolvedMailOptions } from './mail-options.js'
 import { createOutboxTransport, createSMTPTransport, type MailTransport } from './mail-transport.js'
 

@@ -1,9 +1,9 @@
+import type { Engine } from '../engine/engine.js'
 import { AuthError, RefreshTokenReusedError } from '../errors.js'
-import type { Engine } from '../internal/engine.js'
 import { isSessionLive } from '../storage/storage.js'
 import { createAccessToken } from '../tokens/access-token.js'
 import { createRefreshToken, hashRefreshToken, verifyRefreshToken } from '../tokens/refresh-token.js'
-import type { TokenPair } from './token-pair.js'
+import type { ClientInfo, TokenPair } from './token-pair.js'
 
 function invalid(): AuthError {
   return new AuthError('invalid_refresh_token', 'Refresh token is invalid, expired or revoked')
@@ -17,7 +17,34 @@ function invalid(): AuthError {
  *    revoked and `refresh_token_reused` is thrown;
  * 4. a new access token is signed.
  */
-export async function rotateRefreshToken(engine: Engine, token: string): Promise<TokenPair> {
+export async function rotateRefreshToken(
+  engine: Engine,
+  token: string,
+  client: ClientInfo,
+): Promise<TokenPair> {
+  // Per client IP, before any signature check or database work: a refused token keeps its point,
+  // an honoured one or a server fault gives it back, so a client that refreshes normally is never limited.
+  const attempt = await engine.limits.beginRefreshAttempt(client.ip)
+  let pair: TokenPair
+  try {
+    pair = await rotate(engine, token)
+  } catch (error) {
+    if (!isRefusedRefreshToken(error)) await attempt.cancel()
+    throw error
+  }
+  await attempt.succeed()
+  return pair
+}
+
+/** Whether `error` says the refresh token itself was refused (invalid, expired, revoked or reused). */
+export function isRefusedRefreshToken(error: unknown): error is AuthError {
+  return (
+    error instanceof RefreshTokenReusedError ||
+    (error instanceof AuthError && error.code === 'invalid_refresh_token')
+  )
+}
+
+async function rotate(engine: Engine, token: string): Promise<TokenPair> {
   const { options, storage, keys } = engine
   const claims = await verifyRefreshToken(keys, token, options)
   const now = Date.now()

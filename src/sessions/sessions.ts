@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
-import type { Engine } from '../internal/engine.js'
 import type { SessionRecord, UserRecord } from '../storage/storage.js'
 import { createAccessToken } from '../tokens/access-token.js'
 import { createRefreshToken } from '../tokens/refresh-token.js'

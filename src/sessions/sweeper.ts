@@ -1,4 +1,4 @@
-import type { AuthLogger } from '../config/options.js'
+import type { AuthLogger } from '../common/logger.js'
 import type { Storage, SweepResult } from '../storage/storage.js'
 
 /** A periodic sweep of expired rows. */

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto'
 import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose'
 import type { ResolvedOptions } from '../config/options.js'
 import { AuthError } from '../errors.js'
-import { isStrictCompactJWS } from '../security/strict-jws.js'
 import type { UserRecord } from '../storage/storage.js'
 import { type AccessTokenClaims, COMPACT_JWS, MAX_TOKEN_LENGTH, readAccessTokenClaims } from './claims.js'
 import { signCompactJWS } from './compact-jws.js'
 import { verifyHS256AccessJWT } from './hs256-verify.js'
 import type { AccessKey, KeyRing } from './keys.js'
+import { isStrictCompactJWS } from './strict-jws.js'
 import { getTokenCache } from './token-cache.js'
 
 /** A signed access token and when it expires. */

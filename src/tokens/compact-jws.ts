@@ -1,5 +1,5 @@
 import { createHmac, type KeyObject, sign, timingSafeEqual } from 'node:crypto'
-import type { AccessTokenAlgorithm } from '../config/options.js'
+import type { AccessTokenAlgorithm } from '../common/algorithms.js'
 
 /*
  * Signing and HS256 checking straight on node:crypto. jose reaches these through WebCrypto, which

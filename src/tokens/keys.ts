@@ -8,7 +8,8 @@ import {
   type KeyObject,
 } from 'node:crypto'
 import { calculateJwkThumbprint, importJWK, type JWK } from 'jose'
-import type { AccessTokenAlgorithm, ResolvedOptions } from '../config/options.js'
+import type { AccessTokenAlgorithm } from '../common/algorithms.js'
+import type { ResolvedOptions } from '../config/options.js'
 import { ConfigError } from '../errors.js'
 import { deriveKey, seal, unseal } from '../internal/crypto.js'
 import type { KeyRecord, Storage } from '../storage/storage.js'

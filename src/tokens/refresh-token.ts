@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { AuthError } from '../errors.js'
 import { sha256Hex } from '../internal/crypto.js'
-import { isStrictCompactJWS } from '../security/strict-jws.js'
 import { COMPACT_JWS, MAX_TOKEN_LENGTH, type RefreshTokenClaims } from './claims.js'
 import { isType, signCompactJWS, verifyHS256CompactJWS } from './compact-jws.js'
 import type { KeyRing } from './keys.js'
+import { isStrictCompactJWS } from './strict-jws.js'
 
 /** A signed refresh token with what storage keeps of it. */
 export interface IssuedRefreshToken {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
-import type { Engine } from '../internal/engine.js'
+import type { ClientInfo } from '../sessions/token-pair.js'
 import type { UserRecord } from '../storage/storage.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 import type { ChangePasswordInput, LoginInput, RegisterInput } from './user-schemas.js'
@@ -9,8 +10,16 @@ function invalidCredentials(): AuthError {
   return new AuthError('invalid_credentials', 'Invalid login or password')
 }
 
-/** Creates a user. The database's unique indexes decide `username_taken` and `email_taken`. */
-export async function registerUser(engine: Engine, input: RegisterInput): Promise<UserRecord> {
+/**
+ * Registers a user. Counted per client IP before the costly password hash (docs/security.md). The
+ * database's unique indexes decide `username_taken` and `email_taken`.
+ */
+export async function registerUser(
+  engine: Engine,
+  input: RegisterInput,
+  client: ClientInfo,
+): Promise<UserRecord> {
+  await engine.limits.consumeRegistration(client.ip)
   const now = Date.now()
   const user: UserRecord = {
     id: randomUUID(),
@@ -29,10 +38,36 @@ export async function registerUser(engine: Engine, input: RegisterInput): Promis
 }
 
 /**
- * Checks a login name and password. An unknown name is verified against a dummy hash, so that it
- * costs the same time as a wrong password, and both answer the same `invalid_credentials`.
+ * Checks a login name and password, under the login limits: the attempt is counted before the
+ * password is checked, so that while a limit is spent even the right password is refused; only a
+ * wrong guess keeps its point (a database failure gives it back). Emits `login_failed`.
  */
-export async function authenticateUser(engine: Engine, input: LoginInput): Promise<UserRecord> {
+export async function authenticateUser(
+  engine: Engine,
+  input: LoginInput,
+  client: ClientInfo,
+): Promise<UserRecord> {
+  const attempt = await engine.limits.beginLoginAttempt(input.login, client.ip)
+  let user: UserRecord
+  try {
+    user = await checkCredentials(engine, input)
+  } catch (error) {
+    if (error instanceof AuthError && error.code === 'invalid_credentials') {
+      engine.events.emit({ type: 'login_failed', ip: client.ip ?? undefined })
+    } else {
+      await attempt.cancel()
+    }
+    throw error
+  }
+  await attempt.succeed()
+  return user
+}
+
+/**
+ * An unknown name is verified against a dummy hash, so that it costs the same time as a wrong
+ * password, and both answer the same `invalid_credentials`.
+ */
+async function checkCredentials(engine: Engine, input: LoginInput): Promise<UserRecord> {
   const user = await engine.storage.findUserByLogin(input.login)
   if (!user) {
     await verifyAgainstDummy(input.password)

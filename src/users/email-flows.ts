@@ -1,9 +1,10 @@
+import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
 import { randomToken, sha256Hex } from '../internal/crypto.js'
-import type { Engine } from '../internal/engine.js'
 import type { MailTemplate } from '../mail/mail-templates.js'
 import { describeDuration } from '../mail/mail-templates.js'
 import type { ComposedMail } from '../mail/mailer.js'
+import type { ClientInfo } from '../sessions/token-pair.js'
 import type { EmailTokenPurpose, UserRecord } from '../storage/storage.js'
 import { hashPassword } from './passwords.js'
 import type { PasswordResetInput, UpdateProfileInput } from './user-schemas.js'
@@ -78,11 +79,22 @@ export function queueEmailVerification(engine: Engine, userId: string, linkBase:
 }
 
 /**
- * Queues a password-reset mail for `email`. The lookup itself runs in the background, after the
- * answer, so that the request does the same work, and takes the same time, whether or not the
- * address belongs to anyone.
+ * A password-reset request for `email`: counted per client IP and per address (which throws
+ * `rate_limited` past either limit), for every request, known address or not. The lookup and the
+ * mail then run in the background, after the answer, so that the request does the same work, and
+ * takes the same time, whether or not the address belongs to anyone.
  */
-export function queuePasswordReset(engine: Engine, email: string, linkBase: string | null): void {
+export async function requestPasswordReset(
+  engine: Engine,
+  email: string,
+  client: ClientInfo,
+  linkBase: string | null,
+): Promise<void> {
+  await engine.limits.consumePasswordResetRequest(client.ip, email)
+  queuePasswordReset(engine, email, linkBase)
+}
+
+function queuePasswordReset(engine: Engine, email: string, linkBase: string | null): void {
   engine.mailer.dispatch('reset_password', async () => {
     const user = await engine.storage.findUserByLogin(email)
     // findUserByLogin also matches usernames; a reset goes only to the address that was typed.

@@ -1,16 +1,16 @@
 import type { RequestHandler } from 'express'
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose'
-import { parseDuration } from '../config/duration.js'
-import type { Duration } from '../config/options.js'
+import type { Duration } from '../common/duration.js'
+import { parseDuration } from '../common/duration.js'
 import { AuthError, ConfigError } from '../errors.js'
 import { createRequireAuth, type RequireAuthOptions } from '../express/require-auth.js'
-import { isStrictCompactJWS } from '../security/strict-jws.js'
 import {
   type AccessTokenClaims,
   COMPACT_JWS,
   MAX_TOKEN_LENGTH,
   readAccessTokenClaims,
 } from '../tokens/claims.js'
+import { isStrictCompactJWS } from '../tokens/strict-jws.js'
 
 /** Asymmetric algorithms a JWKS-only verifier accepts (HS256 has no public key to publish). */
 export const VERIFIER_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const

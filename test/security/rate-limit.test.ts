@@ -3,12 +3,9 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { readServerConfig } from '../../src/config/env.js'
 import { RateLimitError } from '../../src/errors.js'
-import {
-  deriveClientKey,
-  RateLimits,
-  readRateLimitEnv,
-  resolveRateLimits,
-} from '../../src/express/rate-limit.js'
+import { deriveClientKey } from '../../src/limits/client-key.js'
+import { readRateLimitEnv, resolveRateLimits } from '../../src/limits/rate-limit-settings.js'
+import { RateLimits } from '../../src/limits/rate-limits.js'
 import { newUser, registerBearer, request } from '../helpers/http.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import { login, REDIS_URL, requireRedis, uniquePrefix } from './support.js'

@@ -1,11 +1,12 @@
 import type { RequestHandler } from 'express'
+import type { Engine } from '../../engine/engine.js'
 import { AuthError } from '../../errors.js'
-import type { Engine } from '../../internal/engine.js'
 import { validate } from '../../internal/validate.js'
 import { listSessions, revokeOwnSession } from '../../sessions/sessions.js'
 import { changePassword } from '../../users/accounts.js'
 import { changePasswordSchema } from '../../users/user-schemas.js'
 import { toPublicUser } from '../../users/user-view.js'
+import { readClientInfo } from '../client-info.js'
 import { sendSuccess } from '../envelope.js'
 
 /** `GET /me`: the current user, read fresh from storage. */
@@ -23,7 +24,7 @@ export function changePasswordHandler(engine: Engine): RequestHandler {
     const input = validate(changePasswordSchema, req.body)
     await changePassword(
       engine,
-      { userId: req.auth!.userId, sessionId: req.auth!.sessionId, ip: req.ip },
+      { userId: req.auth!.userId, sessionId: req.auth!.sessionId, ip: readClientInfo(req).ip },
       input,
     )
     engine.events.emit({ type: 'password_changed', userId: req.auth!.userId, sessionId: req.auth!.sessionId })

@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express'
-import { AuthError } from '../../errors.js'
-import type { Engine } from '../../internal/engine.js'
+import type { Engine } from '../../engine/engine.js'
 import { validate } from '../../internal/validate.js'
 import { openSession } from '../../sessions/sessions.js'
 import { authenticateUser, registerUser } from '../../users/accounts.js'
@@ -15,10 +14,8 @@ export function registerHandler(engine: Engine): RequestHandler {
   return async function register(req, res) {
     readAuthMode(req)
     const input = validate(registerSchema, req.body)
-    // Counted before the costly password hash, per client IP (docs/security.md).
-    await engine.limits.consumeRegistration(req.ip)
-    const user = await registerUser(engine, input)
     const client = readClientInfo(req)
+    const user = await registerUser(engine, input, client)
     const pair = await openSession(engine, user, client)
     const ip = client.ip ?? undefined
     engine.events.emit({ type: 'user_registered', userId: user.id, ip })
@@ -35,21 +32,7 @@ export function loginHandler(engine: Engine): RequestHandler {
     const input = validate(loginSchema, req.body)
     const client = readClientInfo(req)
     const ip = client.ip ?? undefined
-    // Counted before the password is checked: while limited, even the right password is refused.
-    const attempt = await engine.limits.beginLoginAttempt(input.login, req.ip)
-    let user: Awaited<ReturnType<typeof authenticateUser>>
-    try {
-      user = await authenticateUser(engine, input)
-    } catch (error) {
-      // Only a wrong guess counts; a database failure gives its points back.
-      if (error instanceof AuthError && error.code === 'invalid_credentials') {
-        engine.events.emit({ type: 'login_failed', ip })
-      } else {
-        await attempt.cancel()
-      }
-      throw error
-    }
-    await attempt.succeed()
+    const user = await authenticateUser(engine, input, client)
     const pair = await openSession(engine, user, client)
     engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })

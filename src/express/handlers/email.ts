@@ -1,10 +1,10 @@
 import type { Request, RequestHandler } from 'express'
+import type { Engine } from '../../engine/engine.js'
 import { AuthError } from '../../errors.js'
-import type { Engine } from '../../internal/engine.js'
 import { validate } from '../../internal/validate.js'
 import {
   queueEmailVerification,
-  queuePasswordReset,
+  requestPasswordReset,
   resetPassword,
   verifyEmail,
 } from '../../users/email-flows.js'
@@ -14,6 +14,7 @@ import {
   verifyEmailSchema,
 } from '../../users/user-schemas.js'
 import { toPublicUser } from '../../users/user-view.js'
+import { readClientInfo } from '../client-info.js'
 import { sendSuccess } from '../envelope.js'
 
 function isLoopbackHost(hostname: string): boolean {
@@ -82,9 +83,8 @@ export function emailVerifyHandler(engine: Engine): RequestHandler {
 export function passwordResetRequestHandler(engine: Engine): RequestHandler {
   return async function passwordResetRequest(req, res) {
     const input = validate(passwordResetRequestSchema, req.body)
-    await engine.limits.consumePasswordResetRequest(req.ip, input.email)
+    await requestPasswordReset(engine, input.email, readClientInfo(req), readLinkBase(engine, req))
     sendSuccess(res, 200, null, 'If this address belongs to an account, a reset link is on its way')
-    queuePasswordReset(engine, input.email, readLinkBase(engine, req))
   }
 }
 

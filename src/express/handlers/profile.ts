@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express'
-import type { Engine } from '../../internal/engine.js'
+import type { Engine } from '../../engine/engine.js'
 import { validate } from '../../internal/validate.js'
 import { queueEmailVerification, updateProfile } from '../../users/email-flows.js'
 import { updateProfileSchema } from '../../users/user-schemas.js'

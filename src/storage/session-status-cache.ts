@@ -1,4 +1,4 @@
-import type { Storage } from '../storage/storage.js'
+import type { Storage } from './storage.js'
 
 /** Largest number of sessions remembered; the oldest entry leaves first. */
 export const MAX_CACHED_SESSIONS = 10_000

@@ -1,3 +1,6 @@
+/** A duration: milliseconds, or text such as `90s`, `25m`, `12h`, `7d`. */
+export type Duration = number | string
+
 const UNIT_MS: Record<string, number> = {
   ms: 1,
   s: 1000,

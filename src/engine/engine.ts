@@ -1,8 +1,8 @@
 import type { ResolvedOptions } from '../config/options.js'
 import type { EventBus } from '../events/events.js'
-import type { RateLimits } from '../express/rate-limit.js'
+import type { RateLimits } from '../limits/rate-limits.js'
 import type { Mailer } from '../mail/mailer.js'
-import type { SessionStatusCache } from '../security/session-status-cache.js'
+import type { SessionStatusCache } from '../storage/session-status-cache.js'
 import type { Storage } from '../storage/storage.js'
 import type { KeyRing } from '../tokens/keys.js'
 
@@ -14,8 +14,8 @@ export interface Engine {
   /** Where security events go (log line, `onEvent`, metrics, webhook). */
   readonly events: EventBus
   /**
-   * Brute-force limiters (src/express/rate-limit.ts). Routes call them before the costly work:
-   * `beginLoginAttempt`, `consumeRegistration`, `beginRefreshAttempt`, `consumePasswordResetRequest`.
+   * Brute-force limiters (limits/). The domain operations apply them, since they know what a
+   * failure is (a wrong password, a refused token): handlers only pass the client's address in.
    */
   readonly limits: RateLimits
   /** Session statuses read by `requireAuth({ checkSession: true })`, cleared by local revocations. */

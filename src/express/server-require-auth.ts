@@ -1,0 +1,19 @@
+import type { RequestHandler } from 'express'
+import type { Engine } from '../engine/engine.js'
+import { resolveCookieNames } from '../protocol/cookies.js'
+import { isSessionActive } from '../sessions/session-check.js'
+import { verifyAccessToken } from '../tokens/access-token.js'
+import { createRequireAuth, type RequireAuthOptions } from './require-auth.js'
+
+/** `requireAuth` of the auth server itself: verifies with its keys, checks sessions in its storage. */
+export function createServerRequireAuth(engine: Engine, options?: RequireAuthOptions): RequestHandler {
+  return createRequireAuth(
+    {
+      verify: (token) => verifyAccessToken(engine.options, engine.keys, token),
+      allowedOrigins: engine.options.allowedOrigins,
+      cookieNames: resolveCookieNames(engine.options.cookiePrefix),
+      isSessionActive: (sessionId, userId) => isSessionActive(engine, sessionId, userId),
+    },
+    options,
+  )
+}
