@@ -69,7 +69,8 @@ for (const file of files) {
     if (!unitEdges.has(from)) unitEdges.set(from, new Map())
     const example = `${rel} → ${relative(root, target)}`
     if (!unitEdges.get(from).has(to)) unitEdges.get(from).set(to, example)
-    if (DOMAIN.includes(from) && OUTER.includes(to)) problems.push(`${example}: ${from}/ may not import ${to}/`)
+    if (DOMAIN.includes(from) && OUTER.includes(to))
+      problems.push(`${example}: ${from}/ may not import ${to}/`)
     if (from === 'client' && to !== 'protocol') problems.push(`${example}: client/ imports only protocol/`)
     if (from === 'protocol') problems.push(`${example}: protocol/ imports nothing outside itself`)
   }
@@ -128,7 +129,11 @@ function connect(unit) {
 for (const unit of unitEdges.keys()) if (!state.has(unit)) connect(unit)
 
 if (problems.length > 0) {
-  process.stderr.write(`architecture: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}\n`)
+  process.stderr.write(
+    `architecture: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}\n`,
+  )
   process.exit(1)
 }
-process.stdout.write(`architecture: ${files.length} files, layering, cycles and sizes as docs/architecture.md says\n`)
+process.stdout.write(
+  `architecture: ${files.length} files, layering, cycles and sizes as docs/architecture.md says\n`,
+)
