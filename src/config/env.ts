@@ -1,10 +1,10 @@
 import { join } from 'node:path'
 import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../common/algorithms.js'
-import { parseDuration } from '../common/duration.js'
+import { MAX_LIFETIME_MS, MAX_TIMER_MS, parseDuration } from '../common/duration.js'
 import { ConfigError } from '../errors.js'
 import { readRateLimitEnv } from '../limits/rate-limit-settings.js'
 import { resolveAppUrl, resolveMailOptions } from '../mail/mail-options.js'
-import { type AuthOptions, MAX_LIFETIME_MS, MAX_TIMER_MS } from './options.js'
+import type { AuthOptions } from './options.js'
 
 /** pino's levels, `silent` included. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const

@@ -1,5 +1,5 @@
 import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../common/algorithms.js'
-import { type Duration, parseDuration } from '../common/duration.js'
+import { type Duration, MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { type AuthLogger, SILENT_LOGGER } from '../common/logger.js'
 import { ConfigError } from '../errors.js'
 import type { SecurityEventListener } from '../events/events.js'
@@ -137,27 +137,6 @@ export interface ResolvedOptions {
   readonly mail: ResolvedMailOptions
 }
 
-/** Longest lifetime accepted: beyond it, dates leave what `Date` and cookies can hold. */
-export const MAX_LIFETIME_MS = 10 * 365 * 86_400_000
-/** Longest interval of a timer: Node turns a longer delay into 1 ms (2^31 - 1 ms, about 24.8 days). */
-export const MAX_TIMER_MS = 2 ** 31 - 1
-
-function resolveDuration(
-  name: string,
-  value: Duration | undefined,
-  fallback: string,
-  min: number,
-  max = MAX_LIFETIME_MS,
-): number {
-  const ms = typeof value === 'number' ? value : parseDuration(value ?? fallback)
-  if (ms === null || !Number.isFinite(ms) || !Number.isInteger(ms)) {
-    throw new ConfigError(name, `not a duration (use e.g. 90s, 25m, 12h, 7d): ${JSON.stringify(value)}`)
-  }
-  if (ms < min) throw new ConfigError(name, `must be at least ${min} ms`)
-  if (ms > max) throw new ConfigError(name, `must be at most ${max} ms`)
-  return ms
-}
-
 function resolveSecret(name: string, value: string | undefined): string | null {
   if (value === undefined || value === '') return null
   if (value.length < MIN_SECRET_LENGTH) {
@@ -216,9 +195,9 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
   ) {
     throw new ConfigError('database', 'a database URL or a Storage is required')
   }
-  const accessTokenTtlMs = resolveDuration('accessTokenTtl', options.accessTokenTtl, '15m', 1000)
-  const refreshTokenTtlMs = resolveDuration('refreshTokenTtl', options.refreshTokenTtl, '7d', 1000)
-  const sessionMaxAgeMs = resolveDuration('sessionMaxAge', options.sessionMaxAge, '30d', 1000)
+  const accessTokenTtlMs = resolveDuration('accessTokenTtl', options.accessTokenTtl, '15m', { min: 1000 })
+  const refreshTokenTtlMs = resolveDuration('refreshTokenTtl', options.refreshTokenTtl, '7d', { min: 1000 })
+  const sessionMaxAgeMs = resolveDuration('sessionMaxAge', options.sessionMaxAge, '30d', { min: 1000 })
   const basePath = options.basePath ?? '/auth'
   if (!/^\/[A-Za-z0-9/_.-]*$/.test(basePath))
     throw new ConfigError('basePath', 'must be a path such as /auth')
@@ -234,8 +213,8 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     accessTokenTtlMs,
     refreshTokenTtlMs,
     sessionMaxAgeMs,
-    refreshReuseGraceMs: resolveDuration('refreshReuseGrace', options.refreshReuseGrace, '10s', 0),
-    clockToleranceMs: resolveDuration('clockTolerance', options.clockTolerance, '5s', 0),
+    refreshReuseGraceMs: resolveDuration('refreshReuseGrace', options.refreshReuseGrace, '10s', { min: 0 }),
+    clockToleranceMs: resolveDuration('clockTolerance', options.clockTolerance, '5s', { min: 0 }),
     allowedOrigins: Object.freeze(
       (options.allowedOrigins ?? []).map((o) => resolveOrigin('allowedOrigins', o)),
     ),
@@ -243,20 +222,22 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     basePath: basePath.length > 1 ? basePath.replace(/\/+$/, '') : basePath,
     logger: options.logger ?? SILENT_LOGGER,
     rateLimits: resolveRateLimits(options.rateLimit),
-    sessionCheckCacheTtlMs: resolveDuration('sessionCheckCacheTtl', options.sessionCheckCacheTtl, '2s', 0),
+    sessionCheckCacheTtlMs: resolveDuration('sessionCheckCacheTtl', options.sessionCheckCacheTtl, '2s', {
+      min: 0,
+    }),
     cookiePrefix: resolveCookiePrefix(options.cookiePrefix, options.cookieSecure ?? true),
     onEvent: options.onEvent ?? null,
-    keyReloadIntervalMs: resolveDuration(
-      'keyReloadInterval',
-      options.keyReloadInterval,
-      '60s',
-      100,
-      MAX_TIMER_MS,
-    ),
-    sweepIntervalMs: resolveDuration('sweepInterval', options.sweepInterval, '1h', 0, MAX_TIMER_MS),
+    keyReloadIntervalMs: resolveDuration('keyReloadInterval', options.keyReloadInterval, '60s', {
+      min: 100,
+      max: MAX_TIMER_MS,
+    }),
+    sweepIntervalMs: resolveDuration('sweepInterval', options.sweepInterval, '1h', {
+      min: 0,
+      max: MAX_TIMER_MS,
+    }),
     appUrl: resolveAppUrl(options.appUrl),
-    emailVerifyTtlMs: resolveDuration('emailVerifyTtl', options.emailVerifyTtl, '24h', 1000),
-    passwordResetTtlMs: resolveDuration('passwordResetTtl', options.passwordResetTtl, '1h', 1000),
+    emailVerifyTtlMs: resolveDuration('emailVerifyTtl', options.emailVerifyTtl, '24h', { min: 1000 }),
+    passwordResetTtlMs: resolveDuration('passwordResetTtl', options.passwordResetTtl, '1h', { min: 1000 }),
     mail: resolveMailOptions(options.mail),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
