@@ -1,9 +1,10 @@
-// The README's example: tokenpair in an Express app of one's own. Run: AUTH_SECRET=… npx tsx examples/basic.ts
+// The README's example (app.ts): tokenpair in an Express app of one's own. test/package/readme-app.test.ts
+// checks that this file and the README agree.
 import express from 'express'
 import { createAuth } from 'tokenpair'
 
 const auth = await createAuth({
-  database: process.env.DATABASE_URL ?? 'sqlite:./data/app.db', // or postgres://…, mysql://…, mongodb://…
+  database: process.env.DATABASE_URL ?? 'sqlite:./data/tokenpair.db', // or postgres://…, mysql://…, mongodb://…
   secret: process.env.AUTH_SECRET!, // 32+ characters: seals keys at rest
 })
 
@@ -20,4 +21,4 @@ app.delete('/api/users/:id', auth.requireAuth({ roles: ['admin'] }), (req, res) 
 app.post('/api/transfer', auth.requireAuth({ checkSession: true, verifiedEmail: true }), (_req, res) => {
   res.json({ ok: true }) // also refuses revoked sessions and unverified addresses
 })
-app.listen(3000)
+app.listen(Number(process.env.PORT ?? 3000))
