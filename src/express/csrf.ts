@@ -25,8 +25,10 @@ function originOf(value: string): string | null {
 export function assertSameOrigin(req: Request, allowedOrigins: readonly string[]): void {
   const origin = req.headers.origin
   const referer = req.headers.referer
-  const claimed =
-    typeof origin === 'string' ? originOf(origin) : typeof referer === 'string' ? originOf(referer) : null
+  if (typeof origin !== 'string' && typeof referer !== 'string') {
+    throw new AuthError('csrf_rejected', 'Cross-site request refused: it carries no Origin or Referer header')
+  }
+  const claimed = typeof origin === 'string' ? originOf(origin) : originOf(referer!)
   if (claimed !== null) {
     const host = req.headers.host
     const own = host ? `${req.protocol}://${host}`.toLowerCase() : null

@@ -211,8 +211,11 @@ describe('refresh from the cookie', () => {
     })
     expect(foreign.status).toBe(403)
     expect(foreign.body.code).toBe('csrf_rejected')
+    expect(foreign.body.message).toMatch(/origin not allowed/)
     const none = await request(`${server.url}/auth/refresh`, { method: 'POST', headers: { cookie } })
     expect(none.body.code).toBe('csrf_rejected')
+    // The message names what is missing rather than blaming an origin that was never sent.
+    expect(none.body.message).toMatch(/no Origin or Referer/)
     const own = await request(`${server.url}/auth/refresh`, {
       method: 'POST',
       headers: { cookie, origin: server.url },
