@@ -36,6 +36,17 @@ export interface LimitedAttempt {
 
 type LimitName = keyof RateLimitSettings
 
+/**
+ * Gives one point back to `key`. When the window that took the point has ended, the limiter keeps
+ * no record and a plain `reward` would open a new window at -1 points: a credit of one extra
+ * attempt, which a client could bank (one slow login a day) to raise its budget. A record that the
+ * reward itself created is deleted instead.
+ */
+async function giveBack(limiter: RateLimiterAbstract, key: string): Promise<void> {
+  const result = await limiter.reward(key, 1)
+  if (result.consumedPoints < 0) await limiter.delete(key)
+}
+
 const NOOP_ATTEMPT: LimitedAttempt = Object.freeze({ succeed: async () => {}, cancel: async () => {} })
 
 /**
@@ -117,12 +128,12 @@ export class RateLimits {
           active.map(([limit, key]) =>
             limit === 'loginPair'
               ? this.#limiters[limit]!.delete(key)
-              : this.#limiters[limit]!.reward(key, 1),
+              : giveBack(this.#limiters[limit]!, key),
           ),
         )
       },
       cancel: async () => {
-        await Promise.all(active.map(([limit, key]) => this.#limiters[limit]!.reward(key, 1)))
+        await Promise.all(active.map(([limit, key]) => giveBack(this.#limiters[limit]!, key)))
       },
     }
   }
@@ -142,10 +153,8 @@ export class RateLimits {
     if (!limiter) return NOOP_ATTEMPT
     const key = deriveClientKey(ip)
     await this.#consumeAll([['refresh', key]])
-    const giveBack = async () => {
-      await limiter.reward(key, 1)
-    }
-    return { succeed: giveBack, cancel: giveBack }
+    const giveBackPoint = () => giveBack(limiter, key)
+    return { succeed: giveBackPoint, cancel: giveBackPoint }
   }
 
   /**
