@@ -6,4 +6,4 @@ export {
   type SecurityEventListener,
   type SecurityEventType,
 } from './events.js'
-export { createWebhookListener, type WebhookOptions } from './webhook.js'
+export { createWebhookListener, signWebhookBody, type WebhookOptions } from './webhook.js'

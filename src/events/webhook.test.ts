@@ -1,7 +1,8 @@
+import { createHmac } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createWebhookListener } from './webhook.js'
+import { createWebhookListener, signWebhookBody } from './webhook.js'
 
 describe('createWebhookListener', () => {
   let receiver: Server
@@ -53,5 +54,40 @@ describe('createWebhookListener', () => {
 
   it('refuses a URL that is not http(s)', () => {
     expect(() => createWebhookListener({ url: 'file:///etc/passwd' })).toThrow(TypeError)
+  })
+
+  it('signs each body with EVENTS_WEBHOOK_SECRET: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">', async () => {
+    const secret = 'webhook-secret-0123456789-abcdefghijklmnop'
+    const received = new Promise<{ body: string; signature: string | undefined }>((resolve) => {
+      const signed = createServer((req, res) => {
+        let body = ''
+        req.on('data', (chunk: Buffer) => (body += chunk))
+        req.on('end', () => {
+          res.end()
+          signed.close()
+          resolve({ body, signature: req.headers['x-tokenpair-signature'] as string | undefined })
+        })
+      })
+      signed.listen(0, '127.0.0.1', () => {
+        const port = (signed.address() as AddressInfo).port
+        void createWebhookListener({ url: `http://127.0.0.1:${port}/`, secret })({
+          type: 'refresh_reused',
+          userId: 'u1',
+          at: new Date().toISOString(),
+        })
+      })
+    })
+    const { body, signature } = await received
+    const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signature ?? '')
+    expect(match).not.toBeNull()
+    const t = Number(match![1])
+    expect(Math.abs(t - Date.now() / 1000)).toBeLessThan(60)
+    expect(match![2]).toBe(createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'))
+    expect(signWebhookBody(secret, body, t * 1000)).toBe(signature)
+    expect(JSON.parse(body)).toMatchObject({ type: 'refresh_reused', userId: 'u1' })
+  })
+
+  it('refuses a short secret', () => {
+    expect(() => createWebhookListener({ url: 'https://hooks.example/', secret: 'short' })).toThrow(TypeError)
   })
 })

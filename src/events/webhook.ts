@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import type { AuthLogger } from '../common/logger.js'
 import type { SecurityEvent, SecurityEventListener, SecurityEventType } from './events.js'
 
@@ -15,6 +16,30 @@ export interface WebhookOptions {
   backoffMs?: number
   /** Where delivery failures are logged. */
   logger?: AuthLogger
+  /**
+   * `EVENTS_WEBHOOK_SECRET`: signs each body, so that the receiver can tell our events from
+   * forged ones. Each attempt carries `X-Tokenpair-Signature: t=<unix seconds>,v1=<hex
+   * HMAC-SHA256 of "<t>.<body>">` (see {@link signWebhookBody}). Default: unsigned.
+   */
+  secret?: string
+}
+
+/** Shortest signing secret accepted: 32 characters, as for every other secret of tokenpair. */
+const MIN_SECRET_LENGTH = 32
+
+/**
+ * The `X-Tokenpair-Signature` of `body` at `time` (epoch ms): `t=<unix seconds>,v1=<hex
+ * HMAC-SHA256 of "<t>.<body>">`. A receiver recomputes it, compares in constant time and refuses
+ * a `t` older than a few minutes, which stops replays of a captured delivery.
+ *
+ * @example
+ * ```ts
+ * const expected = signWebhookBody(secret, rawBody, Number(t) * 1000)
+ * ```
+ */
+export function signWebhookBody(secret: string, body: string, time: number): string {
+  const t = Math.floor(time / 1000)
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`
 }
 
 /**
@@ -33,13 +58,17 @@ export function createWebhookListener(options: WebhookOptions): SecurityEventLis
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TypeError('webhook url must be http(s)')
   }
+  if (options.secret !== undefined && options.secret.length < MIN_SECRET_LENGTH) {
+    throw new TypeError(`webhook secret must be at least ${MIN_SECRET_LENGTH} characters`)
+  }
+  const secret = options.secret ?? null
   const types = new Set<SecurityEventType>(options.types ?? ['refresh_reused'])
   const timeoutMs = options.timeoutMs ?? 5000
   const retries = options.retries ?? 2
   const backoffMs = options.backoffMs ?? 500
   return function sendWebhook(event: SecurityEvent): void {
     if (!types.has(event.type)) return
-    void deliver(url, event, { timeoutMs, retries, backoffMs }).then((delivered) => {
+    void deliver(url, event, { timeoutMs, retries, backoffMs, secret }).then((delivered) => {
       // The URL may carry a token in its query: log only its origin.
       if (!delivered) options.logger?.warn({ event: event.type, to: url.origin }, 'webhook delivery failed')
     })
@@ -49,15 +78,22 @@ export function createWebhookListener(options: WebhookOptions): SecurityEventLis
 async function deliver(
   url: URL,
   event: SecurityEvent,
-  limits: { timeoutMs: number; retries: number; backoffMs: number },
+  limits: { timeoutMs: number; retries: number; backoffMs: number; secret: string | null },
 ): Promise<boolean> {
   const body = JSON.stringify(event)
   for (let attempt = 0; attempt <= limits.retries; attempt++) {
     if (attempt > 0) await pause(limits.backoffMs * 2 ** (attempt - 1))
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'tokenpair-webhook',
+    }
+    // Signed per attempt, so that a retry carries a fresh time.
+    if (limits.secret !== null)
+      headers['x-tokenpair-signature'] = signWebhookBody(limits.secret, body, Date.now())
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'tokenpair-webhook' },
+        headers,
         body,
         signal: AbortSignal.timeout(limits.timeoutMs),
         redirect: 'manual',

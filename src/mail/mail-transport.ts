@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createTransport } from 'nodemailer'
+import { isLoopbackHost } from '../internal/loopback.js'
 
 /** One message as a transport receives it. */
 export interface MailMessage {
@@ -32,9 +33,31 @@ export interface SMTPTransportOptions {
 }
 
 /**
- * Sends over SMTP with nodemailer. `smtps://` speaks TLS from the first byte (port 465 by default);
- * `smtp://` upgrades with STARTTLS whenever the server offers it, and `?requireTLS=true` refuses to
- * send when it does not. Credentials go in the URL: `smtp://user:pass@host:587`.
+ * The nodemailer options of an SMTP URL. `smtps://` speaks TLS from the first byte. `smtp://`
+ * upgrades with STARTTLS, and to a host off this machine it *requires* the upgrade: a server (or a
+ * man in the middle) that does not offer STARTTLS gets no mail, so that a stripped STARTTLS cannot
+ * turn credentials and reset links into clear text. `?requireTLS=false` in the URL opts out, for a
+ * relay on a private network that speaks no TLS; to a loopback host the upgrade is optional.
+ */
+export function smtpTransportOptions(
+  smtpUrl: string,
+  options: SMTPTransportOptions,
+): Record<string, unknown> {
+  const url = new URL(smtpUrl)
+  const optedOut = url.searchParams.get('requireTLS') === 'false'
+  return {
+    url: smtpUrl,
+    // The URL's own parameters win over these (nodemailer merges them last).
+    requireTLS: url.protocol === 'smtp:' && !optedOut && !isLoopbackHost(url.hostname),
+    connectionTimeout: options.timeoutMs,
+    greetingTimeout: options.timeoutMs,
+    socketTimeout: options.timeoutMs,
+  }
+}
+
+/**
+ * Sends over SMTP with nodemailer (see {@link smtpTransportOptions} for TLS). Credentials go in the
+ * URL: `smtp://user:pass@host:587`.
  *
  * @example
  * ```ts
@@ -42,12 +65,7 @@ export interface SMTPTransportOptions {
  * ```
  */
 export function createSMTPTransport(smtpUrl: string, options: SMTPTransportOptions): MailTransport {
-  const transporter = createTransport({
-    url: smtpUrl,
-    connectionTimeout: options.timeoutMs,
-    greetingTimeout: options.timeoutMs,
-    socketTimeout: options.timeoutMs,
-  })
+  const transporter = createTransport(smtpTransportOptions(smtpUrl, options))
   const url = new URL(smtpUrl)
   return {
     // Scheme, host and port only: the URL may carry a password.

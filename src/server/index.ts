@@ -4,6 +4,7 @@ export {
   type SecurityEvent,
   type SecurityEventListener,
   type SecurityEventType,
+  signWebhookBody,
   type WebhookOptions,
 } from '../events/index.js'
 export { createServerApp, type ServerAppOptions } from './app.js'
