@@ -1,9 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ClientSession, ClientUser, TokenpairClient } from '../../src/client/index.js'
 import { newUser } from '../helpers/http.js'
+import { serve } from '../helpers/serve.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import { countRequests, isRefreshOf, launchBrowser, openClientPage, sleep } from './browser.js'
 
@@ -248,14 +248,12 @@ describe('tokenpair/client in Chromium (cookie mode)', () => {
   })
 
   it('refuses a page of another local origin that tries to log the user out or refresh (CSRF)', async () => {
-    const evil = await new Promise<Server>((resolve) => {
-      const s = createServer((_req, res) => {
-        res.setHeader('content-type', 'text/html')
-        res.end('<!doctype html><title>elsewhere</title><p>another origin</p>')
-      }).listen(0, '127.0.0.1', () => resolve(s))
+    const evil = await serve((_req, res) => {
+      res.setHeader('content-type', 'text/html')
+      res.end('<!doctype html><title>elsewhere</title><p>another origin</p>')
     })
     try {
-      const evilUrl = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`
+      const evilUrl = evil.url
       const context = await newContext()
       const page = await openClientPage(context, server.url)
       const user = await registerIn(page)
@@ -302,8 +300,7 @@ describe('tokenpair/client in Chromium (cookie mode)', () => {
       ).toBe(user.id)
       server.server.off('request', observe)
     } finally {
-      evil.closeAllConnections()
-      await new Promise<void>((resolve) => evil.close(() => resolve()))
+      await evil.close()
     }
   })
 

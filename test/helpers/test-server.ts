@@ -1,9 +1,9 @@
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { type Auth, createAuth } from '../../src/auth.js'
 import type { AuthOptions } from '../../src/config/options.js'
 import type { MailTransport } from '../../src/mail/mail-transport.js'
 import { createServerApp } from '../../src/server/app.js'
+import { serve } from './serve.js'
 import { createTestDatabase, type TestDatabase } from './test-database.js'
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
@@ -47,18 +47,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     throw error
   })
   const app = createServerApp(auth, { trustProxy: trustProxy ?? false })
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s))
-  })
-  const { port } = server.address() as AddressInfo
+  const served = await serve(app)
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: served.url,
     auth,
-    server,
+    server: served.server,
     database: database ?? { url: String(authOptions.database), drop: async () => {} },
     async close() {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await served.close()
       await auth.close()
       await database?.drop()
     },

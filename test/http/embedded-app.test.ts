@@ -1,8 +1,7 @@
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newUser, request } from '../helpers/http.js'
+import { type Served, serve } from '../helpers/serve.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 
 /*
@@ -17,7 +16,7 @@ const logger = {
 }
 
 let auth: TestServer
-let app: Server
+let app: Served
 let base: string
 beforeAll(async () => {
   auth = await startTestServer({ rateLimit: false, logger })
@@ -26,14 +25,11 @@ beforeAll(async () => {
   api.use('/auth', auth.auth.router())
   api.use(auth.auth.notFound())
   api.use(auth.auth.errorHandler())
-  app = await new Promise<Server>((resolve) => {
-    const s = api.listen(0, '127.0.0.1', () => resolve(s))
-  })
-  base = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
+  app = await serve(api)
+  base = app.url
 })
 afterAll(async () => {
-  app.closeAllConnections()
-  await new Promise((resolve) => app.close(resolve))
+  await app.close()
   await auth.close()
 })
 

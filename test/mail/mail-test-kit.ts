@@ -1,5 +1,4 @@
 import { EventEmitter, once } from 'node:events'
-import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { SMTPServer, type SMTPServerSession } from 'smtp-server'
@@ -7,6 +6,7 @@ import { type Auth, createAuth } from '../../src/auth.js'
 import type { AuthLogger } from '../../src/common/logger.js'
 import type { AuthOptions } from '../../src/config/options.js'
 import { createServerApp } from '../../src/server/app.js'
+import { serve } from '../helpers/serve.js'
 import { TEST_SECRET } from '../helpers/test-server.js'
 
 /** One message as the SMTP peer received it, with its bodies decoded. */
@@ -250,17 +250,13 @@ export async function startMailTestServer(options: Partial<AuthOptions> = {}): P
     res.json({ userId: req.auth!.userId })
   })
   app.use(createServerApp(auth))
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s))
-  })
-  const { port } = server.address() as AddressInfo
+  const served = await serve(app)
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: served.url,
     auth,
     logger,
     async close() {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await served.close()
       await auth.close()
     },
   }

@@ -1,6 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,6 +7,7 @@ import { createServerApp } from '../../src/server/app.js'
 import { createLogger } from '../../src/server/logging.js'
 import { SQLStorage } from '../../src/storage/sql/sql-storage.js'
 import { newUser, parseSetCookies, registerBearer, request } from '../helpers/http.js'
+import { type Served, serve } from '../helpers/serve.js'
 import { startTestServer, TEST_SECRET } from '../helpers/test-server.js'
 
 /*
@@ -20,7 +19,7 @@ describe('logs over a full flow', () => {
   const lines: string[] = []
   const secrets = new Set<string>([TEST_SECRET])
   let auth: Auth
-  let server: Server
+  let server: Served
   let url: string
   let outbox: string
 
@@ -48,14 +47,11 @@ describe('logs over a full flow', () => {
       mail: { outboxDir: outbox },
     })
     const app = createServerApp(auth, { logger })
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s))
-    })
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    server = await serve(app)
+    url = server.url
   })
   afterAll(async () => {
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await server.close()
     await auth.close().catch(() => {})
     rmSync(outbox, { recursive: true, force: true })
   })

@@ -1,12 +1,12 @@
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express, { type Request, type RequestHandler, type Response } from 'express'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Auth, createAuth } from '../../src/auth.js'
 import { openStorage } from '../../src/storage/open-storage.js'
 import { SessionStatusCache } from '../../src/storage/session-status-cache.js'
 import type { Storage } from '../../src/storage/storage.js'
+import { countStorageCalls } from '../helpers/counting-storage.js'
 import { registerBearer, request } from '../helpers/http.js'
+import { type Served, serve } from '../helpers/serve.js'
 import { DISCARD_MAIL, TEST_SECRET } from '../helpers/test-server.js'
 
 /*
@@ -15,29 +15,10 @@ import { DISCARD_MAIL, TEST_SECRET } from '../helpers/test-server.js'
  * elsewhere, while a busy client costs one storage read per cache window.
  */
 
-/** A real storage whose session reads are counted. */
-function countSessionReads(storage: Storage): { storage: Storage; reads: () => number } {
-  let reads = 0
-  const counted = new Proxy(storage, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target)
-      if (typeof value !== 'function') return value
-      if (property === 'findSession') {
-        return (...args: unknown[]) => {
-          reads++
-          return (value as (...a: unknown[]) => unknown).apply(target, args)
-        }
-      }
-      return (value as (...a: unknown[]) => unknown).bind(target)
-    },
-  })
-  return { storage: counted, reads: () => reads }
-}
-
 interface Instance {
   auth: Auth
   url: string
-  server: Server
+  served: Served
   plain: RequestHandler
   strict: RequestHandler
 }
@@ -60,27 +41,24 @@ async function startInstance(storage: Storage, sessionCheckCacheTtl: string | nu
   app.get('/strict', strict, (req, res) => {
     res.json({ user: req.auth!.userId })
   })
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s))
-  })
-  return { auth, server, plain, strict, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+  const served = await serve(app)
+  return { auth, served, plain, strict, url: served.url }
 }
 
 async function stopInstance(instance: Instance | undefined): Promise<void> {
   if (!instance) return
-  instance.server.closeAllConnections()
-  await new Promise<void>((resolve) => instance.server.close(() => resolve()))
+  await instance.served.close()
   await instance.auth.close()
 }
 
 const get = (url: string, token: string) => request(url, { headers: { authorization: `Bearer ${token}` } })
 
-let counted: ReturnType<typeof countSessionReads>
+let counted: ReturnType<typeof countStorageCalls>
 let a: Instance
 let b: Instance
 let uncached: Instance
 beforeAll(async () => {
-  counted = countSessionReads(await openStorage('sqlite::memory:'))
+  counted = countStorageCalls(await openStorage('sqlite::memory:'), ['findSession'])
   a = await startInstance(counted.storage, '2s')
   b = await startInstance(counted.storage, '2s')
   uncached = await startInstance(counted.storage, 0)
@@ -98,13 +76,13 @@ afterEach(() => {
 describe('checkSession', () => {
   it('reads a busy session once per cache window', async () => {
     const user = await registerBearer(a.url)
-    const before = counted.reads()
+    const before = counted.calls()
     for (let i = 0; i < 20; i++) expect((await get(`${a.url}/strict`, user.accessToken)).status).toBe(200)
-    expect(counted.reads() - before).toBe(1)
-    const uncachedBefore = counted.reads()
+    expect(counted.calls() - before).toBe(1)
+    const uncachedBefore = counted.calls()
     for (let i = 0; i < 20; i++)
       expect((await get(`${uncached.url}/strict`, user.accessToken)).status).toBe(200)
-    expect(counted.reads() - uncachedBefore).toBe(20)
+    expect(counted.calls() - uncachedBefore).toBe(20)
   })
 
   it('refuses at once a session revoked on this instance: logout, session delete, logout-all, password change', async () => {
