@@ -18,7 +18,7 @@ import { runUsersCommand, USERS_HELP } from './users-command.js'
 const HELP = `Usage: tokenpair <command> [options]      (no command: serve)
 
 Commands:
-  serve      serve the API of API.md (settings from the environment: PORT, HOST, DATABASE_URL, ...)
+  serve      serve the API of docs/api.md (settings from the environment: PORT, HOST, DATABASE_URL, ...)
   migrate    create or upgrade the database schema, then exit
   sweep      delete expired sessions, refresh tokens and mail tokens now, then exit
   keys       list, rotate or retire signing keys        (tokenpair keys --help)
