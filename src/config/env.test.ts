@@ -5,14 +5,15 @@ import { resolveOptions } from './options.js'
 
 const SECRET = 's'.repeat(32)
 
-function settingOf(fn: () => unknown): string | null {
+/** The {@link ConfigError} that `fn` throws; fails the test when it throws none. */
+function configErrorOf(fn: () => unknown): ConfigError {
   try {
     fn()
-    return null
   } catch (error) {
-    if (error instanceof ConfigError) return error.setting
+    if (error instanceof ConfigError) return error
     throw error
   }
+  throw new Error('no ConfigError was thrown')
 }
 
 describe('readServerConfig', () => {
@@ -115,7 +116,7 @@ describe('readServerConfig', () => {
   it.each(Object.entries(BAD_VALUES).flatMap(([name, values]) => values.map((value) => [name, value])))(
     'names the variable at fault: %s=%j',
     (name, value) => {
-      expect(settingOf(() => readServerConfig({ [name]: value }))).toBe(name)
+      expect(configErrorOf(() => readServerConfig({ [name]: value })).setting).toBe(name)
     },
   )
 
@@ -124,7 +125,7 @@ describe('readServerConfig', () => {
     [{ JWT_ALG: 'HS256', ACCESS_TOKEN_SECRET: 'short' }, 'ACCESS_TOKEN_SECRET'],
     [{ COOKIE_PREFIX: 'host', COOKIE_SECURE: 'false' }, 'COOKIE_PREFIX'],
   ])('names the variable at fault of a combination: %j', (env, setting) => {
-    expect(settingOf(() => readServerConfig(env))).toBe(setting)
+    expect(configErrorOf(() => readServerConfig(env)).setting).toBe(setting)
   })
 
   it.each([
@@ -143,16 +144,10 @@ describe('readServerConfig', () => {
     ],
     [{ COOKIE_PREFIX: 'sometimes' }, 'COOKIE_PREFIX: must be one of none, secure, host', 'cookiePrefix'],
   ])('reports an option rule under the variable, never the option: %j', (env, message, option) => {
-    let caught: unknown
-    try {
-      readServerConfig(env)
-    } catch (error) {
-      caught = error
-    }
-    expect(caught).toBeInstanceOf(ConfigError)
-    expect((caught as ConfigError).message.startsWith(message)).toBe(true)
-    expect((caught as ConfigError).message).not.toContain(`${option}:`)
-    expect((caught as ConfigError).message).not.toContain('hunter2')
+    const error = configErrorOf(() => readServerConfig(env))
+    expect(error.message.startsWith(message), error.message).toBe(true)
+    expect(error.message).not.toContain(`${option}:`)
+    expect(error.message).not.toContain('hunter2')
   })
 
   it('takes an origin with a trailing slash, any case or a default port, as browsers send it', () => {
@@ -166,9 +161,8 @@ describe('readServerConfig', () => {
     expect(readServerConfig({ RATE_LIMIT: 'on', RATE_LIMIT_LOGIN_PAIR: '5/1m' }).auth.rateLimit).toEqual({
       loginPair: '5/1m',
     })
-    expect(settingOf(() => readServerConfig({ RATE_LIMIT: 'on', RATE_LIMIT_LOGIN_PAIR: 'abc' }))).toBe(
-      'RATE_LIMIT_LOGIN_PAIR',
-    )
+    const error = configErrorOf(() => readServerConfig({ RATE_LIMIT: 'on', RATE_LIMIT_LOGIN_PAIR: 'abc' }))
+    expect(error.setting).toBe('RATE_LIMIT_LOGIN_PAIR')
   })
 
   it('reads the server settings of each kind', () => {
@@ -245,7 +239,7 @@ describe('resolveOptions', () => {
     [{ ...BASE, cookiePrefix: 'sometimes' as any }, 'cookiePrefix'],
     [{ ...BASE, cookiePrefix: 'secure' as const, cookieSecure: false }, 'cookiePrefix'],
   ])('refuses %j', (options, setting) => {
-    expect(settingOf(() => resolveOptions(options))).toBe(setting)
+    expect(configErrorOf(() => resolveOptions(options)).setting).toBe(setting)
   })
 
   it('needs no AUTH_SECRET with HS256 and both token secrets', () => {
