@@ -124,6 +124,8 @@ describe('readServerConfig', () => {
     [{ JWT_ALG: 'HS256' }, 'ACCESS_TOKEN_SECRET'],
     [{ JWT_ALG: 'HS256', ACCESS_TOKEN_SECRET: 'short' }, 'ACCESS_TOKEN_SECRET'],
     [{ COOKIE_PREFIX: 'host', COOKIE_SECURE: 'false' }, 'COOKIE_PREFIX'],
+    [{ ACCESS_TOKEN_SECRET: 'a'.repeat(32), REFRESH_TOKEN_SECRET: 'a'.repeat(32) }, 'REFRESH_TOKEN_SECRET'],
+    [{ ACCESS_TOKEN_SECRET: SECRET, AUTH_SECRET: SECRET }, 'ACCESS_TOKEN_SECRET'],
   ])('names the variable at fault of a combination: %j', (env, setting) => {
     expect(configErrorOf(() => readServerConfig(env)).setting).toBe(setting)
   })
@@ -228,6 +230,11 @@ describe('resolveOptions', () => {
     [{ ...BASE, algorithm: 'none' as any }, 'algorithm'],
     [{ ...BASE, accessTokenSecret: 'short' }, 'accessTokenSecret'],
     [{ ...BASE, refreshTokenSecret: 'short' }, 'refreshTokenSecret'],
+    [
+      { ...BASE, accessTokenSecret: 'a'.repeat(32), refreshTokenSecret: 'a'.repeat(32) },
+      'refreshTokenSecret',
+    ],
+    [{ ...BASE, accessTokenSecret: SECRET }, 'accessTokenSecret'],
     // biome-ignore lint/suspicious/noExplicitAny: a caller without types may pass anything.
     [{ secret: SECRET, database: 42 as any }, 'database'],
     [{ ...BASE, issuer: '' }, 'issuer'],

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { ConfigError } from '../errors.js'
@@ -288,8 +289,13 @@ export function readRateLimitEnv(env: Env): RateLimitOptions | false {
   return rateLimit
 }
 
-/** Stands in for an unset `AUTH_SECRET` while the options are checked: the server loads or makes one. */
-const STAND_IN_SECRET = 'x'.repeat(MIN_SECRET_LENGTH)
+/**
+ * Stands in for an unset `AUTH_SECRET` while the options are checked: the server loads or makes
+ * one (random, so that it equals no other secret).
+ */
+function standInSecret(): string {
+  return randomBytes(MIN_SECRET_LENGTH).toString('base64url')
+}
 
 /**
  * Reads and checks the server's environment ({@link ENV_VARIABLES}). A wrong value throws a
@@ -314,7 +320,7 @@ export function readServerConfig(env: Env): ServerConfig {
     resolveOptions({
       ...config.auth,
       database: config.databaseUrl,
-      secret: config.authSecret ?? STAND_IN_SECRET,
+      secret: config.authSecret ?? standInSecret(),
     }),
   )
   return config

@@ -252,6 +252,12 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
   if (secret === null && !(algorithm === 'HS256' && refreshTokenSecret !== null)) {
     throw new ConfigError('secret', `required (at least ${MIN_SECRET_LENGTH} characters)`)
   }
+  // With one key for both, an access token would pass the refresh-token check, and back.
+  if (accessTokenSecret !== null && accessTokenSecret === (refreshTokenSecret ?? secret)) {
+    throw refreshTokenSecret !== null
+      ? new ConfigError('refreshTokenSecret', 'must differ from the access-token secret')
+      : new ConfigError('accessTokenSecret', 'must differ from the secret')
+  }
   if (
     typeof options.database !== 'string' &&
     (options.database === null || typeof options.database !== 'object')
