@@ -1,5 +1,4 @@
-import { parseDuration } from '../common/duration.js'
-import { resolveOptions } from '../config/options.js'
+import { OPTION_DEFAULTS, resolveDurationOption, resolveOptions } from '../config/options.js'
 import type { KeyRecord } from '../storage/storage.js'
 import { KeyRing } from '../tokens/keys.js'
 import {
@@ -93,11 +92,13 @@ export async function runKeysCommand(
   const context = await openCommandContext(env)
   try {
     const { config, storage } = context
-    const alg = config.auth.algorithm ?? 'EdDSA'
+    const alg = config.auth.algorithm ?? OPTION_DEFAULTS.algorithm
     if (action === 'list') {
-      const ttl = parseDuration(String(config.auth.accessTokenTtl ?? '15m')) ?? 900_000
-      // The window matches the server's: its default clock tolerance of 5 s included.
-      const keys = describeKeys(await storage.listKeys(), alg, ttl + 5000, Date.now())
+      // The window matches the server's: its clock tolerance included.
+      const verifyWindowMs =
+        resolveDurationOption(config.auth, 'accessTokenTtl') +
+        resolveDurationOption(config.auth, 'clockTolerance')
+      const keys = describeKeys(await storage.listKeys(), alg, verifyWindowMs, Date.now())
       if (json) io.out(`${JSON.stringify(keys)}\n`)
       else if (keys.length === 0) io.out('no keys yet: the server makes the first one when it starts\n')
       else {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, isAuthError } from '../errors.js'
 import { startServer } from '../server/start-server.js'
+import type { Storage } from '../storage/storage.js'
 import {
   CommandError,
   type CommandIO,
@@ -18,7 +19,7 @@ import { runUsersCommand, USERS_HELP } from './users-command.js'
 const HELP = `Usage: tokenpair <command> [options]      (no command: serve)
 
 Commands:
-  serve      serve the API of API.md (settings from the environment: PORT, HOST, DATABASE_URL, ...)
+  serve      serve the API of docs/api.md (settings from the environment: PORT, HOST, DATABASE_URL, ...)
   migrate    create or upgrade the database schema, then exit
   sweep      delete expired sessions, refresh tokens and mail tokens now, then exit
   keys       list, rotate or retire signing keys        (tokenpair keys --help)
@@ -49,24 +50,51 @@ mail tokens that have expired, and says how many. Every running instance also do
 SWEEP_INTERVAL (default 1h); this is for a cron job when that is off.
 `
 
-async function sweep(args: string[], io: CommandIO): Promise<number> {
+/** What a storage command found: JSON for `--json`, a line for people. */
+interface StorageCommandResult {
+  json: unknown
+  text: string
+}
+
+/** Runs a command that takes only `--json` against the migrated storage of the environment. */
+async function runStorageCommand(
+  args: string[],
+  io: CommandIO,
+  help: string,
+  run: (storage: Storage) => Promise<StorageCommandResult>,
+): Promise<number> {
   const { values } = parseCommandArgs(args, { json: { type: 'boolean' } })
   if (values.help) {
-    io.out(SWEEP_HELP)
+    io.out(help)
     return EXIT_OK
   }
   const context = await openCommandContext(process.env)
+  let result: StorageCommandResult
   try {
-    const result = await context.storage.deleteExpired(Date.now())
-    io.out(
-      values.json
-        ? `${JSON.stringify(result)}\n`
-        : `deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ${result.emailTokens} mail tokens\n`,
-    )
+    result = await run(context.storage)
   } finally {
     await context.close()
   }
+  io.out(values.json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`)
   return EXIT_OK
+}
+
+function sweep(args: string[], io: CommandIO): Promise<number> {
+  return runStorageCommand(args, io, SWEEP_HELP, async (storage) => {
+    const result = await storage.deleteExpired(Date.now())
+    return {
+      json: result,
+      text: `deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ${result.emailTokens} mail tokens`,
+    }
+  })
+}
+
+/** Opening the context migrates: nothing is left to do. */
+function migrate(args: string[], io: CommandIO): Promise<number> {
+  return runStorageCommand(args, io, MIGRATE_HELP, async () => ({
+    json: { migrated: true },
+    text: 'database schema is up to date',
+  }))
 }
 
 async function serve(args: string[], io: CommandIO): Promise<number> {
@@ -91,18 +119,6 @@ async function serve(args: string[], io: CommandIO): Promise<number> {
   // Everything is closed; should a forgotten handle still hold the event loop, do not hang the
   // orchestrator: exit anyway shortly after. Unref'd, so a clean exit is not delayed by it.
   setTimeout(() => process.exit(process.exitCode ?? EXIT_OK), 2000).unref()
-  return EXIT_OK
-}
-
-async function migrate(args: string[], io: CommandIO): Promise<number> {
-  const { values } = parseCommandArgs(args, { json: { type: 'boolean' } })
-  if (values.help) {
-    io.out(MIGRATE_HELP)
-    return EXIT_OK
-  }
-  const context = await openCommandContext(process.env)
-  await context.close()
-  io.out(values.json ? `${JSON.stringify({ migrated: true })}\n` : 'database schema is up to date\n')
   return EXIT_OK
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseDuration } from './duration.js'
+import { ConfigError } from '../errors.js'
+import { MAX_LIFETIME_MS, MAX_TIMER_MS, parseDuration, resolveDuration } from './duration.js'
 
 describe('parseDuration', () => {
   it.each([
@@ -21,4 +22,32 @@ describe('parseDuration', () => {
       expect(parseDuration(text)).toBeNull()
     },
   )
+})
+
+describe('resolveDuration', () => {
+  it('reads text or milliseconds, and applies the fallback', () => {
+    expect(resolveDuration('ttl', '90s', '15m')).toBe(90_000)
+    expect(resolveDuration('ttl', 250, '15m')).toBe(250)
+    expect(resolveDuration('ttl', undefined, '15m')).toBe(900_000)
+    expect(resolveDuration('ttl', '0', '15m')).toBe(0)
+    expect(resolveDuration('ttl', MAX_LIFETIME_MS, '15m')).toBe(MAX_LIFETIME_MS)
+    expect(resolveDuration('ttl', '1s', '15m', { min: 1000, max: 1000 })).toBe(1000)
+  })
+
+  it.each([
+    ['soon', {}],
+    ['15', {}],
+    [1.5, {}],
+    [Number.NaN, {}],
+    [Number.POSITIVE_INFINITY, {}],
+    [-1, {}],
+    [MAX_LIFETIME_MS + 1, {}],
+    ['999ms', { min: 1000 }],
+    ['25d', { max: MAX_TIMER_MS }],
+    // biome-ignore lint/suspicious/noExplicitAny: a caller without types may pass anything.
+    [{} as any, {}],
+  ])('refuses %j within %j, naming the setting', (value, bounds) => {
+    expect(() => resolveDuration('accessTokenTtl', value, '15m', bounds)).toThrow(ConfigError)
+    expect(() => resolveDuration('accessTokenTtl', value, '15m', bounds)).toThrow(/^accessTokenTtl: /)
+  })
 })

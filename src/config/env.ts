@@ -1,16 +1,23 @@
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../common/algorithms.js'
-import { MAX_LIFETIME_MS, MAX_TIMER_MS, parseDuration } from '../common/duration.js'
+import { MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { ConfigError } from '../errors.js'
-import { readRateLimitEnv } from '../limits/rate-limit-settings.js'
-import { resolveAppUrl, resolveMailOptions } from '../mail/mail-options.js'
-import type { AuthOptions } from './options.js'
+import {
+  DEFAULT_RATE_LIMITS,
+  LIMIT_NAMES,
+  RATE_LIMIT_ENV,
+  type RateLimitOptions,
+  resolveRateLimits,
+} from '../limits/rate-limit-settings.js'
+import { MAIL_DEFAULTS, type MailOptions } from '../mail/mail-options.js'
+import { type AuthOptions, MIN_SECRET_LENGTH, OPTION_DEFAULTS, resolveOptions } from './options.js'
 
 /** pino's levels, `silent` included. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+/** A level of the server's log (`LOG_LEVEL`). */
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
-/** The server's settings, read from the environment (API.md "Configuration"). */
+/** The server's settings, read from the environment (docs/configuration.md). */
 export interface ServerConfig {
   host: string
   port: number
@@ -34,184 +41,287 @@ export interface ServerConfig {
   auth: Omit<AuthOptions, 'database' | 'secret'>
 }
 
+/**
+ * How the text of a variable is read. A variable that sets a `createAuth` option is only converted
+ * to the option's type (`boolean`, `list`, `limit`, `switch`; the others stay text) and then
+ * checked by `resolveOptions`, the one place the option rules live; a server setting is checked
+ * here, by its kind.
+ */
+export type EnvKind =
+  /** Text as given. */
+  | 'string'
+  /** A word, any case: lowercased. */
+  | 'keyword'
+  /** `true`, `false`, `1`, `0`, `on` or `off`. */
+  | 'boolean'
+  /** A `boolean` that only turns a group option off (`false`); on leaves it to its members. */
+  | 'switch'
+  /** `90s`, `25m`, `12h`, `7d`, `0`; a server setting is a timer (at most `MAX_TIMER_MS`). */
+  | 'duration'
+  /** Comma-separated values; blanks dropped. */
+  | 'list'
+  /** `POINTS/DURATION` (`10/15m`) or `off`. */
+  | 'limit'
+  /** A URL; a server setting must be http(s). */
+  | 'url'
+  /** A TCP port, 0 to 65535. */
+  | 'port'
+  /** One of pino's levels. */
+  | 'log-level'
+  /** `false`, `true`, a number of hops, or the addresses Express `trust proxy` takes. */
+  | 'trust-proxy'
+
+/** A `createAuth` option that a variable can set: a top-level option or a member of `rateLimit` or `mail`. */
+export type EnvOption =
+  | keyof AuthOptions
+  | `rateLimit.${keyof RateLimitOptions & string}`
+  | `mail.${keyof MailOptions & string}`
+
+/** One environment variable of the server. */
+export interface EnvVariable {
+  /** The variable. */
+  readonly name: string
+  /**
+   * The `createAuth` option it sets. A {@link ConfigError} the option's rules raise about its value
+   * is reported under {@link name}.
+   */
+  readonly option?: EnvOption
+  /**
+   * The {@link ServerConfig} field it fills: the server's own settings, and the database and the
+   * secret, which the server hands to `createAuth` itself. Without it the value goes to
+   * `ServerConfig.auth` at {@link option}.
+   */
+  readonly setting?: Exclude<keyof ServerConfig, 'auth'>
+  /** How its text is read. */
+  readonly kind: EnvKind
+  /**
+   * The default, written as a value of the variable (`15m`, `true`, `10/1h`), taken from where the
+   * setting's rules live; `null` when unset means none (or see {@link derived}).
+   */
+  readonly default: string | null
+  /** A default that depends on another variable, in words: `sqlite:DATA_DIR/tokenpair.db`. */
+  readonly derived?: string
+}
+
+/** `OPTION_DEFAULTS[name]` as the text of a variable. */
+function defaultOf(name: keyof typeof OPTION_DEFAULTS): string {
+  const value: unknown = OPTION_DEFAULTS[name]
+  return Array.isArray(value) ? value.join(',') : String(value)
+}
+
+/** The row of a variable that sets the top-level option `option`, its default read from `OPTION_DEFAULTS`. */
+function forOption(name: string, option: keyof typeof OPTION_DEFAULTS, kind: EnvKind): EnvVariable {
+  return { name, option, kind, default: defaultOf(option) }
+}
+
+/**
+ * Every variable the server reads, in the order of docs/configuration.md: one row each, naming the
+ * option or setting it fills, how its text is read and its default.
+ */
+export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
+  { name: 'PORT', setting: 'port', kind: 'port', default: '8000' },
+  { name: 'HOST', setting: 'host', kind: 'string', default: '127.0.0.1' },
+  { name: 'DATA_DIR', setting: 'dataDir', kind: 'string', default: './data' },
+  {
+    name: 'DATABASE_URL',
+    option: 'database',
+    setting: 'databaseUrl',
+    kind: 'url',
+    default: null,
+    derived: 'sqlite:DATA_DIR/tokenpair.db',
+  },
+  {
+    name: 'AUTH_SECRET',
+    option: 'secret',
+    setting: 'authSecret',
+    kind: 'string',
+    default: null,
+    derived: 'generated into DATA_DIR/auth-secret on first start',
+  },
+  forOption('JWT_ALG', 'algorithm', 'string'),
+  { name: 'ACCESS_TOKEN_SECRET', option: 'accessTokenSecret', kind: 'string', default: null },
+  { name: 'REFRESH_TOKEN_SECRET', option: 'refreshTokenSecret', kind: 'string', default: null },
+  forOption('JWT_ISSUER', 'issuer', 'string'),
+  forOption('JWT_AUDIENCE', 'audience', 'string'),
+  forOption('ACCESS_TOKEN_TTL', 'accessTokenTtl', 'duration'),
+  forOption('REFRESH_TOKEN_TTL', 'refreshTokenTtl', 'duration'),
+  forOption('SESSION_MAX_AGE', 'sessionMaxAge', 'duration'),
+  forOption('REFRESH_REUSE_GRACE', 'refreshReuseGrace', 'duration'),
+  forOption('SESSION_CHECK_CACHE_TTL', 'sessionCheckCacheTtl', 'duration'),
+  forOption('KEY_RELOAD_INTERVAL', 'keyReloadInterval', 'duration'),
+  forOption('SWEEP_INTERVAL', 'sweepInterval', 'duration'),
+  forOption('ALLOWED_ORIGINS', 'allowedOrigins', 'list'),
+  forOption('COOKIE_SECURE', 'cookieSecure', 'boolean'),
+  forOption('COOKIE_PREFIX', 'cookiePrefix', 'keyword'),
+  { name: 'RATE_LIMIT', option: 'rateLimit', kind: 'switch', default: 'on' },
+  ...LIMIT_NAMES.map(
+    (limit): EnvVariable => ({
+      name: RATE_LIMIT_ENV[limit],
+      option: `rateLimit.${limit}`,
+      kind: 'limit',
+      default: DEFAULT_RATE_LIMITS[limit],
+    }),
+  ),
+  { name: 'REDIS_URL', option: 'rateLimit.redisUrl', kind: 'url', default: null },
+  { name: 'SMTP_URL', option: 'mail.smtpUrl', kind: 'url', default: null },
+  { name: 'MAIL_FROM', option: 'mail.from', kind: 'string', default: MAIL_DEFAULTS.from },
+  { name: 'APP_URL', option: 'appUrl', kind: 'url', default: null },
+  forOption('EMAIL_VERIFY_TTL', 'emailVerifyTtl', 'duration'),
+  forOption('PASSWORD_RESET_TTL', 'passwordResetTtl', 'duration'),
+  { name: 'LOG_LEVEL', setting: 'logLevel', kind: 'log-level', default: 'info' },
+  { name: 'TRUST_PROXY', setting: 'trustProxy', kind: 'trust-proxy', default: 'false' },
+  { name: 'SHUTDOWN_TIMEOUT', setting: 'shutdownTimeoutMs', kind: 'duration', default: '10s' },
+  { name: 'SHUTDOWN_DELAY', setting: 'shutdownDelayMs', kind: 'duration', default: '0' },
+  { name: 'EVENTS_WEBHOOK_URL', setting: 'eventsWebhookUrl', kind: 'url', default: null },
+  { name: 'DEMO_PAGE', setting: 'demoPage', kind: 'boolean', default: 'true' },
+] satisfies EnvVariable[])
+
 type Env = Readonly<Record<string, string | undefined>>
 
-function read(env: Env, name: string): string | undefined {
-  const value = env[name]
-  return value === undefined || value.trim() === '' ? undefined : value.trim()
+function readBoolean(name: string, text: string): boolean {
+  const value = text.toLowerCase()
+  if (value === 'true' || value === '1' || value === 'on') return true
+  if (value === 'false' || value === '0' || value === 'off') return false
+  throw new ConfigError(name, `must be true or false (or on, off, 1, 0), not ${JSON.stringify(text)}`)
 }
 
-function readDuration(env: Env, name: string): string | undefined {
-  const value = read(env, name)
-  if (value !== undefined && parseDuration(value) === null) {
-    throw new ConfigError(name, `not a duration (use e.g. 90s, 25m, 12h, 7d): ${JSON.stringify(value)}`)
+/** The value of `text` for `variable`: converted, and checked when it is a server setting. */
+function parseText(variable: EnvVariable, text: string): unknown {
+  const { name, kind } = variable
+  const isOption = variable.option !== undefined
+  switch (kind) {
+    case 'keyword':
+      return text.toLowerCase()
+    case 'boolean':
+      return readBoolean(name, text)
+    case 'switch':
+      return readBoolean(name, text) ? undefined : false
+    case 'list':
+      return text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    case 'limit':
+      return text.toLowerCase() === 'off' ? false : text
+    case 'duration':
+      return isOption ? text : resolveDuration(name, text, text, { max: MAX_TIMER_MS })
+    case 'url':
+      if (!isOption && !/^https?:\/\/[^\s]+$/.test(text))
+        throw new ConfigError(name, 'must be an http(s) URL')
+      return text
+    case 'port':
+      if (!/^\d+$/.test(text) || Number(text) > 65535)
+        throw new ConfigError(name, `not a port number: ${JSON.stringify(text)}`)
+      return Number(text)
+    case 'log-level':
+      if (!(LOG_LEVELS as readonly string[]).includes(text.toLowerCase()))
+        throw new ConfigError(name, `must be one of ${LOG_LEVELS.join(', ')}`)
+      return text.toLowerCase()
+    case 'trust-proxy':
+      if (text === 'false' || text === 'true') return text === 'true'
+      return /^\d+$/.test(text) ? Number(text) : text
+    case 'string':
+      return text
   }
-  return value
 }
 
-function readBoolean(env: Env, name: string, fallback: boolean): boolean {
-  const value = read(env, name)?.toLowerCase()
-  if (value === undefined) return fallback
-  if (value === 'true' || value === '1') return true
-  if (value === 'false' || value === '0') return false
-  throw new ConfigError(name, `must be true or false, not ${JSON.stringify(value)}`)
+type Values = Record<string, unknown>
+
+/** Puts `value` at the option path `path` (`mail.from`) of `auth`. */
+function setOption(auth: Values, path: string, value: unknown): void {
+  const [group, member] = path.split('.') as [string, string | undefined]
+  if (member === undefined) {
+    auth[group] = value
+    return
+  }
+  // RATE_LIMIT=off turned the whole group off: its members no longer matter.
+  if (auth[group] === false) return
+  auth[group] = { ...(auth[group] as Values | undefined), [member]: value }
 }
 
-function readPort(env: Env): number {
-  const value = read(env, 'PORT') ?? '8000'
-  const port = Number(value)
-  if (!/^\d+$/.test(value) || port > 65535)
-    throw new ConfigError('PORT', `not a port number: ${JSON.stringify(value)}`)
-  return port
+/**
+ * Reads `variables` from `env`. An unset variable takes its default, but a member of a group option
+ * (`rateLimit.*`, `mail.*`) stays unset: the group's own resolver applies those defaults.
+ */
+function readVariables(env: Env, variables: readonly EnvVariable[]): { auth: Values; settings: Values } {
+  const auth: Values = {}
+  const settings: Values = {}
+  for (const variable of variables) {
+    const text = env[variable.name]?.trim()
+    const given = text !== undefined && text !== ''
+    const fills = variable.setting !== undefined || !variable.option?.includes('.')
+    let value: unknown = null
+    if (given) value = parseText(variable, text)
+    else if (variable.default !== null && fills) value = parseText(variable, variable.default)
+    if (variable.setting !== undefined) settings[variable.setting] = value
+    else if (value !== null && value !== undefined) setOption(auth, variable.option!, value)
+  }
+  return { auth, settings }
 }
 
-function readTrustProxy(env: Env): boolean | number | string {
-  const value = read(env, 'TRUST_PROXY')
-  if (value === undefined || value === 'false') return false
-  if (value === 'true') return true
-  if (/^\d+$/.test(value)) return Number(value)
-  return value
-}
+const VARIABLE_OF_OPTION: ReadonlyMap<string, string> = new Map(
+  ENV_VARIABLES.flatMap((v) => (v.option === undefined ? [] : [[v.option, v.name] as const])),
+)
 
-/** Names of the mail settings' variables, for a `ConfigError` raised by the option checks. */
-const MAIL_ENV: Readonly<Record<string, string>> = {
-  'mail.smtpUrl': 'SMTP_URL',
-  'mail.from': 'MAIL_FROM',
-  appUrl: 'APP_URL',
-}
-
-/** `SMTP_URL`, `MAIL_FROM` and `APP_URL` (docs/email.md); without `SMTP_URL`, mail goes to `DATA_DIR/outbox`. */
-function readMailEnv(env: Env, dataDir: string, auth: ServerConfig['auth']): void {
-  auth.mail = { outboxDir: join(dataDir, 'outbox') }
-  const smtpUrl = read(env, 'SMTP_URL')
-  if (smtpUrl !== undefined) auth.mail.smtpUrl = smtpUrl
-  const from = read(env, 'MAIL_FROM')
-  if (from !== undefined) auth.mail.from = from
-  const appUrl = read(env, 'APP_URL')
-  if (appUrl !== undefined) auth.appUrl = appUrl
+/** Runs an option check on values read from the environment: its error names the variable, not the option. */
+function checkOptions(check: () => unknown): void {
   try {
-    resolveMailOptions(auth.mail)
-    resolveAppUrl(auth.appUrl)
+    check()
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    const name = MAIL_ENV[error.setting] ?? error.setting
-    throw new ConfigError(name, error.message.slice(error.setting.length + 2))
+    const name = error instanceof ConfigError ? VARIABLE_OF_OPTION.get(error.setting) : undefined
+    if (name === undefined) throw error
+    throw new ConfigError(
+      name,
+      (error as ConfigError).message.slice((error as ConfigError).setting.length + 2),
+    )
   }
 }
 
 /**
- * Reads and checks the server's environment. A wrong value throws a {@link ConfigError} naming
- * the variable; the server prints that one line and stops.
+ * Reads the rate-limit variables: `RATE_LIMIT=off` turns every limit off (benchmarks), each
+ * `RATE_LIMIT_*` sets one limit as `POINTS/DURATION` or `off`, `REDIS_URL` shares the counters.
+ * Returns `false` or the options for `createAuth`; a bad value throws a `ConfigError` naming it.
+ */
+export function readRateLimitEnv(env: Env): RateLimitOptions | false {
+  const variables = ENV_VARIABLES.filter((v) => v.option?.split('.')[0] === 'rateLimit')
+  const rateLimit = (readVariables(env, variables).auth.rateLimit ?? {}) as RateLimitOptions | false
+  checkOptions(() => resolveRateLimits(rateLimit))
+  return rateLimit
+}
+
+/**
+ * Stands in for an unset `AUTH_SECRET` while the options are checked: the server loads or makes
+ * one (random, so that it equals no other secret).
+ */
+function standInSecret(): string {
+  return randomBytes(MIN_SECRET_LENGTH).toString('base64url')
+}
+
+/**
+ * Reads and checks the server's environment ({@link ENV_VARIABLES}). A wrong value throws a
+ * {@link ConfigError} naming the variable; the server prints that one line and stops.
+ *
+ * @example
+ * ```ts
+ * const config = readServerConfig(process.env)
+ * ```
  */
 export function readServerConfig(env: Env): ServerConfig {
-  const alg = read(env, 'JWT_ALG') ?? 'EdDSA'
-  if (!(ACCESS_TOKEN_ALGORITHMS as readonly string[]).includes(alg)) {
-    throw new ConfigError(
-      'JWT_ALG',
-      `unknown algorithm ${JSON.stringify(alg)}; use EdDSA, ES256, RS256 or HS256`,
-    )
-  }
-  const logLevel = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase()
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
-  }
-  const accessTokenSecret = read(env, 'ACCESS_TOKEN_SECRET')
-  const refreshTokenSecret = read(env, 'REFRESH_TOKEN_SECRET')
-  if (alg === 'HS256' && accessTokenSecret === undefined) {
-    throw new ConfigError('ACCESS_TOKEN_SECRET', 'required when JWT_ALG=HS256')
-  }
-  for (const [name, value] of [
-    ['AUTH_SECRET', read(env, 'AUTH_SECRET')],
-    ['ACCESS_TOKEN_SECRET', accessTokenSecret],
-    ['REFRESH_TOKEN_SECRET', refreshTokenSecret],
-  ] as const) {
-    if (value !== undefined && value.length < 32)
-      throw new ConfigError(name, 'too short: at least 32 characters')
-  }
-  const allowedOrigins = (read(env, 'ALLOWED_ORIGINS') ?? '')
-    .split(',')
-    .map((o) => o.trim())
-    .filter((o) => o !== '')
-  for (const origin of allowedOrigins) {
-    let ok = false
-    try {
-      const url = new URL(origin)
-      ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin.replace(/\/$/, '')
-    } catch {
-      ok = false
-    }
-    if (!ok)
-      throw new ConfigError(
-        'ALLOWED_ORIGINS',
-        `not an origin (scheme://host[:port]): ${JSON.stringify(origin)}`,
-      )
-  }
-  const issuer = read(env, 'JWT_ISSUER') ?? 'tokenpair'
-  const audience = read(env, 'JWT_AUDIENCE') ?? 'tokenpair'
-  const auth: ServerConfig['auth'] = {
-    algorithm: alg as AccessTokenAlgorithm,
-    issuer,
-    audience,
-    allowedOrigins,
-    cookieSecure: readBoolean(env, 'COOKIE_SECURE', true),
-  }
-  if (accessTokenSecret !== undefined) auth.accessTokenSecret = accessTokenSecret
-  // RATE_LIMIT=off, RATE_LIMIT_* and REDIS_URL (docs/security.md).
-  auth.rateLimit = readRateLimitEnv(env)
-  const cookiePrefix = read(env, 'COOKIE_PREFIX')?.toLowerCase()
-  if (cookiePrefix !== undefined) {
-    if (cookiePrefix !== 'none' && cookiePrefix !== 'secure' && cookiePrefix !== 'host') {
-      throw new ConfigError('COOKIE_PREFIX', 'must be none, secure or host')
-    }
-    if (cookiePrefix !== 'none' && auth.cookieSecure === false) {
-      throw new ConfigError('COOKIE_PREFIX', `${cookiePrefix} needs COOKIE_SECURE=true`)
-    }
-    auth.cookiePrefix = cookiePrefix
-  }
-  const sessionCheckCacheTtl = readDuration(env, 'SESSION_CHECK_CACHE_TTL')
-  if (sessionCheckCacheTtl !== undefined) auth.sessionCheckCacheTtl = sessionCheckCacheTtl
-  if (refreshTokenSecret !== undefined) auth.refreshTokenSecret = refreshTokenSecret
-  const durations = [
-    ['ACCESS_TOKEN_TTL', 'accessTokenTtl', MAX_LIFETIME_MS],
-    ['REFRESH_TOKEN_TTL', 'refreshTokenTtl', MAX_LIFETIME_MS],
-    ['SESSION_MAX_AGE', 'sessionMaxAge', MAX_LIFETIME_MS],
-    ['REFRESH_REUSE_GRACE', 'refreshReuseGrace', MAX_LIFETIME_MS],
-    ['KEY_RELOAD_INTERVAL', 'keyReloadInterval', MAX_TIMER_MS],
-    ['SWEEP_INTERVAL', 'sweepInterval', MAX_TIMER_MS],
-    ['EMAIL_VERIFY_TTL', 'emailVerifyTtl', MAX_LIFETIME_MS],
-    ['PASSWORD_RESET_TTL', 'passwordResetTtl', MAX_LIFETIME_MS],
-  ] as const
-  for (const [name, key, max] of durations) {
-    const value = readDuration(env, name)
-    if (value !== undefined && parseDuration(value)! > max)
-      throw new ConfigError(name, `must be at most ${max} ms`)
-    if (value !== undefined) auth[key] = value
-  }
-  const dataDir = read(env, 'DATA_DIR') ?? './data'
-  const databaseUrl = read(env, 'DATABASE_URL') ?? `sqlite:${dataDir.replace(/\/+$/, '')}/tokenpair.db`
-  readMailEnv(env, dataDir, auth)
-  const shutdownTimeoutMs = parseDuration(readDuration(env, 'SHUTDOWN_TIMEOUT') ?? '10s')!
-  if (shutdownTimeoutMs > MAX_TIMER_MS)
-    throw new ConfigError('SHUTDOWN_TIMEOUT', `must be at most ${MAX_TIMER_MS} ms`)
-  const shutdownDelayMs = parseDuration(readDuration(env, 'SHUTDOWN_DELAY') ?? '0')!
-  if (shutdownDelayMs > MAX_TIMER_MS)
-    throw new ConfigError('SHUTDOWN_DELAY', `must be at most ${MAX_TIMER_MS} ms`)
-  const eventsWebhookUrl = read(env, 'EVENTS_WEBHOOK_URL') ?? null
-  if (eventsWebhookUrl !== null && !/^https?:\/\/[^\s]+$/.test(eventsWebhookUrl)) {
-    throw new ConfigError('EVENTS_WEBHOOK_URL', 'must be an http(s) URL')
-  }
-  return {
-    host: read(env, 'HOST') ?? '127.0.0.1',
-    shutdownTimeoutMs,
-    shutdownDelayMs,
-    eventsWebhookUrl,
-    demoPage: readBoolean(env, 'DEMO_PAGE', true),
-    port: readPort(env),
-    databaseUrl,
-    dataDir,
-    logLevel: logLevel as LogLevel,
-    trustProxy: readTrustProxy(env),
-    authSecret: read(env, 'AUTH_SECRET') ?? null,
+  const { auth, settings } = readVariables(env, ENV_VARIABLES)
+  const dataDir = settings.dataDir as string
+  // Without SMTP_URL, mail goes to files in the data folder.
+  auth.mail = { outboxDir: join(dataDir, 'outbox'), ...(auth.mail as MailOptions | undefined) }
+  const config = {
+    ...settings,
+    databaseUrl: settings.databaseUrl ?? `sqlite:${dataDir.replace(/\/+$/, '')}/tokenpair.db`,
     auth,
-  }
+  } as ServerConfig
+  checkOptions(() =>
+    resolveOptions({
+      ...config.auth,
+      database: config.databaseUrl,
+      secret: config.authSecret ?? standInSecret(),
+    }),
+  )
+  return config
 }

@@ -1,5 +1,5 @@
 import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../common/algorithms.js'
-import { type Duration, MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
+import { type Duration, type DurationBounds, MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { type AuthLogger, SILENT_LOGGER } from '../common/logger.js'
 import { ConfigError } from '../errors.js'
 import type { SecurityEventListener } from '../events/events.js'
@@ -14,13 +14,13 @@ import {
   resolveAppUrl,
   resolveMailOptions,
 } from '../mail/mail-options.js'
-import type { CookiePrefix } from '../protocol/cookies.js'
+import { COOKIE_PREFIXES, type CookiePrefix } from '../protocol/cookies.js'
 import type { Storage } from '../storage/storage.js'
 
 /** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
 export const MIN_SECRET_LENGTH = 32
 
-/** Options of `createAuth`. Every default is API.md's. */
+/** Options of `createAuth`. {@link OPTION_DEFAULTS} holds the defaults (docs/configuration.md lists them). */
 export interface AuthOptions {
   /** A database URL (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`, `mysql://…`, `mongodb://…`) or a ready {@link Storage}. */
   database: string | Storage
@@ -137,6 +137,59 @@ export interface ResolvedOptions {
   readonly mail: ResolvedMailOptions
 }
 
+/**
+ * The defaults of {@link AuthOptions}, in one place: `resolveOptions` applies them and the
+ * server's environment table shows them beside each variable.
+ */
+export const OPTION_DEFAULTS = Object.freeze({
+  algorithm: 'EdDSA',
+  issuer: 'tokenpair',
+  audience: 'tokenpair',
+  accessTokenTtl: '15m',
+  refreshTokenTtl: '7d',
+  sessionMaxAge: '30d',
+  refreshReuseGrace: '10s',
+  clockTolerance: '5s',
+  allowedOrigins: [],
+  cookieSecure: true,
+  basePath: '/auth',
+  sessionCheckCacheTtl: '2s',
+  cookiePrefix: 'none',
+  keyReloadInterval: '60s',
+  sweepInterval: '1h',
+  emailVerifyTtl: '24h',
+  passwordResetTtl: '1h',
+} as const satisfies Partial<Record<keyof AuthOptions, unknown>>)
+
+/** The duration options, and the bounds of each (the default maximum is `MAX_LIFETIME_MS`). */
+const DURATION_BOUNDS = {
+  accessTokenTtl: { min: 1000 },
+  refreshTokenTtl: { min: 1000 },
+  sessionMaxAge: { min: 1000 },
+  refreshReuseGrace: { min: 0 },
+  clockTolerance: { min: 0 },
+  sessionCheckCacheTtl: { min: 0 },
+  // Timers: Node runs a longer delay after 1 ms.
+  keyReloadInterval: { min: 100, max: MAX_TIMER_MS },
+  sweepInterval: { min: 0, max: MAX_TIMER_MS },
+  emailVerifyTtl: { min: 1000 },
+  passwordResetTtl: { min: 1000 },
+} as const satisfies Partial<Record<keyof AuthOptions, DurationBounds>>
+
+/** A duration option of {@link AuthOptions}. */
+export type DurationOption = keyof typeof DURATION_BOUNDS
+
+/**
+ * Reads the duration option `name` of `options` in milliseconds, its default and bounds applied.
+ * Throws a {@link ConfigError} that names it.
+ */
+export function resolveDurationOption(
+  options: Pick<AuthOptions, DurationOption>,
+  name: DurationOption,
+): number {
+  return resolveDuration(name, options[name], OPTION_DEFAULTS[name], DURATION_BOUNDS[name])
+}
+
 function resolveSecret(name: string, value: string | undefined): string | null {
   if (value === undefined || value === '') return null
   if (value.length < MIN_SECRET_LENGTH) {
@@ -145,26 +198,36 @@ function resolveSecret(name: string, value: string | undefined): string | null {
   return value
 }
 
+/**
+ * An origin, `scheme://host[:port]` (a trailing `/` allowed), written the way browsers send it in
+ * `Origin`: `new URL().origin` lowercases the host and drops a default port. A path, query or
+ * credentials are refused rather than dropped: `https://a.example/app` would otherwise allow every
+ * page of `https://a.example`, which is not what its author meant.
+ */
 function resolveOrigin(name: string, value: string): string {
   let url: URL
   try {
     url = new URL(value)
   } catch {
-    throw new ConfigError(name, `not an origin: ${JSON.stringify(value)}`)
+    throw new ConfigError(name, `not an origin (scheme://host[:port]): ${JSON.stringify(value)}`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(name, `not an http(s) origin: ${JSON.stringify(value)}`)
+  }
+  if (url.href !== `${url.origin}/`) {
+    throw new ConfigError(name, `not an origin (scheme://host[:port]): ${JSON.stringify(value)}`)
   }
   return url.origin
 }
 
 function resolveCookiePrefix(value: CookiePrefix | undefined, secure: boolean): CookiePrefix {
-  const prefix = value ?? 'none'
-  if (prefix !== 'none' && prefix !== 'secure' && prefix !== 'host') {
-    throw new ConfigError('cookiePrefix', 'must be none, secure or host')
+  const prefix = value ?? OPTION_DEFAULTS.cookiePrefix
+  if (!COOKIE_PREFIXES.includes(prefix)) {
+    throw new ConfigError('cookiePrefix', `must be one of ${COOKIE_PREFIXES.join(', ')}`)
   }
   // Browsers drop a __Secure- or __Host- cookie that lacks Secure: refuse rather than lose it.
-  if (prefix !== 'none' && !secure) throw new ConfigError('cookiePrefix', `${prefix} needs cookieSecure`)
+  // Worded without an option name, so that it reads as well under COOKIE_PREFIX.
+  if (prefix !== 'none' && !secure) throw new ConfigError('cookiePrefix', `${prefix} needs Secure cookies`)
   return prefix
 }
 
@@ -173,11 +236,11 @@ function resolveCookiePrefix(value: CookiePrefix | undefined, secure: boolean): 
  * {@link ConfigError} that names it.
  */
 export function resolveOptions(options: AuthOptions): ResolvedOptions {
-  const algorithm = options.algorithm ?? 'EdDSA'
+  const algorithm = options.algorithm ?? OPTION_DEFAULTS.algorithm
   if (!ACCESS_TOKEN_ALGORITHMS.includes(algorithm)) {
     throw new ConfigError(
       'algorithm',
-      `unknown algorithm ${JSON.stringify(algorithm)}; use EdDSA, ES256, RS256 or HS256`,
+      `unknown algorithm ${JSON.stringify(algorithm)}; use ${ACCESS_TOKEN_ALGORITHMS.join(', ')}`,
     )
   }
   const secret = resolveSecret('secret', options.secret)
@@ -187,7 +250,13 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     throw new ConfigError('accessTokenSecret', 'HS256 needs an access-token secret')
   }
   if (secret === null && !(algorithm === 'HS256' && refreshTokenSecret !== null)) {
-    throw new ConfigError('secret', 'required (at least 32 characters)')
+    throw new ConfigError('secret', `required (at least ${MIN_SECRET_LENGTH} characters)`)
+  }
+  // With one key for both, an access token would pass the refresh-token check, and back.
+  if (accessTokenSecret !== null && accessTokenSecret === (refreshTokenSecret ?? secret)) {
+    throw refreshTokenSecret !== null
+      ? new ConfigError('refreshTokenSecret', 'must differ from the access-token secret')
+      : new ConfigError('accessTokenSecret', 'must differ from the secret')
   }
   if (
     typeof options.database !== 'string' &&
@@ -195,12 +264,10 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
   ) {
     throw new ConfigError('database', 'a database URL or a Storage is required')
   }
-  const accessTokenTtlMs = resolveDuration('accessTokenTtl', options.accessTokenTtl, '15m', { min: 1000 })
-  const refreshTokenTtlMs = resolveDuration('refreshTokenTtl', options.refreshTokenTtl, '7d', { min: 1000 })
-  const sessionMaxAgeMs = resolveDuration('sessionMaxAge', options.sessionMaxAge, '30d', { min: 1000 })
-  const basePath = options.basePath ?? '/auth'
+  const basePath = options.basePath ?? OPTION_DEFAULTS.basePath
   if (!/^\/[A-Za-z0-9/_.-]*$/.test(basePath))
     throw new ConfigError('basePath', 'must be a path such as /auth')
+  const cookieSecure = options.cookieSecure ?? OPTION_DEFAULTS.cookieSecure
   const resolved: ResolvedOptions = {
     storage: typeof options.database === 'string' ? null : options.database,
     databaseUrl: typeof options.database === 'string' ? options.database : null,
@@ -208,36 +275,30 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     algorithm,
     accessTokenSecret,
     refreshTokenSecret,
-    issuer: options.issuer ?? 'tokenpair',
-    audience: options.audience ?? 'tokenpair',
-    accessTokenTtlMs,
-    refreshTokenTtlMs,
-    sessionMaxAgeMs,
-    refreshReuseGraceMs: resolveDuration('refreshReuseGrace', options.refreshReuseGrace, '10s', { min: 0 }),
-    clockToleranceMs: resolveDuration('clockTolerance', options.clockTolerance, '5s', { min: 0 }),
+    issuer: options.issuer ?? OPTION_DEFAULTS.issuer,
+    audience: options.audience ?? OPTION_DEFAULTS.audience,
+    accessTokenTtlMs: resolveDurationOption(options, 'accessTokenTtl'),
+    refreshTokenTtlMs: resolveDurationOption(options, 'refreshTokenTtl'),
+    sessionMaxAgeMs: resolveDurationOption(options, 'sessionMaxAge'),
+    refreshReuseGraceMs: resolveDurationOption(options, 'refreshReuseGrace'),
+    clockToleranceMs: resolveDurationOption(options, 'clockTolerance'),
     allowedOrigins: Object.freeze(
-      (options.allowedOrigins ?? []).map((o) => resolveOrigin('allowedOrigins', o)),
+      (options.allowedOrigins ?? OPTION_DEFAULTS.allowedOrigins).map((o) =>
+        resolveOrigin('allowedOrigins', o),
+      ),
     ),
-    cookieSecure: options.cookieSecure ?? true,
+    cookieSecure,
     basePath: basePath.length > 1 ? basePath.replace(/\/+$/, '') : basePath,
     logger: options.logger ?? SILENT_LOGGER,
     rateLimits: resolveRateLimits(options.rateLimit),
-    sessionCheckCacheTtlMs: resolveDuration('sessionCheckCacheTtl', options.sessionCheckCacheTtl, '2s', {
-      min: 0,
-    }),
-    cookiePrefix: resolveCookiePrefix(options.cookiePrefix, options.cookieSecure ?? true),
+    sessionCheckCacheTtlMs: resolveDurationOption(options, 'sessionCheckCacheTtl'),
+    cookiePrefix: resolveCookiePrefix(options.cookiePrefix, cookieSecure),
     onEvent: options.onEvent ?? null,
-    keyReloadIntervalMs: resolveDuration('keyReloadInterval', options.keyReloadInterval, '60s', {
-      min: 100,
-      max: MAX_TIMER_MS,
-    }),
-    sweepIntervalMs: resolveDuration('sweepInterval', options.sweepInterval, '1h', {
-      min: 0,
-      max: MAX_TIMER_MS,
-    }),
+    keyReloadIntervalMs: resolveDurationOption(options, 'keyReloadInterval'),
+    sweepIntervalMs: resolveDurationOption(options, 'sweepInterval'),
     appUrl: resolveAppUrl(options.appUrl),
-    emailVerifyTtlMs: resolveDuration('emailVerifyTtl', options.emailVerifyTtl, '24h', { min: 1000 }),
-    passwordResetTtlMs: resolveDuration('passwordResetTtl', options.passwordResetTtl, '1h', { min: 1000 }),
+    emailVerifyTtlMs: resolveDurationOption(options, 'emailVerifyTtl'),
+    passwordResetTtlMs: resolveDurationOption(options, 'passwordResetTtl'),
     mail: resolveMailOptions(options.mail),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')

@@ -1,4 +1,4 @@
-import { type Duration, parseDuration } from '../common/duration.js'
+import { type Duration, resolveDuration } from '../common/duration.js'
 import { ConfigError } from '../errors.js'
 import type { RedisClientLike } from './redis.js'
 
@@ -105,12 +105,12 @@ export const RATE_LIMIT_ENV: Readonly<Record<keyof RateLimitSettings, string>> =
 export const LIMIT_NAMES = Object.keys(DEFAULT_RATE_LIMITS) as (keyof RateLimitSettings)[]
 
 /** rate-limiter-flexible's memory limiter keeps timers; past ~24 days they overflow. */
-const MAX_WINDOW_SECONDS = 2_000_000
+const MAX_WINDOW_MS = 2_000_000_000
 
 function resolveLimit(name: string, value: LimitOption): ResolvedLimit | null {
   if (value === false || value === 'off') return null
   let points: number
-  let ms: number | null
+  let duration: Duration
   if (typeof value === 'string') {
     const match = /^\s*(\d{1,9})\s*\/\s*(\S+)\s*$/.exec(value)
     if (!match)
@@ -119,21 +119,18 @@ function resolveLimit(name: string, value: LimitOption): ResolvedLimit | null {
         `not a limit (use POINTS/DURATION, e.g. 10/15m, or off): ${JSON.stringify(value)}`,
       )
     points = Number(match[1])
-    ms = parseDuration(match[2]!)
+    duration = match[2]!
   } else if (value && typeof value === 'object') {
     points = value.points
-    ms = typeof value.duration === 'number' ? value.duration : parseDuration(String(value.duration))
+    duration = value.duration
   } else {
     throw new ConfigError(name, 'not a limit')
   }
   if (!Number.isInteger(points) || points < 1)
     throw new ConfigError(name, 'points must be a whole number of at least 1')
-  if (ms === null || !Number.isFinite(ms) || ms < 1000) {
-    throw new ConfigError(name, 'the window must be a duration of at least 1s (e.g. 15m)')
-  }
-  const durationSeconds = Math.ceil(ms / 1000)
-  if (durationSeconds > MAX_WINDOW_SECONDS) throw new ConfigError(name, 'the window must be at most 23d')
-  return { points, durationSeconds }
+  // The window has no default: the value given is its own fallback.
+  const ms = resolveDuration(name, duration, duration, { min: 1000, max: MAX_WINDOW_MS })
+  return { points, durationSeconds: Math.ceil(ms / 1000) }
 }
 
 /**
@@ -151,7 +148,7 @@ export function resolveRateLimits(options: RateLimitOptions | false | undefined)
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(keyPrefix))
     throw new ConfigError('rateLimit.keyPrefix', 'use 1 to 64 of A-Z a-z 0-9 : _ . -')
   if (given.redisUrl !== undefined && !/^rediss?:\/\//.test(given.redisUrl)) {
-    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://')
+    throw new ConfigError('rateLimit.redisUrl', 'must start with redis:// or rediss://')
   }
   return Object.freeze({
     ...limits,
@@ -159,34 +156,4 @@ export function resolveRateLimits(options: RateLimitOptions | false | undefined)
     redis: options === false ? null : (given.redis ?? null),
     keyPrefix,
   })
-}
-
-/**
- * Reads the rate-limit variables: `RATE_LIMIT=off` turns every limit off (benchmarks), each
- * `RATE_LIMIT_*` sets one limit as `POINTS/DURATION` or `off`, `REDIS_URL` shares the counters.
- * Returns `false` or the options for `createAuth`; a bad value throws a `ConfigError` naming it.
- */
-export function readRateLimitEnv(
-  env: Readonly<Record<string, string | undefined>>,
-): RateLimitOptions | false {
-  const switchValue = env.RATE_LIMIT?.trim().toLowerCase()
-  if (switchValue === 'off' || switchValue === 'false' || switchValue === '0') return false
-  if (switchValue !== undefined && switchValue !== '' && !['on', 'true', '1'].includes(switchValue)) {
-    throw new ConfigError('RATE_LIMIT', 'must be on or off')
-  }
-  const options: RateLimitOptions = {}
-  for (const name of LIMIT_NAMES) {
-    const variable = RATE_LIMIT_ENV[name]
-    const value = env[variable]?.trim()
-    if (value === undefined || value === '') continue
-    options[name] = value === 'off' ? false : value
-    resolveLimit(variable, options[name]!)
-  }
-  const redisUrl = env.REDIS_URL?.trim()
-  if (redisUrl) {
-    if (!/^rediss?:\/\//.test(redisUrl))
-      throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://')
-    options.redisUrl = redisUrl
-  }
-  return options
 }

@@ -25,6 +25,9 @@ describe('resolveMailOptions', () => {
       [{ attempts: 1.5 }, 'mail.attempts'],
       [{ retryDelay: 'soon' }, 'mail.retryDelay'],
       [{ attemptTimeout: 10 }, 'mail.attemptTimeout'],
+      // Timers: past 2^31 - 1 ms Node would fire at once.
+      [{ retryDelay: '30d' }, 'mail.retryDelay'],
+      [{ attemptTimeout: '25d' }, 'mail.attemptTimeout'],
       [{ maxPending: 0 }, 'mail.maxPending'],
       // biome-ignore lint/suspicious/noExplicitAny: a caller without types may pass anything.
       [{ templates: { verifyEmail: 'Hello' as any } }, 'mail.templates.verifyEmail'],

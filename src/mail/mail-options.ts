@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { parseDuration } from '../common/duration.js'
+import { type Duration, MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { ConfigError } from '../errors.js'
 import { DEFAULT_MAIL_TEMPLATES, type MailTemplates } from './mail-templates.js'
 import type { MailTransport } from './mail-transport.js'
@@ -26,12 +26,22 @@ export interface MailOptions {
   /** Tries per mail before giving up (and logging it, without its link). Default `3`. */
   attempts?: number
   /** Wait before the second try; doubled before each further one. Default `2s`. */
-  retryDelay?: number | string
+  retryDelay?: Duration
   /** Longest wait for one try (connect, greeting, each reply). Default `10s`. */
-  attemptTimeout?: number | string
+  attemptTimeout?: Duration
   /** Mails waiting or in flight beyond which new ones are dropped (and logged). Default `1000`. */
   maxPending?: number
 }
+
+/** The defaults of {@link MailOptions}; the server's environment table shows them beside each variable. */
+export const MAIL_DEFAULTS = Object.freeze({
+  outboxDir: join('.', 'data', 'outbox'),
+  from: 'tokenpair@localhost',
+  attempts: 3,
+  retryDelay: '2s',
+  attemptTimeout: '10s',
+  maxPending: 1000,
+} as const satisfies Partial<Record<keyof MailOptions, unknown>>)
 
 /** {@link MailOptions} with defaults applied, frozen. */
 export interface ResolvedMailOptions {
@@ -44,14 +54,6 @@ export interface ResolvedMailOptions {
   readonly retryDelayMs: number
   readonly attemptTimeoutMs: number
   readonly maxPending: number
-}
-
-function resolveMs(name: string, value: number | string | undefined, fallback: string, min: number): number {
-  const ms = typeof value === 'number' ? value : parseDuration(value ?? fallback)
-  if (ms === null || !Number.isInteger(ms) || ms < min) {
-    throw new ConfigError(name, `not a duration of at least ${min} ms (use e.g. 500ms, 2s, 1m)`)
-  }
-  return ms
 }
 
 function resolveInteger(
@@ -84,7 +86,7 @@ function resolveSMTPUrl(value: string | undefined): string | null {
 }
 
 function resolveFrom(value: string | undefined): string {
-  const from = value ?? 'tokenpair@localhost'
+  const from = value ?? MAIL_DEFAULTS.from
   // A line break in a header value would let it add headers of its own.
   if (!from.includes('@') || /[\r\n]/.test(from) || from.length > 320) {
     throw new ConfigError(
@@ -114,13 +116,24 @@ export function resolveMailOptions(options: MailOptions | undefined): ResolvedMa
   return Object.freeze({
     transport: mail.transport ?? null,
     smtpUrl: resolveSMTPUrl(mail.smtpUrl),
-    outboxDir: mail.outboxDir ?? join('.', 'data', 'outbox'),
+    outboxDir: mail.outboxDir ?? MAIL_DEFAULTS.outboxDir,
     from: resolveFrom(mail.from),
     templates: Object.freeze(templates),
-    attempts: resolveInteger('mail.attempts', mail.attempts, 3, [1, 10]),
-    retryDelayMs: resolveMs('mail.retryDelay', mail.retryDelay, '2s', 0),
-    attemptTimeoutMs: resolveMs('mail.attemptTimeout', mail.attemptTimeout, '10s', 100),
-    maxPending: resolveInteger('mail.maxPending', mail.maxPending, 1000, [1, 1_000_000]),
+    attempts: resolveInteger('mail.attempts', mail.attempts, MAIL_DEFAULTS.attempts, [1, 10]),
+    // Both are timers: Node runs a longer delay after 1 ms.
+    retryDelayMs: resolveDuration('mail.retryDelay', mail.retryDelay, MAIL_DEFAULTS.retryDelay, {
+      max: MAX_TIMER_MS,
+    }),
+    attemptTimeoutMs: resolveDuration(
+      'mail.attemptTimeout',
+      mail.attemptTimeout,
+      MAIL_DEFAULTS.attemptTimeout,
+      {
+        min: 100,
+        max: MAX_TIMER_MS,
+      },
+    ),
+    maxPending: resolveInteger('mail.maxPending', mail.maxPending, MAIL_DEFAULTS.maxPending, [1, 1_000_000]),
   })
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { MIN_SECRET_LENGTH } from '../config/options.js'
 import { ConfigError } from '../errors.js'
 
 /** Result of {@link loadOrCreateAuthSecret}. */
@@ -34,7 +35,11 @@ export function loadOrCreateAuthSecret(dataDir: string): LoadedSecret {
 
 function readSecret(path: string): string {
   const secret = readFileSync(path, 'utf8').trim()
-  if (secret.length < 32)
-    throw new ConfigError('AUTH_SECRET', `the file ${path} holds a secret shorter than 32 characters`)
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      'AUTH_SECRET',
+      `the file ${path} holds a secret shorter than ${MIN_SECRET_LENGTH} characters`,
+    )
+  }
   return secret
 }

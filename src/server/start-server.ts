@@ -23,7 +23,7 @@ export interface RunningServer {
 }
 
 /**
- * Starts the ready server from environment variables (API.md "Configuration"). Throws a
+ * Starts the ready server from environment variables (docs/configuration.md). Throws a
  * `ConfigError` naming the variable when a setting is wrong.
  */
 export async function startServer(

@@ -48,6 +48,18 @@ describe('tokenpair CLI', { timeout: 90_000 }, () => {
     expect(res.stderr).toContain('JWT_ALG')
   })
 
+  it('checks the option rules at start too, naming the variable rather than the option', async () => {
+    const wrong = [
+      [{ ACCESS_TOKEN_TTL: '0s' }, 'ACCESS_TOKEN_TTL: must be at least 1000 ms'],
+      [{ COOKIE_PREFIX: 'host', COOKIE_SECURE: 'false' }, 'COOKIE_PREFIX: host needs Secure cookies'],
+    ] as const
+    const results = await Promise.all(wrong.map(([env]) => runCLI(['migrate'], { ...data.env, ...env })))
+    results.forEach((res, i) => {
+      expect(res.code, JSON.stringify(wrong[i]![0])).toBe(2)
+      expect(res.stderr).toBe(`tokenpair: configuration error: ${wrong[i]![1]}\n`)
+    })
+  })
+
   it('sweep deletes expired rows and says how many, as JSON', async () => {
     const storage = server.auth.storage
     const long = Date.now() - 60 * 86_400_000
