@@ -1,5 +1,5 @@
 import type { AuthLogger } from '../common/logger.js'
-import { ConfigError } from '../errors.js'
+import { loadOptionalPeer } from '../internal/optional-peer.js'
 
 /** The few members of an `ioredis` client that tokenpair uses. */
 export interface RedisClientLike {
@@ -13,12 +13,11 @@ export interface RedisClientLike {
 export const closing = new WeakSet<RedisClientLike>()
 
 export async function connectRedis(url: string, logger: AuthLogger): Promise<RedisClientLike> {
-  let mod: { Redis: new (url: string, options: Record<string, unknown>) => RedisClientLike }
-  try {
-    mod = (await import('ioredis')) as unknown as typeof mod
-  } catch {
-    throw new ConfigError('REDIS_URL', 'needs the ioredis package: npm install ioredis')
-  }
+  const mod = (await loadOptionalPeer(() => import('ioredis'), {
+    name: 'ioredis',
+    setting: 'REDIS_URL',
+    install: 'npm install ioredis',
+  })) as unknown as { Redis: new (url: string, options: Record<string, unknown>) => RedisClientLike }
   const client = new mod.Redis(url, {
     // Commands fail at once while disconnected, and the in-memory insurance limiter counts.
     enableOfflineQueue: false,

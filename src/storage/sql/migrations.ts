@@ -1,4 +1,11 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
+import {
+  type ColumnDefinitionBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  sql,
+} from 'kysely'
 import type { Database } from './schema.js'
 import type { SQLTraits } from './sql-traits.js'
 
@@ -11,19 +18,18 @@ type AnyDB = Kysely<any>
 function initialSchema(traits: SQLTraits): Migration {
   const ci = traits.caseInsensitiveColumn
   const time = traits.timeType
+  // The user's name and address: unique, and case-insensitive where a column can say so.
+  const uniqueName = (c: ColumnDefinitionBuilder) => {
+    const col = c.notNull().unique()
+    return ci ? col.modifyEnd(ci) : col
+  }
   return {
     async up(db: AnyDB) {
       await db.schema
         .createTable('tp_users')
         .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('username', 'varchar(30)', (c) => {
-          const col = c.notNull().unique()
-          return ci ? col.modifyEnd(ci) : col
-        })
-        .addColumn('email', 'varchar(254)', (c) => {
-          const col = c.notNull().unique()
-          return ci ? col.modifyEnd(ci) : col
-        })
+        .addColumn('username', 'varchar(30)', uniqueName)
+        .addColumn('email', 'varchar(254)', uniqueName)
         .addColumn('fullname', 'varchar(100)', (c) => c.notNull())
         .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
         .addColumn('roles', 'varchar(1000)', (c) => c.notNull())
@@ -33,18 +39,14 @@ function initialSchema(traits: SQLTraits): Migration {
         .addColumn('updated_at', time, (c) => c.notNull())
         .execute()
       if (traits.lowerCaseUniqueIndex) {
-        await db.schema
-          .createIndex('tp_users_username_lower')
-          .on('tp_users')
-          .unique()
-          .expression(sql`lower(username)`)
-          .execute()
-        await db.schema
-          .createIndex('tp_users_email_lower')
-          .on('tp_users')
-          .unique()
-          .expression(sql`lower(email)`)
-          .execute()
+        for (const column of ['username', 'email'] as const) {
+          await db.schema
+            .createIndex(`tp_users_${column}_lower`)
+            .on('tp_users')
+            .unique()
+            .expression(sql.raw(`lower(${column})`))
+            .execute()
+        }
       }
 
       await db.schema

@@ -1,10 +1,11 @@
 import { Kysely, MysqlDialect, sql } from 'kysely'
-import { AuthError } from '../../errors.js'
+import { loadOptionalPeer } from '../../internal/optional-peer.js'
 import type { Storage } from '../storage.js'
+import type { StorageErrorKind } from '../storage-guard.js'
 import { resolvePoolOptions, type SQLPoolOptions } from './pool-options.js'
 import type { Database } from './schema.js'
 import { SQLStorage } from './sql-storage.js'
-import { describeDriverError, NETWORK_ERROR_CODES, type SQLErrorKind, type SQLTraits } from './sql-traits.js'
+import { describeDriverError, NETWORK_ERROR_CODES, type SQLTraits } from './sql-traits.js'
 
 /** Options of {@link createMySQLStorage}. */
 export interface MySQLStorageOptions {
@@ -49,7 +50,7 @@ const UNAVAILABLE_CODES = new Set([
 const UNAVAILABLE_MESSAGES =
   /Pool is closed|connection is in closed state|Queue limit reached|Connection lost|read ECONNRESET/i
 
-function classifyMySQLError(error: unknown): SQLErrorKind {
+function classifyMySQLError(error: unknown): StorageErrorKind {
   const { code } = describeDriverError(error)
   const e = (typeof error === 'object' && error !== null ? error : {}) as {
     sqlMessage?: unknown
@@ -89,16 +90,6 @@ export const mysqlTraits: SQLTraits = Object.freeze({
   classifyError: classifyMySQLError,
 })
 
-async function loadDriver(): Promise<typeof import('mysql2')> {
-  try {
-    return await import('mysql2')
-  } catch (error) {
-    throw new AuthError('unavailable', 'MySQL and MariaDB need the mysql2 package: npm install mysql2@3', {
-      cause: error,
-    })
-  }
-}
-
 /**
  * Opens a MySQL or MariaDB database with `mysql2` (an optional peer dependency) behind a connection
  * pool. Tables use InnoDB (row locks, transactions) and `utf8mb4`.
@@ -110,7 +101,12 @@ async function loadDriver(): Promise<typeof import('mysql2')> {
  * ```
  */
 export async function createMySQLStorage(options: MySQLStorageOptions): Promise<Storage> {
-  const mysql = await loadDriver()
+  const mysql = await loadOptionalPeer(() => import('mysql2'), {
+    name: 'mysql2',
+    setting: 'DATABASE_URL',
+    install: 'npm install mysql2@3',
+    usedBy: 'MySQL (and MariaDB)',
+  })
   const { url, pool: poolOptions } = resolvePoolOptions(options.url, options.pool)
   const pool = mysql.createPool({
     uri: url,

@@ -1,10 +1,11 @@
 import { Kysely, PostgresDialect } from 'kysely'
-import { AuthError } from '../../errors.js'
+import { loadOptionalPeer } from '../../internal/optional-peer.js'
 import type { Storage } from '../storage.js'
+import type { StorageErrorKind } from '../storage-guard.js'
 import { resolvePoolOptions, type SQLPoolOptions } from './pool-options.js'
 import type { Database } from './schema.js'
 import { SQLStorage } from './sql-storage.js'
-import { describeDriverError, NETWORK_ERROR_CODES, type SQLErrorKind, type SQLTraits } from './sql-traits.js'
+import { describeDriverError, NETWORK_ERROR_CODES, type SQLTraits } from './sql-traits.js'
 
 /** Options of {@link createPostgresStorage}. */
 export interface PostgresStorageOptions {
@@ -37,7 +38,7 @@ const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '57014', '3D000',
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client was closed|Connection ended|connection has been discarded|driver has already been destroyed/i
 
-function classifyPostgresError(error: unknown): SQLErrorKind {
+function classifyPostgresError(error: unknown): StorageErrorKind {
   const { code, message } = describeDriverError(error)
   if (code === '23505') {
     // The constraint's name says which column; the message's `detail` holds the value itself, and a
@@ -67,14 +68,6 @@ export const postgresTraits: SQLTraits = Object.freeze({
   classifyError: classifyPostgresError,
 })
 
-async function loadDriver(): Promise<typeof import('pg').default> {
-  try {
-    return (await import('pg')).default
-  } catch (error) {
-    throw new AuthError('unavailable', 'PostgreSQL needs the pg package: npm install pg@8', { cause: error })
-  }
-}
-
 /**
  * Opens a PostgreSQL database with `pg` (an optional peer dependency) behind a connection pool.
  * BIGINT columns are parsed to numbers by this pool only (epoch milliseconds fit in a double), so
@@ -87,7 +80,12 @@ async function loadDriver(): Promise<typeof import('pg').default> {
  * ```
  */
 export async function createPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
-  const pg = await loadDriver()
+  const { default: pg } = await loadOptionalPeer(() => import('pg'), {
+    name: 'pg',
+    setting: 'DATABASE_URL',
+    install: 'npm install pg@8',
+    usedBy: 'PostgreSQL',
+  })
   const { url, pool: poolOptions } = resolvePoolOptions(options.url, options.pool)
   const pool = new pg.Pool({
     connectionString: url,

@@ -1,17 +1,5 @@
 import type { RawBuilder } from 'kysely'
-
-/**
- * What a driver error means to the domain: a unique violation, an unreachable database, or
- * `retry`: the database rolled the transaction back to break a deadlock (or a serialization
- * conflict), and running it again is the documented remedy.
- */
-export type SQLErrorKind =
-  | 'unique_username'
-  | 'unique_email'
-  | 'unique_other'
-  | 'unavailable'
-  | 'retry'
-  | null
+import type { StorageErrorKind } from '../storage-guard.js'
 
 /**
  * How one SQL database differs from the others, as flags and small functions, so that the
@@ -49,8 +37,8 @@ export interface SQLTraits {
   readonly lockOwnerRowFirst?: boolean
   /** Column type of epoch milliseconds. */
   readonly timeType: 'bigint' | 'integer'
-  /** Classifies a driver error. */
-  classifyError(error: unknown): SQLErrorKind
+  /** Classifies a driver error; `retry` makes the storage run the transaction again. */
+  classifyError(error: unknown): StorageErrorKind
 }
 
 /** The message and code of a driver error, whatever its shape. */
@@ -68,7 +56,7 @@ export function describeDriverError(error: unknown): { code: string; message: st
 }
 
 /** Which unique constraint a violation message names, by the column names in it. */
-export function uniqueKindFromMessage(message: string): SQLErrorKind {
+export function uniqueKindFromMessage(message: string): StorageErrorKind {
   if (/username/i.test(message)) return 'unique_username'
   if (/email/i.test(message)) return 'unique_email'
   return 'unique_other'

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { Kysely, SqliteDialect } from 'kysely'
-import { AuthError } from '../../errors.js'
+import { loadOptionalPeer } from '../../internal/optional-peer.js'
 import type { Storage } from '../storage.js'
 import type { Database } from './schema.js'
 import { SQLStorage } from './sql-storage.js'
@@ -57,22 +57,13 @@ interface SharedFile {
  */
 const openFiles = new Map<string, SharedFile>()
 
-async function loadDriver(): Promise<typeof import('better-sqlite3')> {
-  try {
-    return (await import('better-sqlite3')).default
-  } catch (error) {
-    throw new AuthError(
-      'unavailable',
-      'SQLite needs the better-sqlite3 package: npm install better-sqlite3@12',
-      {
-        cause: error,
-      },
-    )
-  }
-}
-
 async function openKysely(path: string, busyTimeoutMs: number): Promise<Kysely<Database>> {
-  const BetterSqlite3 = await loadDriver()
+  const { default: BetterSqlite3 } = await loadOptionalPeer(() => import('better-sqlite3'), {
+    name: 'better-sqlite3',
+    setting: 'DATABASE_URL',
+    install: 'npm install better-sqlite3@12',
+    usedBy: 'SQLite',
+  })
   const inMemory = path === ':memory:'
   if (!inMemory) mkdirSync(dirname(path), { recursive: true })
   const database = new BetterSqlite3(path)

@@ -1,0 +1,179 @@
+import type { Filter } from 'mongodb'
+import type { EmailTokenRecord, KeyRecord, NewRefreshToken, SessionRecord, UserRecord } from '../storage.js'
+
+/* The documents of the MongoDB adapter: the records of storage.ts under `_id`, with the few fields
+ * that the indexes need; and the mappers between the two. */
+
+/** A user document. `usernameKey` and `emailKey` are the lower-cased forms the unique indexes cover. */
+export interface UserDoc extends Omit<UserRecord, 'id'> {
+  _id: string
+  usernameKey: string
+  emailKey: string
+}
+
+/** A refresh token, kept inside its session's document. */
+export interface TokenDoc extends Omit<NewRefreshToken, 'sessionId'> {
+  usedAt: number | null
+}
+
+/** A session and its refresh tokens: one document, so that a rotation is one atomic update. */
+export interface SessionDoc extends Omit<SessionRecord, 'id'> {
+  _id: string
+  /** When the session dies (the earlier of its absolute and idle expiry), for the TTL index. */
+  deadAt: Date
+  refreshTokens: TokenDoc[]
+}
+
+/**
+ * The current mail token of one user and purpose. Its `_id` is `purpose:userId`, so that a new
+ * token replaces the old one in one atomic upsert (a new link supersedes the old).
+ */
+export interface EmailTokenDoc extends EmailTokenRecord {
+  _id: string
+  usedAt: number | null
+  /** `expiresAt` as a Date, for the TTL index. */
+  expireAt: Date
+}
+
+export interface KeyDoc extends Omit<KeyRecord, 'kid'> {
+  _id: string
+}
+
+export function userDoc(user: UserRecord): UserDoc {
+  return {
+    _id: user.id,
+    username: user.username,
+    usernameKey: user.username.toLowerCase(),
+    email: user.email,
+    emailKey: user.email.toLowerCase(),
+    fullname: user.fullname,
+    passwordHash: user.passwordHash,
+    roles: [...user.roles],
+    emailVerified: user.emailVerified,
+    disabledAt: user.disabledAt,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+  }
+}
+
+export function userFromDoc(doc: UserDoc): UserRecord {
+  return {
+    id: doc._id,
+    username: doc.username,
+    email: doc.email,
+    fullname: doc.fullname,
+    passwordHash: doc.passwordHash,
+    roles: [...doc.roles],
+    emailVerified: doc.emailVerified,
+    disabledAt: doc.disabledAt ?? null,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  }
+}
+
+/** A new session's document, which holds its first token: they are stored together or not at all. */
+export function sessionDoc(session: SessionRecord, firstToken: NewRefreshToken): SessionDoc {
+  return {
+    _id: session.id,
+    userId: session.userId,
+    createdAt: session.createdAt,
+    lastUsedAt: session.lastUsedAt,
+    expiresAt: session.expiresAt,
+    idleExpiresAt: session.idleExpiresAt,
+    userAgent: session.userAgent,
+    ip: session.ip,
+    revokedAt: session.revokedAt,
+    revokedReason: session.revokedReason,
+    deadAt: new Date(Math.min(session.expiresAt, session.idleExpiresAt)),
+    refreshTokens: [tokenDoc(firstToken)],
+  }
+}
+
+export function sessionFromDoc(doc: Omit<SessionDoc, 'refreshTokens'>): SessionRecord {
+  return {
+    id: doc._id,
+    userId: doc.userId,
+    createdAt: doc.createdAt,
+    lastUsedAt: doc.lastUsedAt,
+    expiresAt: doc.expiresAt,
+    idleExpiresAt: doc.idleExpiresAt,
+    userAgent: doc.userAgent ?? null,
+    ip: doc.ip ?? null,
+    revokedAt: doc.revokedAt ?? null,
+    revokedReason: doc.revokedReason ?? null,
+  }
+}
+
+/** A new, unused refresh token. */
+export function tokenDoc(token: NewRefreshToken): TokenDoc {
+  return {
+    jti: token.jti,
+    tokenHash: token.tokenHash,
+    parentJti: token.parentJti,
+    issuedAt: token.issuedAt,
+    expiresAt: token.expiresAt,
+    usedAt: null,
+  }
+}
+
+/** A new, unused mail token, without its `_id` (the replace names it). */
+export function emailTokenDoc(token: EmailTokenRecord): Omit<EmailTokenDoc, '_id'> {
+  return {
+    tokenHash: token.tokenHash,
+    userId: token.userId,
+    purpose: token.purpose,
+    email: token.email,
+    createdAt: token.createdAt,
+    expiresAt: token.expiresAt,
+    usedAt: null,
+    expireAt: new Date(token.expiresAt),
+  }
+}
+
+export function emailTokenFromDoc(doc: EmailTokenDoc): EmailTokenRecord {
+  return {
+    tokenHash: doc.tokenHash,
+    userId: doc.userId,
+    purpose: doc.purpose,
+    email: doc.email,
+    createdAt: doc.createdAt,
+    expiresAt: doc.expiresAt,
+  }
+}
+
+export function keyDoc(key: KeyRecord): KeyDoc {
+  return {
+    _id: key.kid,
+    alg: key.alg,
+    publicJwk: key.publicJwk,
+    privateJwk: key.privateJwk,
+    createdAt: key.createdAt,
+    rotatedAt: key.rotatedAt,
+    retiredAt: key.retiredAt,
+  }
+}
+
+export function keyFromDoc(doc: KeyDoc): KeyRecord {
+  return {
+    kid: doc._id,
+    alg: doc.alg,
+    publicJwk: doc.publicJwk,
+    privateJwk: doc.privateJwk,
+    createdAt: doc.createdAt,
+    rotatedAt: doc.rotatedAt ?? null,
+    retiredAt: doc.retiredAt ?? null,
+  }
+}
+
+/** Sessions that are neither revoked nor expired at `now`. */
+export function liveSessionFilter(now: number): Filter<SessionDoc> {
+  return { revokedAt: null, expiresAt: { $gt: now }, idleExpiresAt: { $gt: now } }
+}
+
+/** Sessions dead at `now` (absolute or idle expiry), revoked or not. */
+export function deadSessionFilter(now: number): Filter<SessionDoc> {
+  return { $or: [{ expiresAt: { $lte: now } }, { idleExpiresAt: { $lte: now } }] }
+}
+
+/** Leaves the token array out of what a session update returns. */
+export const WITHOUT_TOKENS = { refreshTokens: 0 } as const

@@ -1,0 +1,106 @@
+import type { Transaction } from 'kysely'
+import type { ConsumeRefreshTokenInput, ConsumeResult, NewRefreshToken, SessionRecord } from '../storage.js'
+import { isSessionLive } from '../storage.js'
+import { type Database, toNullableNumber, toNumber } from './schema.js'
+import { matchLiveSession, sessionFromRow, tokenRow } from './sql-rows.js'
+import type { SQLTraits } from './sql-traits.js'
+
+/*
+ * The body of `consumeRefreshToken`, run in one transaction (which SQLStorage retries after a
+ * deadlock). The compare-and-set is the UPDATE's WHERE: `used_at IS NULL` on a live session. Its
+ * first statement is a write, which matters on SQLite: a transaction that reads first and writes
+ * later cannot wait for another process's lock (it fails with SQLITE_BUSY), one that writes first
+ * waits under busy_timeout. On PostgreSQL and MySQL the row lock makes a concurrent UPDATE wait for
+ * the winner's commit and then re-check the WHERE, so it matches nothing. MySQL first locks the
+ * session row (`lockOwnerRowFirst`), see the trait for the deadlock it avoids.
+ */
+export async function consumeRefreshTokenInTransaction(
+  trx: Transaction<Database>,
+  traits: SQLTraits,
+  input: ConsumeRefreshTokenInput,
+): Promise<ConsumeResult> {
+  const { tokenHash, sessionId, now, graceMs, next } = input
+  if (traits.lockOwnerRowFirst) {
+    await trx.selectFrom('tp_sessions').select('id').where('id', '=', sessionId).forUpdate().execute()
+  }
+  const liveSession = trx
+    .selectFrom('tp_sessions')
+    .select('id')
+    .where('id', '=', sessionId)
+    .where(matchLiveSession(now))
+  const won = await trx
+    .updateTable('tp_refresh_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('session_id', '=', sessionId)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where((eb) => eb.exists(liveSession))
+    .executeTakeFirst()
+
+  // The winner knows its parent from the caller (the token's own jti): no read needed.
+  if (won.numUpdatedRows > 0n && next.parentJti !== null) {
+    return { status: 'rotated', session: await issueChild(trx, traits, next.parentJti, next, now) }
+  }
+  let tokenQuery = trx
+    .selectFrom('tp_refresh_tokens')
+    .select(['jti', 'used_at', 'expires_at'])
+    .where('token_hash', '=', tokenHash)
+    .where('session_id', '=', sessionId)
+  if (traits.supportsForUpdate) tokenQuery = tokenQuery.forUpdate()
+  const token = await tokenQuery.executeTakeFirst()
+  if (!token) return { status: 'invalid' }
+
+  if (won.numUpdatedRows > 0n) {
+    const session = await issueChild(trx, traits, token.jti, next, now)
+    return { status: 'rotated', session }
+  }
+
+  let sessionQuery = trx.selectFrom('tp_sessions').selectAll().where('id', '=', sessionId)
+  if (traits.supportsForUpdate) sessionQuery = sessionQuery.forUpdate()
+  const sessionRow = await sessionQuery.executeTakeFirst()
+  if (!sessionRow) return { status: 'invalid' }
+  const session = sessionFromRow(sessionRow)
+  const usedAt = toNullableNumber(token.used_at)
+  if (!isSessionLive(session, now) || usedAt === null || toNumber(token.expires_at) <= now)
+    return { status: 'invalid' }
+
+  if (graceMs > 0 && now - usedAt <= graceMs) {
+    return { status: 'grace', session: await issueChild(trx, traits, token.jti, next, now) }
+  }
+  await trx
+    .updateTable('tp_sessions')
+    .set({ revoked_at: now, revoked_reason: 'reuse_detected' })
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .execute()
+  return { status: 'reused', session: { ...session, revokedAt: now, revokedReason: 'reuse_detected' } }
+}
+
+/** Stores `next` as a child of `parentJti` and slides the session's idle expiry to its expiry. */
+async function issueChild(
+  trx: Transaction<Database>,
+  traits: SQLTraits,
+  parentJti: string,
+  next: NewRefreshToken,
+  now: number,
+): Promise<SessionRecord> {
+  await trx
+    .insertInto('tp_refresh_tokens')
+    .values(tokenRow({ ...next, parentJti }))
+    .execute()
+  const touch = trx
+    .updateTable('tp_sessions')
+    .set({ last_used_at: now, idle_expires_at: next.expiresAt })
+    .where('id', '=', next.sessionId)
+  if (traits.supportsUpdateReturning) {
+    return sessionFromRow(await touch.returningAll().executeTakeFirstOrThrow())
+  }
+  await touch.execute()
+  const row = await trx
+    .selectFrom('tp_sessions')
+    .selectAll()
+    .where('id', '=', next.sessionId)
+    .executeTakeFirstOrThrow()
+  return sessionFromRow(row)
+}

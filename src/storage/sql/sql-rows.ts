@@ -1,0 +1,161 @@
+import type { Expression, ExpressionBuilder, Insertable, Selectable, SqlBool } from 'kysely'
+import type {
+  EmailTokenPurpose,
+  EmailTokenRecord,
+  KeyRecord,
+  NewRefreshToken,
+  RevokeReason,
+  SessionRecord,
+  UserRecord,
+} from '../storage.js'
+import {
+  type Database,
+  type EmailTokensTable,
+  type RefreshTokensTable,
+  type SessionsTable,
+  type SigningKeysTable,
+  toNullableNumber,
+  toNumber,
+  type UsersTable,
+} from './schema.js'
+
+/* The records of storage.ts as rows of schema.ts and back, and the conditions on sessions that
+ * several statements share. */
+
+/** A condition on `tp_sessions`, for `.where(…)` of a select, update or delete on that table. */
+export type SessionCondition = (eb: ExpressionBuilder<Database, 'tp_sessions'>) => Expression<SqlBool>
+
+/**
+ * Sessions live at `now`: not revoked, and before both their absolute and their idle expiry. The
+ * same rule as `isSessionLive` (storage.ts), which applies it to a record in memory.
+ */
+export function matchLiveSession(now: number): SessionCondition {
+  return (eb) =>
+    eb.and([eb('revoked_at', 'is', null), eb('expires_at', '>', now), eb('idle_expires_at', '>', now)])
+}
+
+/** Sessions dead at `now` (absolute or idle expiry), revoked or not. */
+export function matchDeadSession(now: number): SessionCondition {
+  return (eb) => eb.or([eb('expires_at', '<=', now), eb('idle_expires_at', '<=', now)])
+}
+
+export function userFromRow(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    fullname: row.fullname,
+    passwordHash: row.password_hash,
+    roles: JSON.parse(row.roles) as string[],
+    emailVerified: toNumber(row.email_verified) === 1,
+    disabledAt: toNullableNumber(row.disabled_at),
+    createdAt: toNumber(row.created_at),
+    updatedAt: toNumber(row.updated_at),
+  }
+}
+
+export function userRow(user: UserRecord): Insertable<UsersTable> {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    fullname: user.fullname,
+    password_hash: user.passwordHash,
+    roles: JSON.stringify(user.roles),
+    email_verified: user.emailVerified ? 1 : 0,
+    disabled_at: user.disabledAt,
+    created_at: user.createdAt,
+    updated_at: user.updatedAt,
+  }
+}
+
+export function sessionFromRow(row: Selectable<SessionsTable>): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: toNumber(row.created_at),
+    lastUsedAt: toNumber(row.last_used_at),
+    expiresAt: toNumber(row.expires_at),
+    idleExpiresAt: toNumber(row.idle_expires_at),
+    userAgent: row.user_agent,
+    ip: row.ip,
+    revokedAt: toNullableNumber(row.revoked_at),
+    revokedReason: row.revoked_reason as RevokeReason | null,
+  }
+}
+
+export function sessionRow(session: SessionRecord): Insertable<SessionsTable> {
+  return {
+    id: session.id,
+    user_id: session.userId,
+    created_at: session.createdAt,
+    last_used_at: session.lastUsedAt,
+    expires_at: session.expiresAt,
+    idle_expires_at: session.idleExpiresAt,
+    user_agent: session.userAgent,
+    ip: session.ip,
+    revoked_at: session.revokedAt,
+    revoked_reason: session.revokedReason,
+  }
+}
+
+/** A new, unused refresh token's row. */
+export function tokenRow(token: NewRefreshToken): Insertable<RefreshTokensTable> {
+  return {
+    jti: token.jti,
+    token_hash: token.tokenHash,
+    session_id: token.sessionId,
+    parent_jti: token.parentJti,
+    issued_at: token.issuedAt,
+    expires_at: token.expiresAt,
+    used_at: null,
+  }
+}
+
+export function emailTokenFromRow(row: Selectable<EmailTokensTable>): EmailTokenRecord {
+  return {
+    tokenHash: row.token_hash,
+    userId: row.user_id,
+    purpose: row.purpose as EmailTokenPurpose,
+    email: row.email,
+    createdAt: toNumber(row.created_at),
+    expiresAt: toNumber(row.expires_at),
+  }
+}
+
+/** A new, unused mail token's row. */
+export function emailTokenRow(token: EmailTokenRecord): Insertable<EmailTokensTable> {
+  return {
+    token_hash: token.tokenHash,
+    user_id: token.userId,
+    purpose: token.purpose,
+    email: token.email,
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    used_at: null,
+  }
+}
+
+export function keyFromRow(row: Selectable<SigningKeysTable>): KeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    publicJwk: row.public_jwk,
+    privateJwk: row.private_jwk,
+    createdAt: toNumber(row.created_at),
+    rotatedAt: toNullableNumber(row.rotated_at),
+    retiredAt: toNullableNumber(row.retired_at),
+  }
+}
+
+export function keyRow(key: KeyRecord): Insertable<SigningKeysTable> {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    public_jwk: key.publicJwk,
+    private_jwk: key.privateJwk,
+    created_at: key.createdAt,
+    rotated_at: key.rotatedAt,
+    retired_at: key.retiredAt,
+  }
+}

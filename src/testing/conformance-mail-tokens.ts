@@ -1,0 +1,92 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { EmailTokenRecord, Storage } from '../storage/storage.js'
+import { type ConformanceSuite, HOUR } from './conformance-suite.js'
+import { makeToken, makeUser } from './fixtures.js'
+
+/**
+ * The mail-token cases: single use, purpose, expiry, the supersede, and the races of parallel
+ * requests and of parallel consumes.
+ */
+export function describeMailTokenConformance(suite: ConformanceSuite): void {
+  describe('mail tokens', () => {
+    let storage: Storage
+    beforeEach(() => {
+      storage = suite.storage
+    })
+
+    function mailToken(userId: string, overrides: Partial<EmailTokenRecord> = {}): EmailTokenRecord {
+      const now = Date.now()
+      return {
+        tokenHash: makeToken('x').tokenHash,
+        userId,
+        purpose: 'verify_email',
+        email: 'someone@example.com',
+        createdAt: now,
+        expiresAt: now + HOUR,
+        ...overrides,
+      }
+    }
+
+    it('consumes a token once, and never for another purpose or after expiry', async () => {
+      const user = makeUser()
+      await storage.createUser(user)
+      const token = mailToken(user.id)
+      await storage.createEmailToken(token)
+      expect(await storage.consumeEmailToken(token.tokenHash, 'reset_password', Date.now())).toBeNull()
+      expect(await storage.consumeEmailToken(token.tokenHash, 'verify_email', Date.now())).toEqual(token)
+      expect(await storage.consumeEmailToken(token.tokenHash, 'verify_email', Date.now())).toBeNull()
+      const expiring = mailToken(user.id, { purpose: 'reset_password' })
+      await storage.createEmailToken(expiring)
+      expect(
+        await storage.consumeEmailToken(expiring.tokenHash, 'reset_password', expiring.expiresAt),
+      ).toBeNull()
+      expect(await storage.consumeEmailToken('0'.repeat(64), 'verify_email', Date.now())).toBeNull()
+    })
+
+    it('supersedes the older unused token of the same purpose only', async () => {
+      const user = makeUser()
+      await storage.createUser(user)
+      const old = mailToken(user.id)
+      const reset = mailToken(user.id, { purpose: 'reset_password' })
+      const fresh = mailToken(user.id)
+      await storage.createEmailToken(old)
+      await storage.createEmailToken(reset)
+      await storage.createEmailToken(fresh)
+      expect(await storage.consumeEmailToken(old.tokenHash, 'verify_email', Date.now())).toBeNull()
+      expect(await storage.consumeEmailToken(fresh.tokenHash, 'verify_email', Date.now())).not.toBeNull()
+      expect(await storage.consumeEmailToken(reset.tokenHash, 'reset_password', Date.now())).not.toBeNull()
+    })
+
+    it('stores parallel mail-token requests of one user without failing, the last one usable', async () => {
+      // Two clicks on "send the link again" arrive together: neither may fail (a deadlock between
+      // the supersede and the insert would answer 5xx), and a link mailed after them still works.
+      const user = makeUser()
+      await storage.createUser(user)
+      const peers = await suite.openPeers()
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.allSettled(
+          Array.from({ length: 12 }, (_, i) => peers[i % peers.length]!.createEmailToken(mailToken(user.id))),
+        )
+        expect(results.filter((r) => r.status === 'rejected')).toEqual([])
+      }
+      const last = mailToken(user.id)
+      await storage.createEmailToken(last)
+      expect(await storage.consumeEmailToken(last.tokenHash, 'verify_email', Date.now())).toEqual(last)
+    })
+
+    it('lets exactly one of N parallel consumes of a mail token win', async () => {
+      const user = makeUser()
+      await storage.createUser(user)
+      const token = mailToken(user.id, { purpose: 'reset_password' })
+      await storage.createEmailToken(token)
+      const peers = await suite.openPeers()
+      const now = Date.now()
+      const results = await Promise.all(
+        Array.from({ length: suite.options.raceSize ?? 24 }, (_, i) =>
+          peers[i % peers.length]!.consumeEmailToken(token.tokenHash, 'reset_password', now),
+        ),
+      )
+      expect(results.filter((r) => r !== null)).toHaveLength(1)
+    })
+  })
+}
