@@ -96,7 +96,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     })
     // Last, so that a failed start leaves no timer behind.
     keys.startReloading(resolved.keyReloadIntervalMs)
-    const sweeper = startSweeping(storage, resolved.sweepIntervalMs, resolved.logger)
+    const sweeper = startSweeping(storage, resolved.sweepIntervalMs, resolved.logger, {
+      graceMs: resolved.refreshReuseGraceMs,
+    })
     return {
       options: resolved,
       storage,

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { resolveDuration } from '../common/duration.js'
+import type { ServerConfig } from '../config/env.js'
 import { ConfigError, isAuthError } from '../errors.js'
 import { startServer } from '../server/start-server.js'
 import type { Storage } from '../storage/storage.js'
@@ -61,7 +63,7 @@ async function runStorageCommand(
   args: string[],
   io: CommandIO,
   help: string,
-  run: (storage: Storage) => Promise<StorageCommandResult>,
+  run: (storage: Storage, config: ServerConfig) => Promise<StorageCommandResult>,
 ): Promise<number> {
   const { values } = parseCommandArgs(args, { json: { type: 'boolean' } })
   if (values.help) {
@@ -71,7 +73,7 @@ async function runStorageCommand(
   const context = await openCommandContext(process.env)
   let result: StorageCommandResult
   try {
-    result = await run(context.storage)
+    result = await run(context.storage, context.config)
   } finally {
     await context.close()
   }
@@ -80,11 +82,12 @@ async function runStorageCommand(
 }
 
 function sweep(args: string[], io: CommandIO): Promise<number> {
-  return runStorageCommand(args, io, SWEEP_HELP, async (storage) => {
-    const result = await storage.deleteExpired(Date.now())
+  return runStorageCommand(args, io, SWEEP_HELP, async (storage, config) => {
+    const graceMs = resolveDuration('REFRESH_REUSE_GRACE', config.auth.refreshReuseGrace, '10s')
+    const result = await storage.deleteExpired(Date.now(), { graceMs })
     return {
       json: result,
-      text: `deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ${result.emailTokens} mail tokens`,
+      text: `deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ${result.emailTokens} mail tokens; cleared ${result.sealedSuccessors} sealed successors`,
     }
   })
 }

@@ -35,6 +35,10 @@ export interface ServerConfig {
   shutdownDelayMs: number
   /** `EVENTS_WEBHOOK_URL`: where `refresh_reused` events are `POST`ed, or `null`. */
   eventsWebhookUrl: string | null
+  /** `EVENTS_WEBHOOK_SECRET`: signs webhook bodies (`X-Tokenpair-Signature`), or `null` for unsigned. */
+  eventsWebhookSecret: string | null
+  /** `METRICS_TOKEN`: the bearer token `/metrics` demands, or `null` for an open `/metrics`. */
+  metricsToken: string | null
   /** `DEMO_PAGE`: serve the demo page at `/`. Default `true`. */
   demoPage: boolean
   /** Everything of `createAuth` but the database and the secret. */
@@ -64,6 +68,8 @@ export type EnvKind =
   | 'limit'
   /** A URL; a server setting must be http(s). */
   | 'url'
+  /** A secret of at least 32 characters. */
+  | 'secret'
   /** A TCP port, 0 to 65535. */
   | 'port'
   /** One of pino's levels. */
@@ -173,6 +179,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'SHUTDOWN_TIMEOUT', setting: 'shutdownTimeoutMs', kind: 'duration', default: '10s' },
   { name: 'SHUTDOWN_DELAY', setting: 'shutdownDelayMs', kind: 'duration', default: '0' },
   { name: 'EVENTS_WEBHOOK_URL', setting: 'eventsWebhookUrl', kind: 'url', default: null },
+  { name: 'EVENTS_WEBHOOK_SECRET', setting: 'eventsWebhookSecret', kind: 'secret', default: null },
+  { name: 'METRICS_TOKEN', setting: 'metricsToken', kind: 'secret', default: null },
   { name: 'DEMO_PAGE', setting: 'demoPage', kind: 'boolean', default: 'true' },
 ] satisfies EnvVariable[])
 
@@ -220,6 +228,10 @@ function parseText(variable: EnvVariable, text: string): unknown {
     case 'trust-proxy':
       if (text === 'false' || text === 'true') return text === 'true'
       return /^\d+$/.test(text) ? Number(text) : text
+    case 'secret':
+      if (text.length < MIN_SECRET_LENGTH)
+        throw new ConfigError(name, `too short: at least ${MIN_SECRET_LENGTH} characters are required`)
+      return text
     case 'string':
       return text
   }

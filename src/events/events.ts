@@ -7,6 +7,7 @@ export const SECURITY_EVENT_TYPES = [
   'login_failed',
   'session_created',
   'token_refreshed',
+  'refresh_grace',
   'refresh_reused',
   'session_revoked',
   'password_changed',

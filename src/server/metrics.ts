@@ -1,6 +1,9 @@
+import { timingSafeEqual } from 'node:crypto'
 import type { RequestHandler } from 'express'
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { AuthError } from '../errors.js'
 import type { SecurityEvent } from '../events/events.js'
+import { sendError } from '../express/envelope.js'
 
 /** The server's Prometheus metrics, in a registry of their own (never prom-client's global one). */
 export interface ServerMetrics {
@@ -23,6 +26,12 @@ export interface ServerMetricsOptions {
    * and the ready server turns them on.
    */
   collectProcessMetrics?: boolean
+  /**
+   * `METRICS_TOKEN`: when set, `GET /metrics` answers only requests with `Authorization: Bearer
+   * <token>` (else `401`), since the counters tell an outsider how busy and how attacked the
+   * server is. Default: open (bind the server to a private address instead).
+   */
+  token?: string
 }
 
 /**
@@ -64,6 +73,14 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     help: 'Used refresh tokens presented again outside the grace window (their session is revoked).',
     registers: [registry],
   })
+  const reuseOutcomes = new Counter({
+    name: 'tokenpair_refresh_reuse_total',
+    help: 'Used refresh tokens presented again, by outcome: grace (answered with the same successor) or reused (session revoked).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  for (const outcome of ['grace', 'reused']) reuseOutcomes.inc({ outcome }, 0)
+  const expectedAuthorization = options.token === undefined ? null : Buffer.from(`Bearer ${options.token}`)
   const revocations = new Counter({
     name: 'tokenpair_sessions_revoked_total',
     help: 'Sessions revoked, by reason.',
@@ -98,7 +115,18 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       }
     },
     serveMetrics() {
-      return async function serveMetrics(_req, res) {
+      return async function serveMetrics(req, res) {
+        if (expectedAuthorization !== null && !matches(req.headers.authorization, expectedAuthorization)) {
+          const given = req.headers.authorization !== undefined
+          sendError(
+            res,
+            new AuthError(
+              given ? 'invalid_token' : 'missing_token',
+              'Metrics need the METRICS_TOKEN bearer token',
+            ),
+          )
+          return
+        }
         res.setHeader('Content-Type', registry.contentType)
         res.setHeader('Cache-Control', 'no-store')
         res.end(await registry.metrics())
@@ -120,6 +148,10 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
           break
         case 'refresh_reused':
           reuses.inc()
+          reuseOutcomes.inc({ outcome: 'reused' })
+          break
+        case 'refresh_grace':
+          reuseOutcomes.inc({ outcome: 'grace' })
           break
         case 'session_revoked':
           revocations.inc({ reason: event.reason ?? 'unknown' }, event.count ?? 1)
@@ -129,4 +161,11 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       }
     },
   }
+}
+
+/** Constant-time comparison of an `Authorization` header, so that timing says nothing of the token. */
+function matches(header: string | undefined, expected: Buffer): boolean {
+  if (typeof header !== 'string') return false
+  const given = Buffer.from(header)
+  return given.length === expected.length && timingSafeEqual(given, expected)
 }

@@ -45,9 +45,19 @@ export async function startServer(
   const auth = await createAuth({ ...config.auth, database: config.databaseUrl, secret, logger })
   let shuttingDown = false
   if (config.eventsWebhookUrl !== null) {
-    auth.events.subscribe(createWebhookListener({ url: config.eventsWebhookUrl, logger }))
+    auth.events.subscribe(
+      createWebhookListener({
+        url: config.eventsWebhookUrl,
+        logger,
+        ...(config.eventsWebhookSecret === null ? {} : { secret: config.eventsWebhookSecret }),
+      }),
+    )
   }
-  const metrics = createServerMetrics({ basePath: auth.options.basePath, collectProcessMetrics: true })
+  const metrics = createServerMetrics({
+    basePath: auth.options.basePath,
+    collectProcessMetrics: true,
+    ...(config.metricsToken === null ? {} : { token: config.metricsToken }),
+  })
   auth.events.subscribe((event) => metrics.countEvent(event))
   const app = createServerApp(auth, {
     trustProxy: config.trustProxy,

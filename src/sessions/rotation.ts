@@ -3,6 +3,7 @@ import { AuthError, RefreshTokenReusedError } from '../errors.js'
 import { isSessionLive } from '../storage/storage.js'
 import { createAccessToken } from '../tokens/access-token.js'
 import { createRefreshToken, hashRefreshToken, verifyRefreshToken } from '../tokens/refresh-token.js'
+import { openSuccessor, sealSuccessor } from './lineage.js'
 import type { ClientInfo, TokenPair } from './token-pair.js'
 
 function invalid(): AuthError {
@@ -13,8 +14,9 @@ function invalid(): AuthError {
  * Rotates a refresh token (DESIGN.md, "Rotation, precisely"):
  * 1. the signature, `typ` and `exp` are checked before any database work;
  * 2. storage consumes the token atomically and stores its successor;
- * 3. a token used within the grace window gets a sibling pair; used before that, its session is
- *    revoked and `refresh_token_reused` is thrown;
+ * 3. a token used within the grace window gets the successor its first use issued (the lineage's
+ *    newest token) and a new access token; used before that, its session is revoked and
+ *    `refresh_token_reused` is thrown;
  * 4. a new access token is signed.
  */
 export async function rotateRefreshToken(
@@ -79,6 +81,7 @@ async function rotate(engine: Engine, token: string): Promise<TokenPair> {
       issuedAt: now,
       expiresAt: refresh.expiresAt,
     },
+    sealedNext: sealSuccessor(token, refresh.token, session.id),
   })
   if (result.status === 'invalid') throw invalid()
   if (result.status === 'reused') {
@@ -91,7 +94,18 @@ async function rotate(engine: Engine, token: string): Promise<TokenPair> {
     })
     throw new RefreshTokenReusedError(session.id, user.id)
   }
+  // The session as the consume left it: a revocation that raced this rotation (on PostgreSQL a
+  // statement sees the snapshot it began with) shows here, and no access token is signed for it.
+  if (!isSessionLive(result.session, now)) throw invalid()
+  // Within the grace window: the same successor the first use issued (one lineage, never a fork).
+  const issued =
+    result.status === 'grace' ? await openSuccessor(keys, token, session.id, result.successor) : refresh
+  if (issued === null) throw invalid()
   const access = await createAccessToken(options, keys, user, session.id, now)
-  engine.events.emit({ type: 'token_refreshed', userId: user.id, sessionId: session.id })
-  return { user, session: result.session, access, refresh }
+  engine.events.emit({
+    type: result.status === 'grace' ? 'refresh_grace' : 'token_refreshed',
+    userId: user.id,
+    sessionId: session.id,
+  })
+  return { user, session: result.session, access, refresh: issued }
 }

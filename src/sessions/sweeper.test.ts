@@ -43,7 +43,12 @@ describe('startSweeping', () => {
   it('sweeps on demand with no timer, and logs a failed tick instead of throwing', async () => {
     const { dead } = await seed(Date.now())
     const sweeper = startSweeping(storage, 0, silent)
-    expect(await sweeper.sweepNow()).toEqual({ sessions: 1, refreshTokens: 1, emailTokens: 0 })
+    expect(await sweeper.sweepNow()).toEqual({
+      sessions: 1,
+      refreshTokens: 1,
+      emailTokens: 0,
+      sealedSuccessors: 0,
+    })
     expect(await storage.findSession(dead.id)).toBeNull()
     sweeper.stop()
 

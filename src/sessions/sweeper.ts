@@ -1,5 +1,5 @@
 import type { AuthLogger } from '../common/logger.js'
-import type { Storage, SweepResult } from '../storage/storage.js'
+import type { Storage, SweepOptions, SweepResult } from '../storage/storage.js'
 
 /** A periodic sweep of expired rows. */
 export interface Sweeper {
@@ -16,10 +16,15 @@ export interface Sweeper {
  * A failed sweep is logged and tried again at the next tick; several instances sweeping the same
  * database do no harm (each deletes what is expired, twice is nothing).
  */
-export function startSweeping(storage: Storage, intervalMs: number, logger: AuthLogger): Sweeper {
+export function startSweeping(
+  storage: Storage,
+  intervalMs: number,
+  logger: AuthLogger,
+  options: SweepOptions = {},
+): Sweeper {
   let running: Promise<SweepResult> | null = null
   const sweepNow = (): Promise<SweepResult> => {
-    running ??= storage.deleteExpired(Date.now()).finally(() => {
+    running ??= storage.deleteExpired(Date.now(), options).finally(() => {
       running = null
     })
     return running
@@ -29,7 +34,7 @@ export function startSweeping(storage: Storage, intervalMs: number, logger: Auth
       ? setInterval(() => {
           sweepNow().then(
             (result) => {
-              if (result.sessions + result.refreshTokens + result.emailTokens > 0) {
+              if (result.sessions + result.refreshTokens + result.emailTokens + result.sealedSuccessors > 0) {
                 logger.info({ sweep: result }, 'deleted expired sessions and tokens')
               }
             },

@@ -82,19 +82,46 @@ export interface ConsumeRefreshTokenInput {
    * token (the caller reads it from the token's claims); when `null`, the adapter reads it.
    */
   next: NewRefreshToken
+  /**
+   * `next`'s token itself, sealed under a key derived from the presented token (opaque text). A
+   * rotation keeps it beside the presented token, so that a grace answer can hand out the same
+   * successor again to whoever still holds the presented token, and to nobody else: the database
+   * alone never yields a usable token.
+   */
+  sealedNext: string
+}
+
+/**
+ * The successor a grace answer repeats: the live token of the lineage, and the sealed values that
+ * lead to it from the presented token. `sealed[0]` opens with a key derived from the presented
+ * token and holds its successor; each next one opens with a key derived from the token before.
+ */
+export interface GraceSuccessor {
+  /** The live token's `jti`. */
+  jti: string
+  /** The live token's expiry. */
+  expiresAt: number
+  /** The chain of sealed successors, presented token's first; at least one. */
+  sealed: readonly string[]
 }
 
 /**
  * Outcome of a consume:
- * - `rotated`: the token was unused; it is now used and `next` is stored.
- * - `grace`: the token was used less than `graceMs` ago; `next` is stored as another child of it.
+ * - `rotated`: the token was unused; it is now used, `next` is stored and `sealedNext` kept
+ *   beside the presented token.
+ * - `grace`: the token was used less than `graceMs` ago; nothing is stored, and `successor` leads
+ *   to the lineage's live token, which the first use issued (or its own successor since).
  * - `reused`: the token was used longer ago; the session is now revoked (`reuse_detected`).
  * - `invalid`: unknown token, expired token, or a revoked or expired session.
  */
 export type ConsumeResult =
-  | { status: 'rotated' | 'grace'; session: SessionRecord }
+  | { status: 'rotated'; session: SessionRecord }
+  | { status: 'grace'; session: SessionRecord; successor: GraceSuccessor }
   | { status: 'reused'; session: SessionRecord }
   | { status: 'invalid' }
+
+/** Longest lineage a grace answer walks: within one grace window a lineage rotates a few times at most. */
+export const MAX_GRACE_CHAIN = 32
 
 /** A signing key. Private material is encrypted by the caller before it reaches storage. */
 export interface KeyRecord {
@@ -138,6 +165,17 @@ export interface SweepResult {
   sessions: number
   refreshTokens: number
   emailTokens: number
+  /** Sealed successors cleared: those of tokens used before the grace window. */
+  sealedSuccessors: number
+}
+
+/** Options of {@link Storage.deleteExpired}. */
+export interface SweepOptions {
+  /**
+   * `REFRESH_REUSE_GRACE` in milliseconds: sealed successors of tokens used more than this long
+   * ago are cleared, since no grace answer can hand them out any more. Default `0`: all are.
+   */
+  graceMs?: number
 }
 
 /**
@@ -222,6 +260,9 @@ export interface Storage {
   /** Marks a key retired; returns whether it existed and was not retired. */
   retireKey(kid: string, now: number): Promise<boolean>
 
-  /** Deletes sessions dead before `now` (with their tokens), refresh and mail tokens expired before `now`. */
-  deleteExpired(now: number): Promise<SweepResult>
+  /**
+   * Deletes sessions dead before `now` (with their tokens), refresh and mail tokens expired before
+   * `now`, and clears the sealed successors of tokens used before the grace window.
+   */
+  deleteExpired(now: number, options?: SweepOptions): Promise<SweepResult>
 }

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Storage } from '../storage/storage.js'
-import { type ConformanceSuite, DAY } from './conformance-suite.js'
+import { type ConformanceSuite, DAY, sealedFor } from './conformance-suite.js'
 import { makeToken } from './fixtures.js'
 
 /**
@@ -25,18 +25,13 @@ export function describeRotationConformance(suite: ConformanceSuite): void {
         now,
         graceMs: 0,
         next,
+        sealedNext: sealedFor(next),
       })
       expect(result.status).toBe('rotated')
       if (result.status !== 'rotated') return
       expect(result.session.lastUsedAt).toBe(now)
       expect(result.session.idleExpiresAt).toBe(next.expiresAt)
-      const again = await storage.consumeRefreshToken({
-        tokenHash: next.tokenHash,
-        sessionId: session.id,
-        now: now + 1,
-        graceMs: 0,
-        next: makeToken(session.id, {}, now + 1),
-      })
+      const again = await consume(next.tokenHash, session.id, now + 1, 0)
       expect(again.status).toBe('rotated')
     })
 
@@ -58,26 +53,59 @@ export function describeRotationConformance(suite: ConformanceSuite): void {
       ).toBe('invalid')
     })
 
-    it('gives a used token a sibling within the grace window', async () => {
+    it('answers a used token within the grace window with the successor its first use stored', async () => {
       const { session, token } = await seedSession()
       const now = Date.now()
-      expect((await consume(token.tokenHash, session.id, now, 10_000)).status).toBe('rotated')
-      const sibling = await consume(token.tokenHash, session.id, now + 9_000, 10_000)
-      expect(sibling.status).toBe('grace')
+      const first = await consume(token.tokenHash, session.id, now, 10_000)
+      expect(first.status).toBe('rotated')
+      for (const at of [now + 1_000, now + 9_000]) {
+        const again = await consume(token.tokenHash, session.id, at, 10_000)
+        expect(again.status).toBe('grace')
+        if (again.status !== 'grace') return
+        expect(again.successor).toEqual({
+          jti: first.offered.jti,
+          expiresAt: first.offered.expiresAt,
+          sealed: [sealedFor(first.offered)],
+        })
+        expect(again.session.id).toBe(session.id)
+      }
       expect((await storage.findSession(session.id))?.revokedAt).toBeNull()
+      // Nothing was stored for the grace answers: the one successor is the session's live token,
+      // and what the grace answers offered was never stored.
+      const offeredInGrace = await consume(token.tokenHash, session.id, now + 9_500, 10_000)
+      expect((await consume(offeredInGrace.offered.tokenHash, session.id, now + 9_600, 10_000)).status).toBe(
+        'invalid',
+      )
+      expect((await consume(first.offered.tokenHash, session.id, now + 9_700, 10_000)).status).toBe('rotated')
+    })
+
+    it('leads a used token through the lineage to its newest token within the grace window', async () => {
+      const { session, token } = await seedSession()
+      const now = Date.now()
+      const first = await consume(token.tokenHash, session.id, now, 10_000)
+      const second = await consume(first.offered.tokenHash, session.id, now + 2_000, 10_000)
+      expect([first.status, second.status]).toEqual(['rotated', 'rotated'])
+      const fromStart = await consume(token.tokenHash, session.id, now + 5_000, 10_000)
+      expect(fromStart.status).toBe('grace')
+      if (fromStart.status !== 'grace') return
+      expect(fromStart.successor).toEqual({
+        jti: second.offered.jti,
+        expiresAt: second.offered.expiresAt,
+        sealed: [sealedFor(first.offered), sealedFor(second.offered)],
+      })
+      const fromMiddle = await consume(first.offered.tokenHash, session.id, now + 5_000, 10_000)
+      expect(fromMiddle.status === 'grace' && fromMiddle.successor.sealed).toEqual([
+        sealedFor(second.offered),
+      ])
+      // Past the middle token's window, it is a reuse.
+      expect((await consume(first.offered.tokenHash, session.id, now + 12_001, 10_000)).status).toBe('reused')
     })
 
     it('revokes the session when a used token comes back after the grace window, leaving no live token', async () => {
       const { user, session, token } = await seedSession()
       const now = Date.now()
-      const nextToken = makeToken(session.id, { expiresAt: now + DAY }, now)
-      const first = await storage.consumeRefreshToken({
-        tokenHash: token.tokenHash,
-        sessionId: session.id,
-        now,
-        graceMs: 10_000,
-        next: nextToken,
-      })
+      const first = await consume(token.tokenHash, session.id, now, 10_000)
+      const nextToken = first.offered
       expect(first.status).toBe('rotated')
       const reuse = await consume(token.tokenHash, session.id, now + 11_000, 10_000)
       expect(reuse.status).toBe('reused')
@@ -106,13 +134,22 @@ export function describeRotationConformance(suite: ConformanceSuite): void {
           consume(token.tokenHash, session.id, now, graceMs, peers[i % peers.length]),
         ),
       )
-      return { session, statuses: results.map((r) => r.status) }
+      return { session, results, statuses: results.map((r) => r.status) }
     }
 
-    it('lets exactly one of N parallel consumes win, the rest get siblings within grace', async () => {
-      const { statuses } = await race(60_000)
+    it('lets exactly one of N parallel consumes win, the rest get its successor within grace', async () => {
+      const { results, statuses } = await race(60_000)
       expect(statuses.filter((s) => s === 'rotated')).toHaveLength(1)
       expect(statuses.filter((s) => s === 'grace')).toHaveLength(statuses.length - 1)
+      const winner = results.find((r) => r.status === 'rotated')!.offered
+      for (const result of results) {
+        if (result.status !== 'grace') continue
+        expect(result.successor).toEqual({
+          jti: winner.jti,
+          expiresAt: winner.expiresAt,
+          sealed: [sealedFor(winner)],
+        })
+      }
     })
 
     it('lets exactly one of N parallel consumes win without grace, and the rest revoke the session', async () => {

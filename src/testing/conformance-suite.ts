@@ -32,14 +32,17 @@ export interface ConformanceSuite {
   readonly storage: Storage
   /** A user with one live session whose first refresh token is returned. */
   seedSession(now?: number): Promise<{ user: UserRecord; session: SessionRecord; token: NewRefreshToken }>
-  /** Consumes a token, offering a fresh successor. */
+  /**
+   * Consumes a token, offering a fresh successor (`offered`) and its stand-in sealed value
+   * (`sealedFor(offered)`: storage keeps it as opaque text).
+   */
   consume(
     tokenHash: string,
     sessionId: string,
     now: number,
     graceMs: number,
     on?: Storage,
-  ): Promise<ConsumeResult>
+  ): Promise<ConsumeResult & { offered: NewRefreshToken }>
   /**
    * The storages a race runs on: the case's own and, when the adapter can be shared across
    * processes, three more on the same database (other connections or pools), closed after the case.
@@ -81,14 +84,17 @@ export function useConformanceSuite(options: ConformanceOptions): ConformanceSui
       return { user, session, token }
     },
 
-    consume(tokenHash, sessionId, now, graceMs, on = storage) {
-      return on.consumeRefreshToken({
+    async consume(tokenHash, sessionId, now, graceMs, on = storage) {
+      const offered = makeToken(sessionId, { expiresAt: now + DAY }, now)
+      const result = await on.consumeRefreshToken({
         tokenHash,
         sessionId,
         now,
         graceMs,
-        next: makeToken(sessionId, { expiresAt: now + DAY }, now),
+        next: offered,
+        sealedNext: sealedFor(offered),
       })
+      return { ...result, offered }
     },
 
     async openPeers() {
@@ -103,6 +109,11 @@ export function useConformanceSuite(options: ConformanceOptions): ConformanceSui
       return peers
     },
   }
+}
+
+/** The stand-in for a sealed successor that the cases offer: any opaque text does for storage. */
+export function sealedFor(token: NewRefreshToken): string {
+  return `sealed:${token.jti}`
 }
 
 /** Expects `promise` to reject with an {@link AuthError} of `code`. */

@@ -79,19 +79,6 @@ describe('POST /auth/refresh', () => {
     expect(res.body.code).toBe('invalid_token')
   })
 
-  it('gives a fresh pair of the same session to a reuse within the grace window', async () => {
-    freezeAt(T0)
-    const user = await registerBearer(server.url)
-    const first = await refresh(user.refreshToken)
-    vi.setSystemTime(T0 + 9_000)
-    const again = await refresh(user.refreshToken)
-    expect(again.status).toBe(200)
-    const sid = (t: string) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()).sid
-    expect(sid(again.body.data.accessToken)).toBe(sid(first.body.data.accessToken))
-    expect(again.body.data.refreshToken).not.toBe(first.body.data.refreshToken)
-    expect((await refresh(first.body.data.refreshToken)).status).toBe(200)
-  })
-
   it('revokes the session on reuse after the grace window: the rotated token is refused from then on', async () => {
     freezeAt(T0)
     const user = await registerBearer(server.url)
@@ -174,30 +161,6 @@ describe('POST /auth/refresh', () => {
     vi.setSystemTime(T0 + 3 * 86_400_000)
     const res = await refresh(user.refreshToken)
     expect(Date.parse(res.body.data.refreshTokenExpiresAt)).toBe(T0 + 10 * 86_400_000)
-  })
-
-  it('survives 50 parallel refreshes with one token: no 5xx, one session, nothing honoured twice after the window', async () => {
-    freezeAt(T0)
-    const user = await registerBearer(server.url)
-    const results = await Promise.all(Array.from({ length: 50 }, () => refresh(user.refreshToken)))
-    expect(results.filter((r) => r.status >= 500)).toEqual([])
-    const ok = results.filter((r) => r.status === 200)
-    expect(ok.length).toBe(50)
-    const sid = (t: string) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()).sid
-    expect(new Set(ok.map((r) => sid(r.body.data.accessToken))).size).toBe(1)
-    const issued = ok.map((r) => r.body.data.refreshToken)
-    expect(new Set(issued).size).toBe(50)
-
-    // Past the window: each issued token is honoured at most once; the first second use revokes all.
-    vi.setSystemTime(T0 + 20_000)
-    const firstUse = await Promise.all(issued.map((t) => refresh(t)))
-    expect(firstUse.filter((r) => r.status >= 500)).toEqual([])
-    vi.setSystemTime(T0 + 40_000)
-    const secondUse = await Promise.all(issued.map((t) => refresh(t)))
-    expect(secondUse.map((r) => r.status)).toEqual(issued.map(() => 401))
-    expect(secondUse.some((r) => r.body.code === 'refresh_token_reused')).toBe(true)
-    const honoured = firstUse.filter((r) => r.status === 200).map((r) => r.body.data.refreshToken)
-    for (const t of honoured) expect((await refresh(t)).status).toBe(401)
   })
 })
 

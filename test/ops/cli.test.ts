@@ -70,7 +70,12 @@ describe('tokenpair CLI', { timeout: 90_000 }, () => {
     const res = await runCLI(['sweep', '--json'], data.env)
     expect(res.code).toBe(0)
     const result = JSON.parse(res.stdout) as { sessions: number; refreshTokens: number; emailTokens: number }
-    expect(Object.keys(result).sort()).toEqual(['emailTokens', 'refreshTokens', 'sessions'])
+    expect(Object.keys(result).sort()).toEqual([
+      'emailTokens',
+      'refreshTokens',
+      'sealedSuccessors',
+      'sessions',
+    ])
     expect(result.sessions).toBeGreaterThanOrEqual(1)
     expect(result.refreshTokens).toBeGreaterThanOrEqual(1)
     expect(await storage.findSession(dead.id)).toBeNull()

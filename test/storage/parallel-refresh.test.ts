@@ -67,13 +67,14 @@ for (const kind of ['postgres', 'mysql'] as const satisfies readonly TestServerK
       expect(await servers[0]!.auth.storage.listActiveSessions(user.id, Date.now())).toEqual([])
     })
 
-    it('gives every parallel caller a pair of the one session within the grace window', async () => {
+    it('gives every parallel caller the one successor of the one session within the grace window', async () => {
       const urls = [servers[2]!.url, servers[3]!.url]
       const user = await registerBearer(urls[0]!)
       const results = await refreshAll(urls, user.refreshToken)
       expect(results.map((r) => r.status)).toEqual(results.map(() => 200))
+      // One lineage: whichever instance answered, every caller holds the same refresh token.
       const issued = new Set(results.map((r) => r.body.data.refreshToken))
-      expect(issued.size).toBe(PARALLEL)
+      expect(issued.size).toBe(1)
       const sessions = await servers[2]!.auth.storage.listActiveSessions(user.id, Date.now())
       expect(sessions).toHaveLength(1)
     })

@@ -14,6 +14,10 @@ export interface UserDoc extends Omit<UserRecord, 'id'> {
 /** A refresh token, kept inside its session's document. */
 export interface TokenDoc extends Omit<NewRefreshToken, 'sessionId'> {
   usedAt: number | null
+  /** The token that replaced this one, once it is used (absent on tokens stored before lineages). */
+  successorJti?: string | null
+  /** That successor, sealed under a key derived from this token; cleared after the grace window. */
+  successorSealed?: string | null
 }
 
 /** A session and its refresh tokens: one document, so that a rotation is one atomic update. */

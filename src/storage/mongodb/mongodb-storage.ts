@@ -11,6 +11,7 @@ import type {
   SessionRecord,
   Storage,
   StorageCapabilities,
+  SweepOptions,
   SweepResult,
   UserRecord,
   UserUpdate,
@@ -291,8 +292,10 @@ export class MongoDBStorage implements Storage {
     })
   }
 
-  deleteExpired(now: number): Promise<SweepResult> {
-    return this.#guard.run(() => deleteExpiredDocuments(this.#sessions, this.#emailTokens, now))
+  deleteExpired(now: number, options: SweepOptions = {}): Promise<SweepResult> {
+    return this.#guard.run(() =>
+      deleteExpiredDocuments(this.#sessions, this.#emailTokens, now, options.graceMs ?? 0),
+    )
   }
 }
 

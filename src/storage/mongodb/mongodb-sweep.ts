@@ -13,6 +13,7 @@ export async function deleteExpiredDocuments(
   sessions: Collection<SessionDoc>,
   emailTokens: Collection<EmailTokenDoc>,
   now: number,
+  graceMs: number,
 ): Promise<SweepResult> {
   const dead = deadSessionFilter(now)
   // Dead sessions, with the tokens inside them. A dead session never comes back to life, so
@@ -39,8 +40,42 @@ export async function deleteExpiredDocuments(
       )
     },
   )
+  // Sealed successors of tokens used before the grace window: no grace answer can use them now.
+  const stale = { successorSealed: { $ne: null }, usedAt: { $lt: now - graceMs } }
+  const sealedSuccessors = await sweepInBatches(
+    sessions,
+    { refreshTokens: { $elemMatch: stale } },
+    {
+      $size: {
+        $filter: {
+          input: '$refreshTokens',
+          cond: {
+            $and: [
+              { $ne: [{ $ifNull: ['$$this.successorSealed', null] }, null] },
+              { $ne: ['$$this.usedAt', null] },
+              { $lt: ['$$this.usedAt', now - graceMs] },
+            ],
+          },
+        },
+      },
+    },
+    async (ids) => {
+      await sessions.updateMany(
+        { _id: { $in: ids } },
+        { $set: { 'refreshTokens.$[stale].successorSealed': null } },
+        {
+          arrayFilters: [{ 'stale.successorSealed': { $ne: null }, 'stale.usedAt': { $lt: now - graceMs } }],
+        },
+      )
+    },
+  )
   const mail = await emailTokens.deleteMany({ expiresAt: { $lte: now } })
-  return { sessions: deadSessions, refreshTokens: deadTokens + expiredTokens, emailTokens: mail.deletedCount }
+  return {
+    sessions: deadSessions,
+    refreshTokens: deadTokens + expiredTokens,
+    emailTokens: mail.deletedCount,
+    sealedSuccessors,
+  }
 }
 
 /**

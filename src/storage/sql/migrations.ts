@@ -132,11 +132,53 @@ function emailTokens(traits: SQLTraits): Migration {
   }
 }
 
+/**
+ * One lineage per session: a used token keeps the successor it was rotated into, sealed under a
+ * key derived from itself, so that a grace answer repeats that successor rather than minting a
+ * branch (docs/security.md, "One lineage per session").
+ */
+function lineage(): Migration {
+  return {
+    async up(db: AnyDB) {
+      await db.schema.alterTable('tp_refresh_tokens').addColumn('successor_jti', 'varchar(64)').execute()
+      await db.schema.alterTable('tp_refresh_tokens').addColumn('successor_sealed', 'text').execute()
+    },
+  }
+}
+
+/**
+ * Usernames and addresses compared exactly where the column's collation would fold more than
+ * case (MySQL/MariaDB's `utf8mb4_general_ci` makes `alicé` equal `alice`): the columns become
+ * binary, and unique indexes on stored `lower()` columns keep names unique whatever their case.
+ */
+function exactNames(traits: SQLTraits): Migration {
+  return {
+    async up(db: AnyDB) {
+      if (!traits.exactNameMigration) return
+      await sql
+        .raw(
+          `alter table tp_users
+            modify username varchar(30) character set utf8mb4 collate utf8mb4_bin not null,
+            modify email varchar(254) character set utf8mb4 collate utf8mb4_bin not null,
+            add column username_key varchar(30) character set utf8mb4 collate utf8mb4_bin
+              as (lower(username)) stored,
+            add column email_key varchar(254) character set utf8mb4 collate utf8mb4_bin
+              as (lower(email)) stored,
+            add unique index tp_users_username_lower (username_key),
+            add unique index tp_users_email_lower (email_key)`,
+        )
+        .execute(db)
+    },
+  }
+}
+
 /** Every migration, in order. Names sort in the order they run. */
 export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
   return {
     '0001_initial': initialSchema(traits),
     '0002_email_tokens': emailTokens(traits),
+    '0003_lineage': lineage(),
+    '0004_exact_names': exactNames(traits),
   }
 }
 

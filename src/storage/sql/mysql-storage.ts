@@ -76,7 +76,7 @@ function classifyMySQLError(error: unknown): StorageErrorKind {
 
 /**
  * How MySQL and MariaDB differ: row locks (and REPEATABLE READ, whose snapshot a locking read
- * bypasses), a case-insensitive collation on the unique name and address columns, BIGINT times.
+ * bypasses), binary name and address columns with unique lower-cased copies, BIGINT times.
  */
 export const mysqlTraits: SQLTraits = Object.freeze({
   name: 'mysql',
@@ -86,6 +86,9 @@ export const mysqlTraits: SQLTraits = Object.freeze({
   // unique indexes then refuse "Alice" next to "alice" by themselves.
   caseInsensitiveColumn: sql`collate utf8mb4_general_ci`,
   lowerCaseUniqueIndex: false,
+  // general_ci folds accents too (alicé = alice), while the limiter counts exact names: the
+  // columns become binary, with case-insensitive uniqueness from stored lower() columns.
+  exactNameMigration: true,
   timeType: 'bigint',
   classifyError: classifyMySQLError,
 })

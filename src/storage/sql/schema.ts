@@ -42,6 +42,10 @@ export interface RefreshTokensTable {
   issued_at: Int
   expires_at: Int
   used_at: NullableInt
+  /** The token that replaced this one, once it is used. */
+  successor_jti: ColumnType<string | null, string | null | undefined, string | null>
+  /** That successor, sealed under a key derived from this token; cleared after the grace window. */
+  successor_sealed: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface SigningKeysTable {

@@ -1,7 +1,13 @@
-import type { Transaction } from 'kysely'
-import type { ConsumeRefreshTokenInput, ConsumeResult, NewRefreshToken, SessionRecord } from '../storage.js'
-import { isSessionLive } from '../storage.js'
-import { type Database, toNullableNumber, toNumber } from './schema.js'
+import type { Selectable, Transaction } from 'kysely'
+import type {
+  ConsumeRefreshTokenInput,
+  ConsumeResult,
+  GraceSuccessor,
+  NewRefreshToken,
+  SessionRecord,
+} from '../storage.js'
+import { isSessionLive, MAX_GRACE_CHAIN } from '../storage.js'
+import { type Database, type RefreshTokensTable, toNullableNumber, toNumber } from './schema.js'
 import { matchLiveSession, sessionFromRow, tokenRow } from './sql-rows.js'
 import type { SQLTraits } from './sql-traits.js'
 
@@ -19,7 +25,7 @@ export async function consumeRefreshTokenInTransaction(
   traits: SQLTraits,
   input: ConsumeRefreshTokenInput,
 ): Promise<ConsumeResult> {
-  const { tokenHash, sessionId, now, graceMs, next } = input
+  const { tokenHash, sessionId, now, graceMs, next, sealedNext } = input
   if (traits.lockOwnerRowFirst) {
     await trx.selectFrom('tp_sessions').select('id').where('id', '=', sessionId).forUpdate().execute()
   }
@@ -30,7 +36,7 @@ export async function consumeRefreshTokenInTransaction(
     .where(matchLiveSession(now))
   const won = await trx
     .updateTable('tp_refresh_tokens')
-    .set({ used_at: now })
+    .set({ used_at: now, successor_jti: next.jti, successor_sealed: sealedNext })
     .where('token_hash', '=', tokenHash)
     .where('session_id', '=', sessionId)
     .where('used_at', 'is', null)
@@ -44,7 +50,7 @@ export async function consumeRefreshTokenInTransaction(
   }
   let tokenQuery = trx
     .selectFrom('tp_refresh_tokens')
-    .select(['jti', 'used_at', 'expires_at'])
+    .select(LINK_COLUMNS)
     .where('token_hash', '=', tokenHash)
     .where('session_id', '=', sessionId)
   if (traits.supportsForUpdate) tokenQuery = tokenQuery.forUpdate()
@@ -66,7 +72,8 @@ export async function consumeRefreshTokenInTransaction(
     return { status: 'invalid' }
 
   if (graceMs > 0 && now - usedAt <= graceMs) {
-    return { status: 'grace', session: await issueChild(trx, traits, token.jti, next, now) }
+    const successor = await followLineage(trx, traits, token, now)
+    return successor ? { status: 'grace', session, successor } : { status: 'invalid' }
   }
   await trx
     .updateTable('tp_sessions')
@@ -75,6 +82,38 @@ export async function consumeRefreshTokenInTransaction(
     .where('revoked_at', 'is', null)
     .execute()
   return { status: 'reused', session: { ...session, revokedAt: now, revokedReason: 'reuse_detected' } }
+}
+
+/** What a step along a lineage reads of a token. */
+const LINK_COLUMNS = ['jti', 'used_at', 'expires_at', 'successor_jti', 'successor_sealed'] as const
+type Link = Pick<Selectable<RefreshTokensTable>, (typeof LINK_COLUMNS)[number]>
+
+/**
+ * From a used token to the lineage's live one, through each used token's successor, collecting
+ * the sealed successors on the way. `null` when the chain breaks (a sealed successor cleared, a
+ * token gone) or the live token has expired: the presented token then gets nothing.
+ */
+async function followLineage(
+  trx: Transaction<Database>,
+  traits: SQLTraits,
+  start: Link,
+  now: number,
+): Promise<GraceSuccessor | null> {
+  const sealed: string[] = []
+  let link: Link | undefined = start
+  while (link.used_at !== null) {
+    if (link.successor_jti === null || link.successor_sealed === null || sealed.length >= MAX_GRACE_CHAIN) {
+      return null
+    }
+    sealed.push(link.successor_sealed)
+    const successorJti: string = link.successor_jti
+    let query = trx.selectFrom('tp_refresh_tokens').select(LINK_COLUMNS).where('jti', '=', successorJti)
+    if (traits.supportsForUpdate) query = query.forUpdate()
+    link = await query.executeTakeFirst()
+    if (!link) return null
+  }
+  const expiresAt = toNumber(link.expires_at)
+  return expiresAt > now ? { jti: link.jti, expiresAt, sealed } : null
 }
 
 /** Stores `next` as a child of `parentJti` and slides the session's idle expiry to its expiry. */

@@ -10,6 +10,7 @@ import type {
   SessionRecord,
   Storage,
   StorageCapabilities,
+  SweepOptions,
   SweepResult,
   UserRecord,
   UserUpdate,
@@ -286,8 +287,14 @@ export class SQLStorage implements Storage {
     })
   }
 
-  deleteExpired(now: number): Promise<SweepResult> {
+  deleteExpired(now: number, options: SweepOptions = {}): Promise<SweepResult> {
     return this.#runTransaction(async (trx) => {
+      const sealed = await trx
+        .updateTable('tp_refresh_tokens')
+        .set({ successor_sealed: null })
+        .where('successor_sealed', 'is not', null)
+        .where('used_at', '<', now - (options.graceMs ?? 0))
+        .executeTakeFirst()
       const dead = trx.selectFrom('tp_sessions').select('id').where(matchDeadSession(now))
       const tokens = await trx
         .deleteFrom('tp_refresh_tokens')
@@ -299,6 +306,7 @@ export class SQLStorage implements Storage {
         sessions: Number(sessions.numDeletedRows),
         refreshTokens: Number(tokens.numDeletedRows),
         emailTokens: Number(mail.numDeletedRows),
+        sealedSuccessors: Number(sealed.numUpdatedRows),
       }
     })
   }

@@ -27,6 +27,12 @@ export interface SQLTraits {
   /** Whether to add unique indexes on `lower(username)` and `lower(email)`. Default `false`. */
   readonly lowerCaseUniqueIndex: boolean
   /**
+   * Whether migration `0004_exact_names` turns the name and address columns binary, with unique
+   * indexes on stored lower-cased copies: for a database whose case-insensitive collation also
+   * folds accents (MySQL/MariaDB), so that lookups are exact. Default `false`.
+   */
+  readonly exactNameMigration?: boolean
+  /**
    * Whether a transaction that writes several rows of one owner first locks the owner's row
    * (`SELECT … FOR UPDATE`): the session in a rotation, the user when a mail token replaces another.
    * Every such transaction on one owner then takes its locks in one order. MySQL needs it: InnoDB's
