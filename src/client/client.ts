@@ -1,6 +1,7 @@
+import { isErrorCode } from '../protocol/error-codes.js'
 import { ClockSkew } from './clock-skew.js'
 import { type CoordinatedRefresh, CrossTabRefresh, type SharedOutcome } from './cross-tab.js'
-import { ClientError, type ClientFieldError, isAPIErrorCode, SessionEndedError } from './errors.js'
+import { ClientError, type ClientFieldError, SessionEndedError } from './errors.js'
 import type {
   BearerTokens,
   ClientSession,
@@ -166,11 +167,7 @@ async function readEnvelopeData<T>(res: Response): Promise<T> {
 }
 
 function toClientError(res: Response, body: Envelope): ClientError {
-  const code = isAPIErrorCode(body.code)
-    ? body.code
-    : res.status >= 500
-      ? 'internal_error'
-      : 'invalid_response'
+  const code = isErrorCode(body.code) ? body.code : res.status >= 500 ? 'internal_error' : 'invalid_response'
   const message = typeof body.message === 'string' ? body.message : `Request failed with ${res.status}`
   const retryAfter = Number(res.headers.get('retry-after'))
   const options = {
