@@ -18,14 +18,6 @@ export interface TokenResponse extends Omit<TokenResponseData, 'user'> {
   user: ClientUser
 }
 
-/** Tokens a bearer-mode client holds (and may persist through `onTokens`). */
-export interface BearerTokens {
-  accessToken: string
-  refreshToken: string
-  /** ISO 8601, the server's clock. */
-  accessTokenExpiresAt: string
-}
-
 /** Body of `POST /auth/register`. */
 export interface RegisterInput {
   username: string
@@ -38,22 +30,4 @@ export interface RegisterInput {
 export interface LoginInput {
   login: string
   password: string
-}
-
-/** Why a session ended (the `onSessionEnd` event). */
-export interface SessionEndEvent {
-  /**
-   * `logout` and `logout_all` when this client asked; otherwise the code of the answer that ended
-   * it (`invalid_refresh_token`, `refresh_token_reused`, `missing_refresh_token`,
-   * `session_revoked`), or `other_tab` when another tab of the same origin saw it end.
-   */
-  reason: string
-}
-
-/** A refresh that happened (the `onRefresh` event). */
-export interface RefreshEvent {
-  /** `this_tab` when this client sent it; `other_tab` when another tab did and shared the outcome. */
-  source: 'this_tab' | 'other_tab'
-  /** When the new access token expires, the server's clock. */
-  accessTokenExpiresAt: Date
 }

@@ -36,7 +36,13 @@ import { logoutAllHandler, logoutHandler } from './handlers/logout.js'
 import { updateProfileHandler } from './handlers/profile.js'
 import { refreshHandler } from './handlers/refresh.js'
 import { jsonBody } from './json-body.js'
-import { defineBareRoute, defineRoute, mountRoutes, type RouteRow } from './route-table.js'
+import {
+  type BareRouteDefinition,
+  defineBareRoute,
+  defineRoute,
+  mountRoutes,
+  type RouteRow,
+} from './route-table.js'
 import { createServerRequireAuth } from './server-require-auth.js'
 
 /** `GET /.well-known/jwks.json`: the public keys, a bare JWK Set (no envelope). */
@@ -92,6 +98,17 @@ export function errorHandler(engine: Engine): ErrorRequestHandler {
     sendError(res, known ?? error)
   }
 }
+
+/** `GET /.well-known/jwks.json`, in the auth router and at the server's root. */
+export const JWKS_ROUTE = {
+  method: 'get',
+  path: '/.well-known/jwks.json',
+  auth: 'none',
+  summary: 'Public keys (JWK Set)',
+  data: jwkSetSchema,
+  bare: 'application/json',
+  status: 200,
+} as const satisfies Omit<BareRouteDefinition<unknown>, 'handler'>
 
 /**
  * The routes of the auth router, relative to its mount point (`/auth` by default). The router is
@@ -240,16 +257,7 @@ export const AUTH_ROUTES: readonly RouteRow<Engine>[] = [
     status: 200,
     handler: deleteSessionHandler,
   }),
-  defineBareRoute({
-    method: 'get',
-    path: '/.well-known/jwks.json',
-    auth: 'none',
-    summary: 'Public keys (JWK Set)',
-    data: jwkSetSchema,
-    bare: 'application/json',
-    status: 200,
-    handler: jwksHandler,
-  }),
+  defineBareRoute({ ...JWKS_ROUTE, handler: jwksHandler }),
 ]
 
 /** Every route of {@link AUTH_ROUTES} under the router's mount point (`/auth` by default). */

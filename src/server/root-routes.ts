@@ -3,7 +3,7 @@ import type { Auth } from '../auth.js'
 import { AuthError } from '../errors.js'
 import { sendError } from '../express/envelope.js'
 import { defineBareRoute, defineRoute, type RouteRow } from '../express/route-table.js'
-import { jwkSetSchema } from '../protocol/wire-schemas.js'
+import { JWKS_ROUTE } from '../express/router.js'
 import { clientScriptHandler } from './demo-page.js'
 import type { ServerMetrics } from './metrics.js'
 
@@ -78,16 +78,7 @@ export const ROOT_ROUTES: readonly RouteRow<RootRouteDeps>[] = [
         res.type('application/json').send(openapi)
       },
   }),
-  defineBareRoute({
-    method: 'get',
-    path: '/.well-known/jwks.json',
-    auth: 'none',
-    summary: 'Public keys (JWK Set)',
-    data: jwkSetSchema,
-    bare: 'application/json',
-    status: 200,
-    handler: ({ auth }) => auth.jwks(),
-  }),
+  defineBareRoute({ ...JWKS_ROUTE, handler: ({ auth }) => auth.jwks() }),
   defineBareRoute({
     method: 'get',
     path: '/tokenpair-client.js',
