@@ -1,45 +1,12 @@
 /**
  * Every error tokenpair raises on purpose is an {@link AuthError} with a stable `code`: the codes of
- * API.md, and nothing else. `message` is for people and may change; `code` is for programs.
+ * docs/api.md, and nothing else. `message` is for people and may change; `code` is for programs.
  */
+import type { FieldError } from './protocol/envelope.js'
+import type { ErrorCode } from './protocol/error-codes.js'
 
-/** The closed list of error codes (API.md, "Error codes"). A test pins it so that none drifts. */
-export const ERROR_CODES = [
-  'validation_failed',
-  'malformed_json',
-  'missing_token',
-  'token_expired',
-  'invalid_token',
-  'session_revoked',
-  'missing_refresh_token',
-  'invalid_refresh_token',
-  'refresh_token_reused',
-  'invalid_credentials',
-  'csrf_rejected',
-  'forbidden',
-  'email_unverified',
-  'not_found',
-  'invalid_email_token',
-  'invalid_reset_token',
-  'username_taken',
-  'email_taken',
-  'payload_too_large',
-  'unsupported_media_type',
-  'rate_limited',
-  'internal_error',
-  'unavailable',
-] as const
-
-/** One of {@link ERROR_CODES}. */
-export type ErrorCode = (typeof ERROR_CODES)[number]
-
-/** A problem with one field of a request body, as listed in `errors` of a `validation_failed` answer. */
-export interface FieldError {
-  /** Dotted path of the field, e.g. `email`. */
-  path: string
-  /** What is wrong with it, for people. */
-  message: string
-}
+export type { FieldError } from './protocol/envelope.js'
+export { ERROR_CODES, type ErrorCode } from './protocol/error-codes.js'
 
 /**
  * The error of tokenpair. Never holds a token, password or secret in its message.

@@ -1,43 +1,20 @@
 /**
- * The client's errors. They carry the stable `code` of API.md, so that a caller branches on the
- * code and never on a message. The client keeps its own copy of the list because it must not
- * import the server (a test pins the two lists together).
+ * The client's errors. They carry the stable `code` of the HTTP contract (docs/api.md), so that a
+ * caller branches on the code and never on a message.
  */
+import type { FieldError } from '../protocol/envelope.js'
+import { ERROR_CODES, type ErrorCode } from '../protocol/error-codes.js'
 
-/** API.md's error codes, as the server sends them in `code`. */
-export const API_ERROR_CODES = [
-  'validation_failed',
-  'malformed_json',
-  'missing_token',
-  'token_expired',
-  'invalid_token',
-  'session_revoked',
-  'missing_refresh_token',
-  'invalid_refresh_token',
-  'refresh_token_reused',
-  'invalid_credentials',
-  'csrf_rejected',
-  'forbidden',
-  'email_unverified',
-  'not_found',
-  'invalid_email_token',
-  'invalid_reset_token',
-  'username_taken',
-  'email_taken',
-  'payload_too_large',
-  'unsupported_media_type',
-  'rate_limited',
-  'internal_error',
-  'unavailable',
-] as const
+/** The server's error codes, as it sends them in `code`. */
+export const API_ERROR_CODES: typeof ERROR_CODES = ERROR_CODES
 
 /** One of {@link API_ERROR_CODES}. */
-export type APIErrorCode = (typeof API_ERROR_CODES)[number]
+export type APIErrorCode = ErrorCode
 
 /**
  * Codes the client raises itself, without an answer from the server:
  * - `network_error`: the request did not complete (offline, refused, timed out);
- * - `invalid_response`: the server answered something that is not API.md's envelope;
+ * - `invalid_response`: the server answered something that is not the envelope;
  * - `refresh_limit`: the bound on refresh attempts per minute was reached (a refresh loop is stopped);
  * - `not_signed_in`: a call that needs a session was made while the client holds none.
  */
@@ -55,12 +32,7 @@ export type ClientOnlyErrorCode = (typeof CLIENT_ERROR_CODES)[number]
 export type ClientErrorCode = APIErrorCode | ClientOnlyErrorCode
 
 /** A problem with one field, from a `validation_failed` answer. */
-export interface ClientFieldError {
-  /** Dotted path of the field, e.g. `email`. */
-  path: string
-  /** What is wrong with it, for people. */
-  message: string
-}
+export type ClientFieldError = FieldError
 
 /**
  * An error of the tokenpair client.
@@ -72,7 +44,7 @@ export interface ClientFieldError {
  * ```
  */
 export class ClientError extends Error {
-  /** The stable code: API.md's, or one of {@link CLIENT_ERROR_CODES}. */
+  /** The stable code: the server's, or one of {@link CLIENT_ERROR_CODES}. */
   readonly code: ClientErrorCode
   /** HTTP status of the answer; `0` when there was no answer. */
   readonly status: number
@@ -106,8 +78,3 @@ export class ClientError extends Error {
  * gets this error; `onSessionEnd` fires once.
  */
 export class SessionEndedError extends ClientError {}
-
-/** Whether `value` is one of API.md's codes. */
-export function isAPIErrorCode(value: unknown): value is APIErrorCode {
-  return typeof value === 'string' && (API_ERROR_CODES as readonly string[]).includes(value)
-}

@@ -1,8 +1,17 @@
 /**
  * `tokenpair/client`: the browser and Node client of a tokenpair server. It imports nothing from
- * the server and nothing from `node:`, so that it bundles for browsers as it is.
+ * `node:` and nothing from the server but the protocol's codes (and, as types only, its shapes),
+ * so that it bundles for browsers as it is.
  */
-export { type ClientEvents, type ClientOptions, createClient, type TokenpairClient } from './client.js'
+export { createClient } from './client.js'
+export type {
+  BearerTokens,
+  ClientEvents,
+  ClientOptions,
+  RefreshEvent,
+  SessionEndEvent,
+  TokenpairClient,
+} from './client-api.js'
 export {
   API_ERROR_CODES,
   type APIErrorCode,
@@ -13,13 +22,4 @@ export {
   type ClientOnlyErrorCode,
   SessionEndedError,
 } from './errors.js'
-export type {
-  BearerTokens,
-  ClientSession,
-  ClientUser,
-  LoginInput,
-  RefreshEvent,
-  RegisterInput,
-  SessionEndEvent,
-  TokenResponse,
-} from './types.js'
+export type { ClientSession, ClientUser, LoginInput, RegisterInput, TokenResponse } from './types.js'

@@ -1,24 +1,9 @@
 import type { Response } from 'express'
-import { AuthError, type FieldError, RateLimitError, ValidationError } from '../errors.js'
+import { AuthError, RateLimitError, ValidationError } from '../errors.js'
+import type { ErrorEnvelope, SuccessEnvelope } from '../protocol/envelope.js'
 import { ERROR_STATUS, wwwAuthenticate } from './error-status.js'
 
-/** A success answer (the reference design's `ApiResponse`). */
-export interface SuccessEnvelope<T> {
-  statusCode: number
-  data: T
-  message: string
-  success: true
-}
-
-/** An error answer (the reference design's `ApiError`), with its stable `code`. */
-export interface ErrorEnvelope {
-  statusCode: number
-  data: null
-  message: string
-  success: false
-  code: string
-  errors: FieldError[]
-}
+export type { ErrorEnvelope, SuccessEnvelope } from '../protocol/envelope.js'
 
 /** Answers with the success envelope. */
 export function sendSuccess<T>(res: Response, statusCode: number, data: T, message: string): void {

@@ -1,7 +1,7 @@
 import express, { type RequestHandler } from 'express'
 import { AuthError } from '../errors.js'
 
-/** Largest request body accepted (API.md). */
+/** Largest request body accepted (docs/api.md). */
 export const MAX_BODY_BYTES = 16 * 1024
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])

@@ -1,6 +1,23 @@
 import { type ErrorRequestHandler, type RequestHandler, Router } from 'express'
+import { z } from 'zod'
 import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
+import {
+  jwkSetSchema,
+  publicUserSchema,
+  revokedCountSchema,
+  sessionEntrySchema,
+  tokenResponseSchema,
+} from '../protocol/wire-schemas.js'
+import {
+  changePasswordSchema,
+  loginSchema,
+  passwordResetRequestSchema,
+  passwordResetSchema,
+  registerSchema,
+  updateProfileSchema,
+  verifyEmailSchema,
+} from '../users/user-schemas.js'
 import { sendError } from './envelope.js'
 import {
   changePasswordHandler,
@@ -19,6 +36,13 @@ import { logoutAllHandler, logoutHandler } from './handlers/logout.js'
 import { updateProfileHandler } from './handlers/profile.js'
 import { refreshHandler } from './handlers/refresh.js'
 import { jsonBody } from './json-body.js'
+import {
+  type BareRouteDefinition,
+  defineBareRoute,
+  defineRoute,
+  mountRoutes,
+  type RouteRow,
+} from './route-table.js'
 import { createServerRequireAuth } from './server-require-auth.js'
 
 /** `GET /.well-known/jwks.json`: the public keys, a bare JWK Set (no envelope). */
@@ -37,7 +61,7 @@ export function notFoundHandler(): RequestHandler {
 }
 
 /**
- * Errors that Express's own parts raise for bad input, mapped to API.md's codes. They carry a 4xx
+ * Errors that Express's own parts raise for bad input, mapped to the contract's codes. They carry a 4xx
  * `status`, and some (body-parser's) carry the raw body: they are never logged as bugs.
  */
 function toRequestError(error: unknown): AuthError | null {
@@ -75,30 +99,175 @@ export function errorHandler(engine: Engine): ErrorRequestHandler {
   }
 }
 
-/** Every route of API.md under the router's mount point (`/auth` by default). */
+/** `GET /.well-known/jwks.json`, in the auth router and at the server's root. */
+export const JWKS_ROUTE = {
+  method: 'get',
+  path: '/.well-known/jwks.json',
+  auth: 'none',
+  summary: 'Public keys (JWK Set)',
+  data: jwkSetSchema,
+  bare: 'application/json',
+  status: 200,
+} as const satisfies Omit<BareRouteDefinition<unknown>, 'handler'>
+
+/**
+ * The routes of the auth router, relative to its mount point (`/auth` by default). The router is
+ * mounted from these rows and the OpenAPI document generated from them.
+ */
+export const AUTH_ROUTES: readonly RouteRow<Engine>[] = [
+  defineRoute({
+    method: 'post',
+    path: '/register',
+    auth: 'none',
+    summary: 'Create a user and log in',
+    body: registerSchema,
+    data: tokenResponseSchema,
+    status: 201,
+    handler: registerHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/login',
+    auth: 'none',
+    summary: 'Log in by username or email',
+    body: loginSchema,
+    data: tokenResponseSchema,
+    status: 200,
+    handler: loginHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/refresh',
+    auth: 'refresh',
+    summary: 'Rotate the refresh token into a new pair',
+    data: tokenResponseSchema,
+    status: 200,
+    handler: refreshHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/update-token',
+    auth: 'refresh',
+    summary: 'Same as /refresh (the reference design name)',
+    data: tokenResponseSchema,
+    status: 200,
+    handler: refreshHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/logout',
+    auth: 'refresh',
+    summary: 'End the session of the refresh (or else access) token, if any, and clear the cookies',
+    data: z.null(),
+    status: 200,
+    handler: logoutHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/logout-all',
+    auth: 'access',
+    summary: 'End every session of the user, the current one included, and clear the cookies',
+    data: revokedCountSchema,
+    status: 200,
+    handler: logoutAllHandler,
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/me',
+    auth: 'access',
+    summary: 'The current user',
+    data: publicUserSchema,
+    status: 200,
+    handler: meHandler,
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/me',
+    auth: 'access',
+    summary: 'Update fullname and/or email',
+    body: updateProfileSchema,
+    data: publicUserSchema,
+    status: 200,
+    handler: updateProfileHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/email/verify/request',
+    auth: 'access',
+    summary: 'Mail a verification link',
+    data: z.null(),
+    status: 200,
+    handler: emailVerifyRequestHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/email/verify',
+    auth: 'none',
+    summary: 'Verify the email address with a mailed token',
+    body: verifyEmailSchema,
+    data: publicUserSchema,
+    status: 200,
+    handler: emailVerifyHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/password/reset/request',
+    auth: 'none',
+    summary: 'Mail a password reset link',
+    body: passwordResetRequestSchema,
+    data: z.null(),
+    status: 200,
+    handler: passwordResetRequestHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/password/reset',
+    auth: 'none',
+    summary: 'Set a new password with a mailed token; ends every session',
+    body: passwordResetSchema,
+    data: z.null(),
+    status: 200,
+    handler: passwordResetHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/change-password',
+    auth: 'access',
+    summary: 'Change the password; ends the other sessions',
+    body: changePasswordSchema,
+    data: z.null(),
+    status: 200,
+    handler: changePasswordHandler,
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/sessions',
+    auth: 'access',
+    summary: 'Active sessions, newest first',
+    data: z.array(sessionEntrySchema),
+    status: 200,
+    handler: sessionsHandler,
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/sessions/:id',
+    auth: 'access',
+    summary: 'Revoke one of your sessions',
+    data: z.null(),
+    status: 200,
+    handler: deleteSessionHandler,
+  }),
+  defineBareRoute({ ...JWKS_ROUTE, handler: jwksHandler }),
+]
+
+/** Every route of {@link AUTH_ROUTES} under the router's mount point (`/auth` by default). */
 export function createAuthRouter(engine: Engine): Router {
   const router = Router()
   // The account routes check that the session is still live: a revoked session must not change a
   // profile, a password or another session during the rest of its access token's life.
-  const authenticated = createServerRequireAuth(engine, { checkSession: true })
+  const authenticate = createServerRequireAuth(engine, { checkSession: true })
   router.use(jsonBody())
-  router.post('/register', registerHandler(engine))
-  router.post('/login', loginHandler(engine))
-  const refresh = refreshHandler(engine)
-  router.post('/refresh', refresh)
-  router.post('/update-token', refresh)
-  router.post('/logout', logoutHandler(engine))
-  router.post('/logout-all', authenticated, logoutAllHandler(engine))
-  router.get('/me', authenticated, meHandler(engine))
-  router.patch('/me', authenticated, updateProfileHandler(engine))
-  router.post('/email/verify/request', authenticated, emailVerifyRequestHandler(engine))
-  router.post('/email/verify', emailVerifyHandler(engine))
-  router.post('/password/reset/request', passwordResetRequestHandler(engine))
-  router.post('/password/reset', passwordResetHandler(engine))
-  router.post('/change-password', authenticated, changePasswordHandler(engine))
-  router.get('/sessions', authenticated, sessionsHandler(engine))
-  router.delete('/sessions/:id', authenticated, deleteSessionHandler(engine))
-  router.get('/.well-known/jwks.json', jwksHandler(engine))
+  mountRoutes(router, AUTH_ROUTES, engine, { authenticate })
   router.use(notFoundHandler())
   router.use(errorHandler(engine))
   return router

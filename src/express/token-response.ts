@@ -1,31 +1,24 @@
 import type { Request, Response } from 'express'
 import type { Engine } from '../engine/engine.js'
 import { ValidationError } from '../errors.js'
+import { AUTH_MODES, type RequestedAuthMode } from '../protocol/auth-mode.js'
+import type { TokenResponseData } from '../protocol/wire-schemas.js'
 import type { TokenPair } from '../sessions/token-pair.js'
-import { type PublicUser, toPublicUser } from '../users/user-view.js'
+import { toPublicUser } from '../users/user-view.js'
 import { setTokenCookies } from './cookies.js'
-import { sendSuccess } from './envelope.js'
+import type { RouteAnswer } from './route-table.js'
+
+export type { TokenResponseData } from '../protocol/wire-schemas.js'
 
 /** Where a response puts tokens: `both` (default), `cookie` only or `bearer` (body) only. */
-export type AuthMode = 'both' | 'cookie' | 'bearer'
-
-/** The `data` of a token response (API.md). Tokens are absent in cookie mode. */
-export interface TokenResponseData {
-  user: PublicUser
-  tokenType: 'Bearer'
-  accessToken?: string
-  accessTokenExpiresAt: string
-  expiresIn: number
-  refreshToken?: string
-  refreshTokenExpiresAt: string
-}
+export type AuthMode = 'both' | RequestedAuthMode
 
 /** Reads `X-Auth-Mode`; an unknown value is a validation error rather than a silent default. */
 export function readAuthMode(req: Request): AuthMode {
   const header = req.headers['x-auth-mode']
   if (header === undefined) return 'both'
   const value = String(header).trim().toLowerCase()
-  if (value === 'cookie' || value === 'bearer') return value
+  if ((AUTH_MODES as readonly string[]).includes(value)) return value as RequestedAuthMode
   throw new ValidationError([{ path: 'X-Auth-Mode', message: 'X-Auth-Mode must be cookie or bearer' }])
 }
 
@@ -35,7 +28,7 @@ export function sendTokenPair(
   req: Request,
   res: Response,
   pair: TokenPair,
-  statusCode: number,
+  answer: RouteAnswer<TokenResponseData>,
   message: string,
 ): void {
   const mode = readAuthMode(req)
@@ -59,5 +52,5 @@ export function sendTokenPair(
   }
   // Token responses must never sit in a cache (RFC 6749 §5.1).
   res.setHeader('Cache-Control', 'no-store')
-  sendSuccess(res, statusCode, data, message)
+  answer.send(res, data, message)
 }

@@ -1,14 +1,14 @@
 import express, { type Express } from 'express'
 import type { Logger } from 'pino'
 import type { Auth } from '../auth.js'
-import { AuthError } from '../errors.js'
 import { createCORS } from '../express/cors.js'
-import { sendError, sendSuccess } from '../express/envelope.js'
+import { mountRoutes } from '../express/route-table.js'
 import { createSecurityHeaders } from '../express/security-headers.js'
-import { clientScriptHandler, createDemoPageRouter } from './demo-page.js'
+import { createDemoPageRouter } from './demo-page.js'
 import { createRequestLogger } from './logging.js'
 import { createServerMetrics, type ServerMetrics } from './metrics.js'
 import { createOpenAPIDocument } from './openapi.js'
+import { ROOT_ROUTES } from './root-routes.js'
 
 /** Options of {@link createServerApp}. */
 export interface ServerAppOptions {
@@ -28,8 +28,9 @@ export interface ServerAppOptions {
 }
 
 /**
- * The ready server's Express app: the auth router at `/auth`, JWKS at the root, health and
- * readiness, and the envelope for everything else.
+ * The ready server's Express app: the auth router at `/auth`, its own routes at the root (health,
+ * readiness, metrics, the OpenAPI document, JWKS, the client script), and the envelope for
+ * everything else.
  */
 export function createServerApp(auth: Auth, options: ServerAppOptions = {}): Express {
   const app = express()
@@ -48,24 +49,8 @@ export function createServerApp(auth: Auth, options: ServerAppOptions = {}): Exp
     if (options.isShuttingDown?.()) res.setHeader('Connection', 'close')
     next()
   })
-  app.get('/healthz', (_req, res) => {
-    sendSuccess(res, 200, { status: 'ok' }, 'Up')
-  })
-  app.get('/readyz', async (_req, res) => {
-    if (options.isShuttingDown?.()) {
-      sendError(res, new AuthError('unavailable', 'Shutting down'))
-      return
-    }
-    if (await auth.isReady()) sendSuccess(res, 200, { status: 'ready' }, 'Ready')
-    else sendError(res, new AuthError('unavailable', 'Database is unavailable'))
-  })
-  app.get('/metrics', metrics.serveMetrics())
   const openapi = JSON.stringify(createOpenAPIDocument({ basePath: auth.options.basePath }))
-  app.get('/openapi.json', (_req, res) => {
-    res.type('application/json').send(openapi)
-  })
-  app.get('/.well-known/jwks.json', auth.jwks())
-  app.get('/tokenpair-client.js', clientScriptHandler())
+  mountRoutes(app, ROOT_ROUTES, { auth, metrics, isShuttingDown: options.isShuttingDown, openapi })
   if (options.demoPage) app.use(createDemoPageRouter())
   app.use(auth.options.basePath, auth.router())
   app.use(auth.notFound())

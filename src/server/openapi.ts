@@ -1,14 +1,17 @@
-import { type ZodType, z } from 'zod'
+import { z } from 'zod'
+import { issuesTokens, type RouteRow } from '../express/route-table.js'
+import { AUTH_ROUTES } from '../express/router.js'
+import { AUTH_MODE_HEADER, AUTH_MODES } from '../protocol/auth-mode.js'
+import { ACCESS_COOKIE, REFRESH_COOKIE } from '../protocol/cookies.js'
+import { errorEnvelopeSchema, fieldErrorSchema, successEnvelopeSchema } from '../protocol/envelope.js'
 import {
-  changePasswordSchema,
-  loginSchema,
-  passwordResetRequestSchema,
-  passwordResetSchema,
+  jwkSetSchema,
+  publicUserSchema,
   refreshBodySchema,
-  registerSchema,
-  updateProfileSchema,
-  verifyEmailSchema,
-} from '../users/user-schemas.js'
+  sessionEntrySchema,
+  tokenResponseSchema,
+} from '../protocol/wire-schemas.js'
+import { ROOT_ROUTES } from './root-routes.js'
 
 /** An OpenAPI 3.1 document (loosely typed: it is served as JSON). */
 export type OpenAPIDocument = Record<string, unknown> & {
@@ -24,283 +27,141 @@ export interface OpenAPIOptions {
   version?: string
 }
 
-type Method = 'get' | 'post' | 'patch' | 'delete'
-type Auth = 'access' | 'refresh' | 'none'
+type JSONSchema = Record<string, unknown>
 
-interface RouteDoc {
-  method: Method
-  /** Express path under the base path (or absolute with `root`). */
-  path: string
-  summary: string
-  /** The zod schema that validates the body: the same object the handler uses. */
-  body?: ZodType
-  auth: Auth
-  success: number
-  /** What `data` holds on success. */
-  data: 'tokens' | 'user' | 'null' | 'sessions' | 'revoked' | 'status'
-  /** Mounted at the server's root rather than under the base path. */
-  root?: true
-  /** A bare body, not the envelope. */
-  bare?: 'jwks' | 'text' | 'openapi'
+/** The schemas the document names in `components.schemas`; the others are written in place. */
+const COMPONENTS: Readonly<Record<string, z.ZodType>> = {
+  User: publicUserSchema,
+  Session: sessionEntrySchema,
+  TokenResponse: tokenResponseSchema,
+  JWKSet: jwkSetSchema,
+  FieldError: fieldErrorSchema,
+  Error: errorEnvelopeSchema,
 }
 
-/* The routes of API.md. A test walks the Express router and fails if one of its routes is missing
- * here, so this table cannot fall behind the code. */
-const ROUTES: readonly RouteDoc[] = [
-  {
-    method: 'post',
-    path: '/register',
-    summary: 'Create a user and log in',
-    body: registerSchema,
-    auth: 'none',
-    success: 201,
-    data: 'tokens',
-  },
-  {
-    method: 'post',
-    path: '/login',
-    summary: 'Log in by username or email',
-    body: loginSchema,
-    auth: 'none',
-    success: 200,
-    data: 'tokens',
-  },
-  {
-    method: 'post',
-    path: '/refresh',
-    summary: 'Rotate the refresh token into a new pair',
-    body: refreshBodySchema,
-    auth: 'refresh',
-    success: 200,
-    data: 'tokens',
-  },
-  {
-    method: 'post',
-    path: '/update-token',
-    summary: 'Same as /refresh (the reference design name)',
-    body: refreshBodySchema,
-    auth: 'refresh',
-    success: 200,
-    data: 'tokens',
-  },
-  {
-    method: 'post',
-    path: '/logout',
-    summary: 'End this session and clear the cookies',
-    body: refreshBodySchema,
-    auth: 'none',
-    success: 200,
-    data: 'null',
-  },
-  {
-    method: 'post',
-    path: '/logout-all',
-    summary: 'End every session of the user',
-    auth: 'access',
-    success: 200,
-    data: 'revoked',
-  },
-  { method: 'get', path: '/me', summary: 'The current user', auth: 'access', success: 200, data: 'user' },
-  {
-    method: 'patch',
-    path: '/me',
-    summary: 'Update fullname and/or email',
-    body: updateProfileSchema,
-    auth: 'access',
-    success: 200,
-    data: 'user',
-  },
-  {
-    method: 'post',
-    path: '/change-password',
-    summary: 'Change the password; ends the other sessions',
-    body: changePasswordSchema,
-    auth: 'access',
-    success: 200,
-    data: 'null',
-  },
-  {
-    method: 'get',
-    path: '/sessions',
-    summary: 'Active sessions, newest first',
-    auth: 'access',
-    success: 200,
-    data: 'sessions',
-  },
-  {
-    method: 'delete',
-    path: '/sessions/:id',
-    summary: 'Revoke one of your sessions',
-    auth: 'access',
-    success: 200,
-    data: 'null',
-  },
-  {
-    method: 'post',
-    path: '/email/verify/request',
-    summary: 'Mail a verification link',
-    auth: 'access',
-    success: 200,
-    data: 'null',
-  },
-  {
-    method: 'post',
-    path: '/email/verify',
-    body: verifyEmailSchema,
-    summary: 'Verify the email address with a mailed token',
-    auth: 'none',
-    success: 200,
-    data: 'user',
-  },
-  {
-    method: 'post',
-    path: '/password/reset/request',
-    body: passwordResetRequestSchema,
-    summary: 'Mail a password reset link',
-    auth: 'none',
-    success: 200,
-    data: 'null',
-  },
-  {
-    method: 'post',
-    path: '/password/reset',
-    body: passwordResetSchema,
-    summary: 'Set a new password with a mailed token',
-    auth: 'none',
-    success: 200,
-    data: 'null',
-  },
-  {
-    method: 'get',
-    path: '/.well-known/jwks.json',
-    summary: 'Public keys (JWK Set)',
-    auth: 'none',
-    success: 200,
-    data: 'null',
-    bare: 'jwks',
-  },
-  {
-    method: 'get',
-    path: '/.well-known/jwks.json',
-    summary: 'Public keys (JWK Set)',
-    auth: 'none',
-    success: 200,
-    data: 'null',
-    bare: 'jwks',
-    root: true,
-  },
-  {
-    method: 'get',
-    path: '/healthz',
-    summary: 'The process is up',
-    auth: 'none',
-    success: 200,
-    data: 'status',
-    root: true,
-  },
-  {
-    method: 'get',
-    path: '/readyz',
-    summary: 'Ready: 503 while the database is unreachable or the server drains',
-    auth: 'none',
-    success: 200,
-    data: 'status',
-    root: true,
-  },
-  {
-    method: 'get',
-    path: '/metrics',
-    summary: 'Prometheus metrics',
-    auth: 'none',
-    success: 200,
-    data: 'null',
-    bare: 'text',
-    root: true,
-  },
-  {
-    method: 'get',
-    path: '/openapi.json',
-    summary: 'This document',
-    auth: 'none',
-    success: 200,
-    data: 'null',
-    bare: 'openapi',
-    root: true,
-  },
-]
+const componentRef = (id: string): string => `#/components/schemas/${id}`
 
 /** Express `:param` to OpenAPI `{param}`. */
 export function toOpenAPIPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
 }
 
-function schemaOf(schema: ZodType): Record<string, unknown> {
-  // The input side: what a client sends, before trimming and lower-casing.
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>
-  delete json.$schema
-  return json
+function withoutDialect(json: object): JSONSchema {
+  const { $schema: _dialect, $id: _id, ...rest } = json as JSONSchema
+  return rest
 }
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+/** The input side of a schema: what a client sends, before trimming and lower-casing. */
+function inputSchemaOf(schema: z.ZodType): JSONSchema {
+  return withoutDialect(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }))
+}
 
-function envelopeOf(data: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The output side of the components and of each route's answer, in one pass so that an answer
+ * refers to a component by `$ref`. (An answer's schema must not be part of another answer's: it
+ * would be referred to under an id that the document does not name.)
+ */
+function convertAnswers(answers: readonly z.ZodType[]) {
+  const registry = z.registry<{ id: string }>()
+  const ids = new Map<z.ZodType, string>()
+  const add = (schema: z.ZodType, id: string) => {
+    if (ids.has(schema)) return
+    registry.add(schema, { id })
+    ids.set(schema, id)
+  }
+  for (const [id, schema] of Object.entries(COMPONENTS)) add(schema, id)
+  for (const [index, schema] of answers.entries()) add(schema, `answer${index}`)
+  const { schemas } = z.toJSONSchema(registry, { io: 'output', unrepresentable: 'any', uri: componentRef })
+  const json = (id: string) => withoutDialect(schemas[id]!)
   return {
-    type: 'object',
-    required: ['statusCode', 'data', 'message', 'success'],
-    properties: {
-      statusCode: { type: 'integer' },
-      data,
-      message: { type: 'string' },
-      success: { const: true },
+    components: Object.fromEntries(Object.keys(COMPONENTS).map((id) => [id, json(id)])),
+    schemaOf(schema: z.ZodType): JSONSchema {
+      const id = ids.get(schema)!
+      return id in COMPONENTS ? { $ref: componentRef(id) } : json(id)
     },
   }
 }
 
-const DATA_SCHEMAS: Record<RouteDoc['data'], Record<string, unknown>> = {
-  tokens: ref('TokenResponse'),
-  user: ref('User'),
-  null: { type: 'null' },
-  sessions: { type: 'array', items: ref('Session') },
-  revoked: { type: 'object', properties: { revoked: { type: 'integer' } }, required: ['revoked'] },
-  status: { type: 'object', properties: { status: { type: 'string' } } },
+/** What a row answers on success: `data` in the envelope, or its bare body. */
+function answerOf(row: RouteRow<unknown>): z.ZodType {
+  return row.bare ? row.data : successEnvelopeSchema(row.data)
 }
 
-function describe(route: RouteDoc): Record<string, unknown> {
-  const operation: Record<string, unknown> = { summary: route.summary }
-  if (route.path.includes(':')) {
-    operation.parameters = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({
-      name: m[1],
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }))
+const SECURITY: Record<RouteRow<unknown>['auth'], unknown[] | undefined> = {
+  none: undefined,
+  access: [{ bearer: [] }, { accessCookie: [] }],
+  // The refresh token comes from its cookie, else from the body.
+  refresh: [{ refreshCookie: [] }, {}],
+}
+
+function parametersOf(row: RouteRow<unknown>): unknown[] {
+  const parameters: unknown[] = [...row.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({
+    name: m[1],
+    in: 'path',
+    required: true,
+    schema: inputSchemaOf(z.string()),
+  }))
+  if (issuesTokens(row)) {
+    parameters.push({
+      name: AUTH_MODE_HEADER,
+      in: 'header',
+      required: false,
+      description:
+        '`cookie`: the tokens travel in cookies only, none in `data`; `bearer`: in `data` only, no cookie is set. Without it, both.',
+      schema: inputSchemaOf(z.enum(AUTH_MODES)),
+    })
   }
-  if (route.body) {
+  return parameters
+}
+
+/** `Set-Cookie` of a token-issuing answer. */
+function tokenCookiesHeader(basePath: string): Record<string, unknown> {
+  return {
+    'Set-Cookie': {
+      description:
+        `Unless \`${AUTH_MODE_HEADER}: bearer\`: \`${ACCESS_COOKIE}\` (HttpOnly; SameSite=Lax; Path=/) and ` +
+        `\`${REFRESH_COOKIE}\` (HttpOnly; SameSite=Strict; Path=${basePath}), both Secure unless the ` +
+        'server turned it off, and both living as long as the refresh token.',
+      schema: inputSchemaOf(z.string()),
+    },
+  }
+}
+
+function describe(
+  row: RouteRow<unknown>,
+  answer: JSONSchema,
+  options: { basePath: string },
+): Record<string, unknown> {
+  const operation: Record<string, unknown> = { summary: row.summary }
+  const parameters = parametersOf(row)
+  if (parameters.length > 0) operation.parameters = parameters
+  const body = row.body ?? (row.auth === 'refresh' ? refreshBodySchema : undefined)
+  if (body) {
     operation.requestBody = {
-      required: route.auth !== 'refresh' && route.path !== '/logout',
-      content: { 'application/json': { schema: schemaOf(route.body) } },
+      required: row.body !== undefined,
+      content: { 'application/json': { schema: inputSchemaOf(body) } },
     }
   }
-  if (route.auth === 'access') operation.security = [{ bearer: [] }, { accessCookie: [] }]
-  if (route.auth === 'refresh') operation.security = [{ refreshCookie: [] }, {}]
-  let content: Record<string, unknown>
-  if (route.bare === 'jwks') content = { 'application/json': { schema: ref('JWKSet') } }
-  else if (route.bare === 'text') content = { 'text/plain': { schema: { type: 'string' } } }
-  else if (route.bare === 'openapi') content = { 'application/json': { schema: { type: 'object' } } }
-  else content = { 'application/json': { schema: envelopeOf(DATA_SCHEMAS[route.data]) } }
+  const security = SECURITY[row.auth]
+  if (security) operation.security = security
+  const success: Record<string, unknown> = {
+    description: 'Success',
+    content: { [row.bare ?? 'application/json']: { schema: answer } },
+  }
+  if (issuesTokens(row)) success.headers = tokenCookiesHeader(options.basePath)
   operation.responses = {
-    [String(route.success)]: { description: 'Success', content },
+    [String(row.status)]: success,
     default: {
-      description: 'Error (API.md "Error codes")',
-      content: { 'application/json': { schema: ref('Error') } },
+      description: 'Error: the envelope with a stable `code`, and field problems in `errors`',
+      content: { 'application/json': { schema: { $ref: componentRef('Error') } } },
     },
   }
   return operation
 }
 
 /**
- * Builds the OpenAPI 3.1 document of the server from the zod schemas that validate its requests,
- * so that the document and the validation cannot disagree.
+ * Builds the OpenAPI 3.1 document of the server from its route tables and the zod schemas that
+ * validate its requests and type its answers, so that the document and the code cannot disagree.
  *
  * @example
  * ```ts
@@ -309,85 +170,37 @@ function describe(route: RouteDoc): Record<string, unknown> {
  */
 export function createOpenAPIDocument(options: OpenAPIOptions = {}): OpenAPIDocument {
   const basePath = options.basePath ?? '/auth'
+  const prefix = basePath === '/' ? '' : basePath
+  const routes: { row: RouteRow<unknown>; path: string }[] = [
+    ...AUTH_ROUTES.map((row) => ({ row, path: `${prefix}${row.path}` })),
+    ...ROOT_ROUTES.map((row) => ({ row, path: row.path })),
+  ]
+  const answers = routes.map(({ row }) => answerOf(row))
+  const converted = convertAnswers(answers)
   const paths: Record<string, Record<string, unknown>> = {}
-  for (const route of ROUTES) {
-    const path = toOpenAPIPath(route.root ? route.path : `${basePath === '/' ? '' : basePath}${route.path}`)
-    paths[path] ??= {}
-    paths[path][route.method] = describe(route)
-  }
+  routes.forEach(({ row, path }, index) => {
+    const openAPIPath = toOpenAPIPath(path)
+    paths[openAPIPath] ??= {}
+    paths[openAPIPath][row.method] = describe(row, converted.schemaOf(answers[index]!), { basePath })
+  })
   return {
     openapi: '3.1.0',
     info: {
       title: 'tokenpair',
       version: options.version ?? '0.1.0',
       description:
-        'Access-token / refresh-token auth server. Every response but JWKS, metrics and this document uses the envelope.',
+        'Access-token / refresh-token auth server. Every answer uses the envelope ' +
+        '`{ statusCode, data, message, success }` (errors add `code` and `errors`), except the JWK ' +
+        'Set, the metrics, the client script and this document.',
     },
     paths,
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-        accessCookie: { type: 'apiKey', in: 'cookie', name: 'accessToken' },
-        refreshCookie: { type: 'apiKey', in: 'cookie', name: 'refreshToken' },
+        accessCookie: { type: 'apiKey', in: 'cookie', name: ACCESS_COOKIE },
+        refreshCookie: { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE },
       },
-      schemas: {
-        User: {
-          type: 'object',
-          properties: {
-            id: { type: 'string' },
-            username: { type: 'string' },
-            email: { type: 'string' },
-            fullname: { type: 'string' },
-            roles: { type: 'array', items: { type: 'string' } },
-            emailVerified: { type: 'boolean' },
-            createdAt: { type: 'string', format: 'date-time' },
-            updatedAt: { type: 'string', format: 'date-time' },
-          },
-        },
-        Session: {
-          type: 'object',
-          properties: {
-            id: { type: 'string' },
-            createdAt: { type: 'string', format: 'date-time' },
-            lastUsedAt: { type: 'string', format: 'date-time' },
-            expiresAt: { type: 'string', format: 'date-time' },
-            userAgent: { type: ['string', 'null'] },
-            ip: { type: ['string', 'null'] },
-            current: { type: 'boolean' },
-          },
-        },
-        TokenResponse: {
-          type: 'object',
-          properties: {
-            user: ref('User'),
-            tokenType: { const: 'Bearer' },
-            accessToken: { type: 'string' },
-            accessTokenExpiresAt: { type: 'string', format: 'date-time' },
-            expiresIn: { type: 'integer' },
-            refreshToken: { type: 'string' },
-            refreshTokenExpiresAt: { type: 'string', format: 'date-time' },
-          },
-        },
-        JWKSet: { type: 'object', properties: { keys: { type: 'array', items: { type: 'object' } } } },
-        Error: {
-          type: 'object',
-          required: ['statusCode', 'data', 'message', 'success', 'code', 'errors'],
-          properties: {
-            statusCode: { type: 'integer' },
-            data: { type: 'null' },
-            message: { type: 'string' },
-            success: { const: false },
-            code: { type: 'string' },
-            errors: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: { path: { type: 'string' }, message: { type: 'string' } },
-              },
-            },
-          },
-        },
-      },
+      schemas: converted.components,
     },
   }
 }

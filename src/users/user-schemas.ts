@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
-/* The request bodies of the user routes. The same schemas validate requests and (later) describe
- * them in OpenAPI, so the two cannot drift. */
+/* The request bodies of the user routes. The route tables validate requests with these schemas and
+ * the OpenAPI document describes them with the same ones, so the two cannot drift. */
 
 const username = z
   .string()
@@ -56,8 +56,6 @@ export const changePasswordSchema = z.object({
 })
 export type ChangePasswordInput = z.infer<typeof changePasswordSchema>
 
-export const refreshBodySchema = z.object({ refreshToken: z.string().max(16_384).optional() }).partial()
-
 /** `PATCH /me`: `fullname` and/or `email`, with the rules of registration. Other fields are refused, not ignored. */
 export const updateProfileSchema = z
   .strictObject({ fullname: fullname.optional(), email: email.optional() })
@@ -71,9 +69,11 @@ const mailToken = z.string().min(1, 'is required').max(512, 'is too long')
 
 /** `POST /email/verify`. */
 export const verifyEmailSchema = z.object({ token: mailToken })
+export type VerifyEmailInput = z.infer<typeof verifyEmailSchema>
 
 /** `POST /password/reset/request`. */
 export const passwordResetRequestSchema = z.object({ email })
+export type PasswordResetRequestInput = z.infer<typeof passwordResetRequestSchema>
 
 /** `POST /password/reset`. */
 export const passwordResetSchema = z.object({ token: mailToken, newPassword: passwordSchema })

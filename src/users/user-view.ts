@@ -1,16 +1,7 @@
+import type { PublicUser } from '../protocol/wire-schemas.js'
 import type { UserRecord } from '../storage/storage.js'
 
-/** A user as API.md shows it: no password hash, times as ISO 8601 UTC. */
-export interface PublicUser {
-  id: string
-  username: string
-  email: string
-  fullname: string
-  roles: string[]
-  emailVerified: boolean
-  createdAt: string
-  updatedAt: string
-}
+export type { PublicUser } from '../protocol/wire-schemas.js'
 
 /** The public view of a stored user. */
 export function toPublicUser(user: UserRecord): PublicUser {

@@ -13,22 +13,61 @@ import { newUser } from '../helpers/http.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 
 const CLIENT_DIR = join(import.meta.dirname, '..', '..', 'src', 'client')
+const PROTOCOL_DIR = join(import.meta.dirname, '..', '..', 'src', 'protocol')
+
+function clientSources(): { file: string; source: string }[] {
+  const files = readdirSync(CLIENT_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+  return files.map((file) => ({ file, source: readFileSync(join(CLIENT_DIR, file), 'utf8') }))
+}
 
 describe('client boundaries', () => {
-  it('imports nothing but its own files: no node:, no server code, no package', () => {
-    const files = readdirSync(CLIENT_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+  it('imports nothing but its own files and protocol/: no node:, no server code, no package', () => {
+    const files = clientSources()
     expect(files.length).toBeGreaterThan(3)
     let seen = 0
-    for (const file of files) {
-      const source = readFileSync(join(CLIENT_DIR, file), 'utf8')
+    for (const { file, source } of files) {
       // Static and dynamic imports on code lines (TSDoc examples, on `*` lines, do not count).
       const specifiers = [
         ...source.matchAll(/^(?!\s*\*)[^\n]*?(?:\bfrom\s+|\bimport\s*\(\s*)'([^']+)'/gm),
       ].map((m) => m[1]!)
-      for (const specifier of specifiers) expect(`${file}: ${specifier}`).toMatch(/: \.\/[a-z-]+\.js$/)
+      for (const specifier of specifiers) {
+        expect(`${file}: ${specifier}`).toMatch(/: (?:\.\/|\.\.\/protocol\/)[a-z-]+\.js$/)
+      }
       seen += specifiers.length
     }
     expect(seen).toBeGreaterThan(5)
+  })
+
+  it('imports a protocol/ file that holds zod with `import type` only', () => {
+    let values = 0
+    for (const { file, source } of clientSources()) {
+      // Whole statements, so that a multi-line import is read from its first word.
+      for (const m of source.matchAll(
+        /^(import|export)(\s+type)?\b[^']*?\bfrom\s+'\.\.\/protocol\/([a-z-]+)\.js'/gm,
+      )) {
+        if (m[2] !== undefined) continue
+        values++
+        const protocolSource = readFileSync(join(PROTOCOL_DIR, `${m[3]}.ts`), 'utf8')
+        expect(protocolSource, `${file} imports ../protocol/${m[3]}.js as a value`).not.toMatch(/from 'zod'/)
+      }
+    }
+    expect(values).toBeGreaterThan(0)
+  })
+
+  it('bundles for browsers without zod', async () => {
+    const { build } = await import('esbuild')
+    const result = await build({
+      entryPoints: [join(CLIENT_DIR, 'index.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    })
+    const inputs = Object.keys(result.metafile.inputs)
+    expect(inputs.some((i) => i.includes('src/protocol/'))).toBe(true)
+    expect(inputs.filter((i) => i.includes('node_modules'))).toEqual([])
   })
 
   it('has the public types it documents', () => {

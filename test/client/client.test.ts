@@ -58,7 +58,7 @@ describe('client (bearer mode, real server)', () => {
     await server.close()
   })
 
-  it('keeps its own list of error codes equal to the server list', () => {
+  it('carries the list of error codes the server sends', () => {
     expect([...API_ERROR_CODES].sort()).toEqual([...ERROR_CODES].sort())
   })
 

@@ -2,9 +2,18 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { z } from 'zod'
 import { ERROR_CODES } from '../../src/errors.js'
 import { ERROR_STATUS } from '../../src/express/error-status.js'
-import { registerBearer, request } from '../helpers/http.js'
+import { errorEnvelopeSchema, successEnvelopeSchema } from '../../src/protocol/envelope.js'
+import {
+  jwkSetSchema,
+  publicUserSchema,
+  revokedCountSchema,
+  sessionEntrySchema,
+  tokenResponseSchema,
+} from '../../src/protocol/wire-schemas.js'
+import { newUser, registerBearer, request } from '../helpers/http.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 
 let server: TestServer
@@ -216,7 +225,7 @@ describe('requireAuth in an app of ones own', () => {
 })
 
 describe('error codes', () => {
-  it('are exactly the codes of API.md, each with its status', () => {
+  it('are exactly the codes of the contract, each with its status', () => {
     expect([...ERROR_CODES].sort()).toEqual(
       [
         'validation_failed',
@@ -269,5 +278,32 @@ describe('error codes', () => {
       internal_error: 500,
       unavailable: 503,
     })
+  })
+})
+
+describe('wire schemas', () => {
+  it('describe what the server answers', async () => {
+    const registered = await request(`${server.url}/auth/register`, {
+      body: newUser(),
+      headers: { 'x-auth-mode': 'bearer' },
+    })
+    successEnvelopeSchema(tokenResponseSchema).strict().parse(registered.body)
+    const headers = { authorization: `Bearer ${registered.body.data.accessToken}` }
+    const me = await request(`${server.url}/auth/me`, { headers })
+    successEnvelopeSchema(publicUserSchema).strict().parse(me.body)
+    const sessions = await request(`${server.url}/auth/sessions`, { headers })
+    successEnvelopeSchema(z.array(sessionEntrySchema)).strict().parse(sessions.body)
+    const wrongPassword = await request(`${server.url}/auth/login`, {
+      body: { login: registered.body.data.user.username, password: 'wrong password!' },
+    })
+    errorEnvelopeSchema.strict().parse(wrongPassword.body)
+    const invalid = await request(`${server.url}/auth/register`, { body: { username: 'x' } })
+    const parsedError = errorEnvelopeSchema.strict().parse(invalid.body)
+    expect(parsedError.errors.length).toBeGreaterThan(0)
+    const all = await request(`${server.url}/auth/logout-all`, { method: 'POST', headers })
+    successEnvelopeSchema(revokedCountSchema).strict().parse(all.body)
+    jwkSetSchema.parse((await request(`${server.url}/.well-known/jwks.json`)).body)
+    // A schema that demands what the server does not send fails: the parse above can fail.
+    expect(() => successEnvelopeSchema(z.array(publicUserSchema)).parse(me.body)).toThrow()
   })
 })

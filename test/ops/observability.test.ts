@@ -212,6 +212,7 @@ describe('OpenAPI', () => {
   let auth: Auth
   let url: string
   let server: Server
+  let app: ReturnType<typeof createServerApp>
 
   beforeAll(async () => {
     auth = await createAuth({
@@ -219,7 +220,8 @@ describe('OpenAPI', () => {
       secret: TEST_SECRET,
       mail: { transport: DISCARD_MAIL },
     })
-    server = createServerApp(auth).listen(0, '127.0.0.1')
+    app = createServerApp(auth)
+    server = app.listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   })
@@ -244,6 +246,21 @@ describe('OpenAPI', () => {
     }
     for (const root of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/.well-known/jwks.json']) {
       expect(doc.paths[root]?.get, root).toBeDefined()
+    }
+  })
+
+  it('documents every route the server app mounts at its root', async () => {
+    const doc = (await (await fetch(`${url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>
+    }
+    type Layer = { route?: { path: string; methods: Record<string, boolean> } }
+    const routes = (app as unknown as { router: { stack: Layer[] } }).router.stack.filter((l) => l.route)
+    expect(routes.length).toBeGreaterThanOrEqual(5)
+    for (const layer of routes) {
+      const path = toOpenAPIPath(layer.route!.path)
+      for (const method of Object.keys(layer.route!.methods).filter((m) => m !== '_all')) {
+        expect(doc.paths[path]?.[method], `${method.toUpperCase()} ${path}`).toBeDefined()
+      }
     }
   })
 

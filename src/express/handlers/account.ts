@@ -1,39 +1,43 @@
-import type { RequestHandler } from 'express'
 import type { Engine } from '../../engine/engine.js'
 import { AuthError } from '../../errors.js'
-import { validate } from '../../internal/validate.js'
+import type { PublicUser, SessionEntry } from '../../protocol/wire-schemas.js'
 import { listSessions, revokeOwnSession } from '../../sessions/sessions.js'
 import { changePassword } from '../../users/accounts.js'
-import { changePasswordSchema } from '../../users/user-schemas.js'
+import type { ChangePasswordInput } from '../../users/user-schemas.js'
 import { toPublicUser } from '../../users/user-view.js'
 import { readClientInfo } from '../client-info.js'
-import { sendSuccess } from '../envelope.js'
+import type { RouteAnswer, RouteHandler } from '../route-table.js'
 
 /** `GET /me`: the current user, read fresh from storage. */
-export function meHandler(engine: Engine): RequestHandler {
+export function meHandler(engine: Engine, answer: RouteAnswer<PublicUser>): RouteHandler<undefined> {
   return async function me(req, res) {
     const user = await engine.storage.findUserById(req.auth!.userId)
     if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
-    sendSuccess(res, 200, toPublicUser(user), 'Current user')
+    answer.send(res, toPublicUser(user), 'Current user')
   }
 }
 
 /** `POST /change-password`: checks the current password, sets the new one, ends the other sessions. */
-export function changePasswordHandler(engine: Engine): RequestHandler {
-  return async function changePasswordRoute(req, res) {
-    const input = validate(changePasswordSchema, req.body)
+export function changePasswordHandler(
+  engine: Engine,
+  answer: RouteAnswer<null>,
+): RouteHandler<ChangePasswordInput> {
+  return async function changePasswordRoute(req, res, input) {
     await changePassword(
       engine,
       { userId: req.auth!.userId, sessionId: req.auth!.sessionId, ip: readClientInfo(req).ip },
       input,
     )
     engine.events.emit({ type: 'password_changed', userId: req.auth!.userId, sessionId: req.auth!.sessionId })
-    sendSuccess(res, 200, null, 'Password changed; other sessions were signed out')
+    answer.send(res, null, 'Password changed; other sessions were signed out')
   }
 }
 
 /** `GET /sessions`: the user's active sessions, newest first, the current one marked. */
-export function sessionsHandler(engine: Engine): RequestHandler {
+export function sessionsHandler(
+  engine: Engine,
+  answer: RouteAnswer<SessionEntry[]>,
+): RouteHandler<undefined> {
   return async function sessions(req, res) {
     const list = await listSessions(engine, req.auth!.userId)
     const data = list.map((s) => ({
@@ -45,12 +49,12 @@ export function sessionsHandler(engine: Engine): RequestHandler {
       ip: s.ip,
       current: s.id === req.auth!.sessionId,
     }))
-    sendSuccess(res, 200, data, 'Active sessions')
+    answer.send(res, data, 'Active sessions')
   }
 }
 
 /** `DELETE /sessions/:id`: revokes one of the user's own sessions; another's is `404`. */
-export function deleteSessionHandler(engine: Engine): RequestHandler {
+export function deleteSessionHandler(engine: Engine, answer: RouteAnswer<null>): RouteHandler<undefined> {
   return async function deleteSession(req, res) {
     const id = req.params.id
     if (typeof id !== 'string' || id.length > 64) throw new AuthError('not_found', 'No such session')
@@ -61,6 +65,6 @@ export function deleteSessionHandler(engine: Engine): RequestHandler {
       sessionId: id,
       reason: 'session_deleted',
     })
-    sendSuccess(res, 200, null, 'Session revoked')
+    answer.send(res, null, 'Session revoked')
   }
 }

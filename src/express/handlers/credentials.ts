@@ -1,41 +1,43 @@
-import type { RequestHandler } from 'express'
 import type { Engine } from '../../engine/engine.js'
-import { validate } from '../../internal/validate.js'
+import type { TokenResponseData } from '../../protocol/wire-schemas.js'
 import { openSession } from '../../sessions/sessions.js'
 import { authenticateUser, registerUser } from '../../users/accounts.js'
 import { queueEmailVerification } from '../../users/email-flows.js'
-import { loginSchema, registerSchema } from '../../users/user-schemas.js'
+import type { LoginInput, RegisterInput } from '../../users/user-schemas.js'
 import { readClientInfo } from '../client-info.js'
-import { readAuthMode, sendTokenPair } from '../token-response.js'
+import type { RouteAnswer, RouteHandler } from '../route-table.js'
+import { sendTokenPair } from '../token-response.js'
 import { readLinkBase } from './email.js'
 
 /** `POST /register`: creates the user and logs them in. */
-export function registerHandler(engine: Engine): RequestHandler {
-  return async function register(req, res) {
-    readAuthMode(req)
-    const input = validate(registerSchema, req.body)
+export function registerHandler(
+  engine: Engine,
+  answer: RouteAnswer<TokenResponseData>,
+): RouteHandler<RegisterInput> {
+  return async function register(req, res, input) {
     const client = readClientInfo(req)
     const user = await registerUser(engine, input, client)
     const pair = await openSession(engine, user, client)
     const ip = client.ip ?? undefined
     engine.events.emit({ type: 'user_registered', userId: user.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
-    sendTokenPair(engine, req, res, pair, 201, 'Registered')
+    sendTokenPair(engine, req, res, pair, answer, 'Registered')
     queueEmailVerification(engine, user.id, readLinkBase(engine, req))
   }
 }
 
 /** `POST /login` by username or email. */
-export function loginHandler(engine: Engine): RequestHandler {
-  return async function login(req, res) {
-    readAuthMode(req)
-    const input = validate(loginSchema, req.body)
+export function loginHandler(
+  engine: Engine,
+  answer: RouteAnswer<TokenResponseData>,
+): RouteHandler<LoginInput> {
+  return async function login(req, res, input) {
     const client = readClientInfo(req)
     const ip = client.ip ?? undefined
     const user = await authenticateUser(engine, input, client)
     const pair = await openSession(engine, user, client)
     engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
-    sendTokenPair(engine, req, res, pair, 200, 'Logged in')
+    sendTokenPair(engine, req, res, pair, answer, 'Logged in')
   }
 }

@@ -1,21 +1,21 @@
-import type { Request, RequestHandler } from 'express'
+import type { Request } from 'express'
 import type { Engine } from '../../engine/engine.js'
 import { AuthError } from '../../errors.js'
-import { validate } from '../../internal/validate.js'
+import type { PublicUser } from '../../protocol/wire-schemas.js'
 import {
   queueEmailVerification,
   requestPasswordReset,
   resetPassword,
   verifyEmail,
 } from '../../users/email-flows.js'
-import {
-  passwordResetRequestSchema,
-  passwordResetSchema,
-  verifyEmailSchema,
+import type {
+  PasswordResetInput,
+  PasswordResetRequestInput,
+  VerifyEmailInput,
 } from '../../users/user-schemas.js'
 import { toPublicUser } from '../../users/user-view.js'
 import { readClientInfo } from '../client-info.js'
-import { sendSuccess } from '../envelope.js'
+import type { RouteAnswer, RouteHandler } from '../route-table.js'
 
 function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, '')
@@ -53,25 +53,30 @@ export function readLinkBase(engine: Engine, req: Request): string | null {
 }
 
 /** `POST /email/verify/request` (access token): mails a new verification link, superseding the last. */
-export function emailVerifyRequestHandler(engine: Engine): RequestHandler {
+export function emailVerifyRequestHandler(
+  engine: Engine,
+  answer: RouteAnswer<null>,
+): RouteHandler<undefined> {
   return async function emailVerifyRequest(req, res) {
     const user = await engine.storage.findUserById(req.auth!.userId)
     if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
     if (user.emailVerified) {
-      sendSuccess(res, 200, null, 'Email address is already verified')
+      answer.send(res, null, 'Email address is already verified')
       return
     }
-    sendSuccess(res, 200, null, 'Verification mail sent')
+    answer.send(res, null, 'Verification mail sent')
     queueEmailVerification(engine, user.id, readLinkBase(engine, req))
   }
 }
 
 /** `POST /email/verify` `{token}`: marks the address verified; `400 invalid_email_token` otherwise. */
-export function emailVerifyHandler(engine: Engine): RequestHandler {
-  return async function emailVerify(req, res) {
-    const input = validate(verifyEmailSchema, req.body)
+export function emailVerifyHandler(
+  engine: Engine,
+  answer: RouteAnswer<PublicUser>,
+): RouteHandler<VerifyEmailInput> {
+  return async function emailVerify(_req, res, input) {
     const user = await verifyEmail(engine, input.token)
-    sendSuccess(res, 200, toPublicUser(user), 'Email address verified')
+    answer.send(res, toPublicUser(user), 'Email address verified')
   }
 }
 
@@ -80,11 +85,13 @@ export function emailVerifyHandler(engine: Engine): RequestHandler {
  * counted and the answer sent before the address is looked up; the lookup, the token and the mail
  * happen afterwards, so neither the answer nor its timing says whether the address exists.
  */
-export function passwordResetRequestHandler(engine: Engine): RequestHandler {
-  return async function passwordResetRequest(req, res) {
-    const input = validate(passwordResetRequestSchema, req.body)
+export function passwordResetRequestHandler(
+  engine: Engine,
+  answer: RouteAnswer<null>,
+): RouteHandler<PasswordResetRequestInput> {
+  return async function passwordResetRequest(req, res, input) {
     await requestPasswordReset(engine, input.email, readClientInfo(req), readLinkBase(engine, req))
-    sendSuccess(res, 200, null, 'If this address belongs to an account, a reset link is on its way')
+    answer.send(res, null, 'If this address belongs to an account, a reset link is on its way')
   }
 }
 
@@ -92,12 +99,14 @@ export function passwordResetRequestHandler(engine: Engine): RequestHandler {
  * `POST /password/reset` `{token, newPassword}`: sets the password, marks the address verified,
  * revokes every session; `400 invalid_reset_token` for a used, expired or unknown token.
  */
-export function passwordResetHandler(engine: Engine): RequestHandler {
-  return async function passwordReset(req, res) {
-    const input = validate(passwordResetSchema, req.body)
+export function passwordResetHandler(
+  engine: Engine,
+  answer: RouteAnswer<null>,
+): RouteHandler<PasswordResetInput> {
+  return async function passwordReset(_req, res, input) {
     const { userId, revoked } = await resetPassword(engine, input)
     engine.events.emit({ type: 'password_changed', userId, reason: 'password_reset' })
     engine.events.emit({ type: 'session_revoked', userId, reason: 'password_reset', count: revoked })
-    sendSuccess(res, 200, null, 'Password reset; every session was signed out')
+    answer.send(res, null, 'Password reset; every session was signed out')
   }
 }

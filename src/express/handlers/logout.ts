@@ -1,11 +1,11 @@
-import type { RequestHandler } from 'express'
 import type { Engine } from '../../engine/engine.js'
 import { resolveCookieNames } from '../../protocol/cookies.js'
+import type { RevokedCount } from '../../protocol/wire-schemas.js'
 import { verifyAccessToken } from '../../tokens/access-token.js'
 import { readSignedRefreshToken } from '../../tokens/refresh-token.js'
 import { clearTokenCookies } from '../cookies.js'
 import { assertSameOrigin } from '../csrf.js'
-import { sendSuccess } from '../envelope.js'
+import type { RouteAnswer, RouteHandler } from '../route-table.js'
 import { readAccessToken, readRefreshToken } from '../token-source.js'
 
 /** The session a logout names, from its refresh token or else its access token; `null` if none is valid. */
@@ -33,7 +33,7 @@ async function findSessionToEnd(
  * `POST /logout`: revokes the session of the presented token and clears both cookies. A missing,
  * expired or unknown token still clears the cookies and answers 200: the client wants out.
  */
-export function logoutHandler(engine: Engine): RequestHandler {
+export function logoutHandler(engine: Engine, answer: RouteAnswer<null>): RouteHandler<undefined> {
   const names = resolveCookieNames(engine.options.cookiePrefix)
   return async function logout(req, res) {
     const refresh = readRefreshToken(req, names)
@@ -50,12 +50,12 @@ export function logoutHandler(engine: Engine): RequestHandler {
       engine.events.emit({ type: 'session_revoked', ...target, reason: 'logout' })
     }
     clearTokenCookies(res, engine.options)
-    sendSuccess(res, 200, null, 'Logged out')
+    answer.send(res, null, 'Logged out')
   }
 }
 
 /** `POST /logout-all`: revokes every session of the user, the current one included. */
-export function logoutAllHandler(engine: Engine): RequestHandler {
+export function logoutAllHandler(engine: Engine, answer: RouteAnswer<RevokedCount>): RouteHandler<undefined> {
   return async function logoutAll(req, res) {
     const revoked = await engine.storage.revokeUserSessions(req.auth!.userId, 'logout_all', Date.now())
     if (revoked > 0) {
@@ -67,6 +67,6 @@ export function logoutAllHandler(engine: Engine): RequestHandler {
       })
     }
     clearTokenCookies(res, engine.options)
-    sendSuccess(res, 200, { revoked }, 'Logged out of every session')
+    answer.send(res, { revoked }, 'Logged out of every session')
   }
 }

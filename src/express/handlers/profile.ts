@@ -1,10 +1,9 @@
-import type { RequestHandler } from 'express'
 import type { Engine } from '../../engine/engine.js'
-import { validate } from '../../internal/validate.js'
+import type { PublicUser } from '../../protocol/wire-schemas.js'
 import { queueEmailVerification, updateProfile } from '../../users/email-flows.js'
-import { updateProfileSchema } from '../../users/user-schemas.js'
+import type { UpdateProfileInput } from '../../users/user-schemas.js'
 import { toPublicUser } from '../../users/user-view.js'
-import { sendSuccess } from '../envelope.js'
+import type { RouteAnswer, RouteHandler } from '../route-table.js'
 import { readLinkBase } from './email.js'
 
 /**
@@ -13,11 +12,13 @@ import { readLinkBase } from './email.js'
  * mail; a taken one answers `409 email_taken`. The access token keeps its old claims until the
  * next refresh.
  */
-export function updateProfileHandler(engine: Engine): RequestHandler {
-  return async function updateProfileRoute(req, res) {
-    const input = validate(updateProfileSchema, req.body)
+export function updateProfileHandler(
+  engine: Engine,
+  answer: RouteAnswer<PublicUser>,
+): RouteHandler<UpdateProfileInput> {
+  return async function updateProfileRoute(req, res, input) {
     const { user, emailChanged } = await updateProfile(engine, req.auth!.userId, input)
-    sendSuccess(res, 200, toPublicUser(user), 'Profile updated')
+    answer.send(res, toPublicUser(user), 'Profile updated')
     if (emailChanged) queueEmailVerification(engine, user.id, readLinkBase(engine, req))
   }
 }

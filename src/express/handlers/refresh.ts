@@ -1,26 +1,29 @@
-import type { RequestHandler } from 'express'
 import type { Engine } from '../../engine/engine.js'
 import { AuthError } from '../../errors.js'
 import { resolveCookieNames } from '../../protocol/cookies.js'
+import type { TokenResponseData } from '../../protocol/wire-schemas.js'
 import { isRefusedRefreshToken, rotateRefreshToken } from '../../sessions/rotation.js'
 import { readClientInfo } from '../client-info.js'
 import { clearTokenCookies } from '../cookies.js'
 import { assertSameOrigin } from '../csrf.js'
 import { sendError } from '../envelope.js'
-import { readAuthMode, sendTokenPair } from '../token-response.js'
+import type { RouteAnswer, RouteHandler } from '../route-table.js'
+import { sendTokenPair } from '../token-response.js'
 import { readRefreshToken } from '../token-source.js'
 
 /** `POST /refresh` (and `/update-token`): rotates the refresh token and issues a new pair. */
-export function refreshHandler(engine: Engine): RequestHandler {
+export function refreshHandler(
+  engine: Engine,
+  answer: RouteAnswer<TokenResponseData>,
+): RouteHandler<undefined> {
   const cookieNames = resolveCookieNames(engine.options.cookiePrefix)
   return async function refresh(req, res) {
-    readAuthMode(req)
     const presented = readRefreshToken(req, cookieNames)
     if (!presented) throw new AuthError('missing_refresh_token', 'Refresh token is required')
     if (presented.from === 'cookie') assertSameOrigin(req, engine.options.allowedOrigins)
     try {
       const pair = await rotateRefreshToken(engine, presented.token, readClientInfo(req))
-      sendTokenPair(engine, req, res, pair, 200, 'Access token is updated')
+      sendTokenPair(engine, req, res, pair, answer, 'Access token is updated')
     } catch (error) {
       // A refused refresh token is dead for good: drop the cookies so the browser stops sending them.
       if (isRefusedRefreshToken(error)) {

@@ -1,0 +1,52 @@
+/*
+ * The error codes of the HTTP contract (docs/api.md) and the status each is answered with. This
+ * file holds no zod, so that the browser client can import it as a value without bundling zod.
+ */
+
+/** Each code with its HTTP status, in the contract's order: the one table of codes. */
+const ERROR_TABLE = [
+  ['validation_failed', 400],
+  ['malformed_json', 400],
+  ['missing_token', 401],
+  ['token_expired', 401],
+  ['invalid_token', 401],
+  ['session_revoked', 401],
+  ['missing_refresh_token', 401],
+  ['invalid_refresh_token', 401],
+  ['refresh_token_reused', 401],
+  ['invalid_credentials', 401],
+  ['csrf_rejected', 403],
+  ['forbidden', 403],
+  ['email_unverified', 403],
+  ['not_found', 404],
+  ['invalid_email_token', 400],
+  ['invalid_reset_token', 400],
+  ['username_taken', 409],
+  ['email_taken', 409],
+  ['payload_too_large', 413],
+  ['unsupported_media_type', 415],
+  ['rate_limited', 429],
+  ['internal_error', 500],
+  ['unavailable', 503],
+] as const
+
+/** The first member of each pair, as a tuple of the same length and order. */
+type CodesOf<T extends readonly (readonly [string, number])[]> = { readonly [K in keyof T]: T[K][0] }
+
+/** The closed list of error codes. A test pins it so that none drifts. */
+export const ERROR_CODES = ERROR_TABLE.map(([code]) => code) as unknown as CodesOf<typeof ERROR_TABLE>
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** HTTP status of each error code: the one mapping from error codes to HTTP. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze(
+  Object.fromEntries(ERROR_TABLE) as Record<ErrorCode, number>,
+)
+
+const CODES: ReadonlySet<string> = new Set(ERROR_CODES)
+
+/** Whether `value` is one of {@link ERROR_CODES}. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && CODES.has(value)
+}
