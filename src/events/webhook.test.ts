@@ -27,7 +27,9 @@ describe('createWebhookListener', () => {
     const failed = new Promise<void>((resolve) => {
       const listener = createWebhookListener({
         url,
-        timeoutMs: 200,
+        // Long enough for a loopback connection on a loaded machine: each attempt must reach the
+        // receiver (counted in hits) before its timeout ends it.
+        timeoutMs: 1500,
         retries: 1,
         backoffMs: 50,
         logger: {
