@@ -72,6 +72,8 @@ export type EnvKind =
   | 'secret'
   /** A TCP port, 0 to 65535. */
   | 'port'
+  /** A whole number (the option checks its range). */
+  | 'count'
   /** One of pino's levels. */
   | 'log-level'
   /** `false`, `true`, a number of hops, or the addresses Express `trust proxy` takes. */
@@ -174,6 +176,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'APP_URL', option: 'appUrl', kind: 'url', default: null },
   forOption('EMAIL_VERIFY_TTL', 'emailVerifyTtl', 'duration'),
   forOption('PASSWORD_RESET_TTL', 'passwordResetTtl', 'duration'),
+  { name: 'MAX_SESSIONS_PER_USER', option: 'maxSessionsPerUser', kind: 'count', default: null },
   { name: 'LOG_LEVEL', setting: 'logLevel', kind: 'log-level', default: 'info' },
   { name: 'TRUST_PROXY', setting: 'trustProxy', kind: 'trust-proxy', default: 'false' },
   { name: 'SHUTDOWN_TIMEOUT', setting: 'shutdownTimeoutMs', kind: 'duration', default: '10s' },
@@ -217,6 +220,9 @@ function parseText(variable: EnvVariable, text: string): unknown {
       if (!isOption && !/^https?:\/\/[^\s]+$/.test(text))
         throw new ConfigError(name, 'must be an http(s) URL')
       return text
+    case 'count':
+      if (!/^\d{1,9}$/.test(text)) throw new ConfigError(name, `not a whole number: ${JSON.stringify(text)}`)
+      return Number(text)
     case 'port':
       if (!/^\d+$/.test(text) || Number(text) > 65535)
         throw new ConfigError(name, `not a port number: ${JSON.stringify(text)}`)

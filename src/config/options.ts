@@ -104,6 +104,11 @@ export interface AuthOptions {
   passwordResetTtl?: Duration
   /** Outgoing mail: SMTP, outbox folder, sender, templates, retries (docs/email.md). Default: `.eml` files in `./data/outbox`. */
   mail?: MailOptions
+  /**
+   * `MAX_SESSIONS_PER_USER`: the most live sessions one user may hold; past it, a new login
+   * revokes the user's least recently used sessions (reason `session_limit`). Default: no cap.
+   */
+  maxSessionsPerUser?: number
 }
 
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
@@ -135,6 +140,8 @@ export interface ResolvedOptions {
   readonly emailVerifyTtlMs: number
   readonly passwordResetTtlMs: number
   readonly mail: ResolvedMailOptions
+  /** `null` for no cap. */
+  readonly maxSessionsPerUser: number | null
 }
 
 /**
@@ -188,6 +195,17 @@ export function resolveDurationOption(
   name: DurationOption,
 ): number {
   return resolveDuration(name, options[name], OPTION_DEFAULTS[name], DURATION_BOUNDS[name])
+}
+
+function resolveSessionCap(value: number | undefined): number | null {
+  if (value === undefined) return null
+  if (!Number.isInteger(value) || value < 1 || value > 100_000) {
+    throw new ConfigError(
+      'maxSessionsPerUser',
+      `must be a whole number from 1 to 100000, not ${JSON.stringify(value)}`,
+    )
+  }
+  return value
 }
 
 function resolveSecret(name: string, value: string | undefined): string | null {
@@ -300,6 +318,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     emailVerifyTtlMs: resolveDurationOption(options, 'emailVerifyTtl'),
     passwordResetTtlMs: resolveDurationOption(options, 'passwordResetTtl'),
     mail: resolveMailOptions(options.mail),
+    maxSessionsPerUser: resolveSessionCap(options.maxSessionsPerUser),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
   if (resolved.audience === '') throw new ConfigError('audience', 'must not be empty')

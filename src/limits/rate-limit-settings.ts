@@ -45,6 +45,15 @@ export interface RateLimitSettings {
    * Env `RATE_LIMIT_VERIFY_ADDRESS`.
    */
   verifyMailAddress?: LimitOption
+  /**
+   * Sensitive account changes per user (`PATCH /auth/me`, and the routes that need
+   * re-authentication): each request counts, so that a stolen access token can neither probe
+   * which addresses are registered nor guess the current password quickly. Default `10/1h`. Env
+   * `RATE_LIMIT_SENSITIVE_USER`.
+   */
+  sensitiveUser?: LimitOption
+  /** Sensitive account changes per client IP, any user. Default `30/1h`. Env `RATE_LIMIT_SENSITIVE_IP`. */
+  sensitiveIp?: LimitOption
 }
 
 /** `rateLimit` option of `createAuth`. */
@@ -73,6 +82,8 @@ export interface ResolvedRateLimits {
   readonly resetRequestIp: ResolvedLimit | null
   readonly resetRequestAddress: ResolvedLimit | null
   readonly verifyMailAddress: ResolvedLimit | null
+  readonly sensitiveUser: ResolvedLimit | null
+  readonly sensitiveIp: ResolvedLimit | null
   readonly redisUrl: string | null
   readonly redis: RedisClientLike | null
   readonly keyPrefix: string
@@ -88,6 +99,8 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<keyof RateLimitSettings, strin
   resetRequestIp: '10/1h',
   resetRequestAddress: '3/1h',
   verifyMailAddress: '5/1h',
+  sensitiveUser: '10/1h',
+  sensitiveIp: '30/1h',
 })
 
 /** Environment variable of each limit. */
@@ -100,6 +113,8 @@ export const RATE_LIMIT_ENV: Readonly<Record<keyof RateLimitSettings, string>> =
   resetRequestIp: 'RATE_LIMIT_RESET_IP',
   resetRequestAddress: 'RATE_LIMIT_RESET_ADDRESS',
   verifyMailAddress: 'RATE_LIMIT_VERIFY_ADDRESS',
+  sensitiveUser: 'RATE_LIMIT_SENSITIVE_USER',
+  sensitiveIp: 'RATE_LIMIT_SENSITIVE_IP',
 })
 
 export const LIMIT_NAMES = Object.keys(DEFAULT_RATE_LIMITS) as (keyof RateLimitSettings)[]

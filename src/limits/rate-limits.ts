@@ -170,6 +170,17 @@ export class RateLimits {
   }
 
   /**
+   * Counts one sensitive account change (a profile update, a factor change) by `userId` from
+   * `ip`; throws `RateLimitError` past either limit. Every request counts, right or wrong.
+   */
+  async consumeSensitiveChange(userId: string, ip: string | null | undefined): Promise<void> {
+    await this.#consumeAll([
+      ['sensitiveUser', hashName(userId)],
+      ['sensitiveIp', deriveClientKey(ip)],
+    ])
+  }
+
+  /**
    * Counts one verification mail to `email`; `false` once the address has had its share, and the
    * mail is then not sent. It never throws for the limit: the mail goes out after the answer.
    */

@@ -8,6 +8,10 @@ export {
   type MailTemplates,
   type RenderedMail,
   resetPasswordTemplate,
+  type SecurityNoticeContext,
+  type SecurityNoticeEvent,
+  type SecurityNoticeTemplate,
+  securityNoticeTemplate,
   verifyEmailTemplate,
 } from './mail-templates.js'
 export {

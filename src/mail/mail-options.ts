@@ -103,12 +103,12 @@ function resolveFrom(value: string | undefined): string {
  */
 export function resolveMailOptions(options: MailOptions | undefined): ResolvedMailOptions {
   const mail = options ?? {}
-  const templates = { ...DEFAULT_MAIL_TEMPLATES }
-  for (const key of ['verifyEmail', 'resetPassword'] as const) {
+  const templates: MailTemplates = { ...DEFAULT_MAIL_TEMPLATES }
+  for (const key of Object.keys(DEFAULT_MAIL_TEMPLATES) as (keyof MailTemplates)[]) {
     const template = mail.templates?.[key]
     if (template === undefined) continue
     if (typeof template !== 'function') throw new ConfigError(`mail.templates.${key}`, 'must be a function')
-    templates[key] = template
+    Object.assign(templates, { [key]: template })
   }
   if (mail.transport !== undefined && typeof mail.transport?.send !== 'function') {
     throw new ConfigError('mail.transport', 'must have send() and close()')

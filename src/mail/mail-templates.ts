@@ -26,12 +26,35 @@ export interface RenderedMail {
 /** One template. */
 export type MailTemplate = (context: MailTemplateContext) => RenderedMail
 
+/** The changes a security notice tells the account's owner about. */
+export type SecurityNoticeEvent = 'password_changed' | 'password_reset' | 'email_changed'
+
+/** What a security-notice template gets. A notice carries no token and no link. */
+export interface SecurityNoticeContext {
+  /** What changed. */
+  event: SecurityNoticeEvent
+  /** The recipient: for `email_changed`, the account as it was (the notice goes to the old address). */
+  user: { username: string; fullname: string; email: string }
+  /** When it changed. */
+  at: Date
+  /** For `email_changed`: the new address. */
+  newEmail?: string
+}
+
+/** A security-notice template. */
+export type SecurityNoticeTemplate = (context: SecurityNoticeContext) => RenderedMail
+
 /** Every mail tokenpair sends. */
 export interface MailTemplates {
   /** Sent on registration, on `POST /auth/email/verify/request` and on an email change. */
   verifyEmail: MailTemplate
   /** Sent on `POST /auth/password/reset/request` for an address that exists. */
   resetPassword: MailTemplate
+  /**
+   * Sent after a password change or reset (to the account's address) and an email change (to the
+   * old address), so that the owner learns of a change they did not make.
+   */
+  securityNotice: SecurityNoticeTemplate
 }
 
 const HTML_ESCAPES: Record<string, string> = {
@@ -59,8 +82,7 @@ function renderHTML(
   title: string,
   greeting: string,
   paragraph: string,
-  link: string,
-  action: string,
+  action: { link: string; label: string } | null,
   footer: string,
 ): string {
   return [
@@ -69,7 +91,7 @@ function renderHTML(
     `<h1 style="font-size: 1.2em">${escapeHTML(title)}</h1>`,
     `<p>${escapeHTML(greeting)}</p>`,
     `<p>${escapeHTML(paragraph)}</p>`,
-    `<p><a href="${escapeHTML(link)}">${escapeHTML(action)}</a></p>`,
+    ...(action ? [`<p><a href="${escapeHTML(action.link)}">${escapeHTML(action.label)}</a></p>`] : []),
     `<p style="color: #666">${escapeHTML(footer)}</p>`,
     '</body></html>',
   ].join('\n')
@@ -90,7 +112,13 @@ export const verifyEmailTemplate: MailTemplate = ({ link, user, validFor }) => {
   return {
     subject: 'Confirm your email address',
     text: `${greeting}\n\n${paragraph}\n\n${link}\n\n${footer}\n`,
-    html: renderHTML('Confirm your email address', greeting, paragraph, link, 'Confirm my address', footer),
+    html: renderHTML(
+      'Confirm your email address',
+      greeting,
+      paragraph,
+      { link, label: 'Confirm my address' },
+      footer,
+    ),
   }
 }
 
@@ -110,7 +138,55 @@ export const resetPasswordTemplate: MailTemplate = ({ link, user, validFor }) =>
   return {
     subject: 'Reset your password',
     text: `${greeting}\n\n${paragraph}\n\n${link}\n\n${footer}\n`,
-    html: renderHTML('Reset your password', greeting, paragraph, link, 'Choose a new password', footer),
+    html: renderHTML(
+      'Reset your password',
+      greeting,
+      paragraph,
+      { link, label: 'Choose a new password' },
+      footer,
+    ),
+  }
+}
+
+const NOTICES: Record<SecurityNoticeEvent, { subject: string; what: (c: SecurityNoticeContext) => string }> =
+  {
+    password_changed: {
+      subject: 'Your password was changed',
+      what: ({ user }) =>
+        `The password of the account ${user.username} was changed; its other sessions were signed out.`,
+    },
+    password_reset: {
+      subject: 'Your password was reset',
+      what: ({ user }) =>
+        `The password of the account ${user.username} was reset with a link mailed to this address; every session was signed out.`,
+    },
+    email_changed: {
+      subject: 'Your email address was changed',
+      what: ({ user, newEmail }) =>
+        `The address of the account ${user.username} was changed from ${user.email} to ${newEmail ?? 'another address'}. This address will get no more mail for it.`,
+    },
+  }
+
+/**
+ * The default security notice: what changed and when, and what to do if it was not the owner. It
+ * holds no link: a mail that says "your password changed" is what a phisher would send, so it
+ * asks for nothing to be clicked.
+ *
+ * @example
+ * ```ts
+ * const mail = securityNoticeTemplate({ event: 'password_changed', user, at: new Date() })
+ * ```
+ */
+export const securityNoticeTemplate: SecurityNoticeTemplate = (context) => {
+  const notice = NOTICES[context.event]
+  const greeting = `Hello ${context.user.fullname},`
+  const paragraph = `${notice.what(context)} (${context.at.toISOString()})`
+  const footer =
+    'If this was you, there is nothing to do. If it was not, reset your password from the sign-in page at once and review your sessions.'
+  return {
+    subject: notice.subject,
+    text: `${greeting}\n\n${paragraph}\n\n${footer}\n`,
+    html: renderHTML(notice.subject, greeting, paragraph, null, footer),
   }
 }
 
@@ -118,6 +194,7 @@ export const resetPasswordTemplate: MailTemplate = ({ link, user, validFor }) =>
 export const DEFAULT_MAIL_TEMPLATES: Readonly<MailTemplates> = Object.freeze({
   verifyEmail: verifyEmailTemplate,
   resetPassword: resetPasswordTemplate,
+  securityNotice: securityNoticeTemplate,
 })
 
 /** A duration in words, for mails: `24 hours`, `1 hour`, `90 minutes`, `45 seconds`. */

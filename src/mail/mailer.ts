@@ -3,7 +3,7 @@ import type { ResolvedMailOptions } from './mail-options.js'
 import { createOutboxTransport, createSMTPTransport, type MailTransport } from './mail-transport.js'
 
 /** Which mail, for log lines (never the link or the address). */
-export type MailKind = 'verify_email' | 'reset_password'
+export type MailKind = 'verify_email' | 'reset_password' | 'security_notice'
 
 /** A mail to send, and the strings that must never reach a log line (the token, the link). */
 export interface ComposedMail {

@@ -18,6 +18,7 @@ const ERROR_TABLE = [
   ['csrf_rejected', 403],
   ['forbidden', 403],
   ['email_unverified', 403],
+  ['reauthentication_required', 403],
   ['not_found', 404],
   ['invalid_email_token', 400],
   ['invalid_reset_token', 400],

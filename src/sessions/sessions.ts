@@ -42,8 +42,27 @@ export async function openSession(engine: Engine, user: UserRecord, client: Clie
     issuedAt: now,
     expiresAt: refresh.expiresAt,
   })
+  if (options.maxSessionsPerUser !== null)
+    await enforceSessionCap(engine, user.id, options.maxSessionsPerUser, now)
   const access = await createAccessToken(options, keys, user, sessionId, now)
   return { user, session, access, refresh }
+}
+
+/**
+ * Keeps at most `cap` live sessions for the user: the least recently used beyond it (never the
+ * one just opened, which is the most recent) are revoked with reason `session_limit`. Two logins
+ * at the same instant may each see the other's session and leave one too few, never one too many
+ * for long: the next login trims again.
+ */
+async function enforceSessionCap(engine: Engine, userId: string, cap: number, now: number): Promise<void> {
+  const live = await engine.storage.listActiveSessions(userId, now)
+  if (live.length <= cap) return
+  const byLastUse = [...live].sort((a, b) => b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt)
+  for (const session of byLastUse.slice(cap)) {
+    if (await engine.storage.revokeSession(session.id, userId, 'session_limit', now)) {
+      engine.events.emit({ type: 'session_revoked', userId, sessionId: session.id, reason: 'session_limit' })
+    }
+  }
 }
 
 /** The active sessions of a user, newest first. */

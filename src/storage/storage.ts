@@ -53,6 +53,7 @@ export type RevokeReason =
   | 'password_reset'
   | 'reuse_detected'
   | 'user_disabled'
+  | 'session_limit'
   | 'admin'
 
 /** A refresh token to store: its hash, never the token. */
@@ -243,6 +244,11 @@ export interface Storage {
    * new request supersedes the old link.
    */
   createEmailToken(token: EmailTokenRecord): Promise<void>
+  /**
+   * Deletes the unused mail tokens of `userId` for `purpose` (the reset links outstanding when a
+   * password changes); returns how many.
+   */
+  deleteUnusedEmailTokens(userId: string, purpose: EmailTokenPurpose): Promise<number>
   /**
    * Consumes a mail token atomically: under concurrent calls exactly one gets the record, the
    * others `null`; so do unknown, expired, used and other-purpose tokens.

@@ -27,6 +27,25 @@ export function describeMailTokenConformance(suite: ConformanceSuite): void {
       }
     }
 
+    it('deletes the unused tokens of one user and purpose, and nothing else', async () => {
+      const user = makeUser()
+      const other = makeUser()
+      await storage.createUser(user)
+      await storage.createUser(other)
+      const reset = mailToken(user.id, { purpose: 'reset_password' })
+      const verify = mailToken(user.id)
+      const othersReset = mailToken(other.id, { purpose: 'reset_password' })
+      for (const token of [reset, verify, othersReset]) await storage.createEmailToken(token)
+      expect(await storage.deleteUnusedEmailTokens(user.id, 'reset_password')).toBe(1)
+      expect(await storage.consumeEmailToken(reset.tokenHash, 'reset_password', Date.now())).toBeNull()
+      expect(await storage.consumeEmailToken(verify.tokenHash, 'verify_email', Date.now())).toEqual(verify)
+      expect(await storage.consumeEmailToken(othersReset.tokenHash, 'reset_password', Date.now())).toEqual(
+        othersReset,
+      )
+      // A used token is no longer "unused": nothing left to delete.
+      expect(await storage.deleteUnusedEmailTokens(other.id, 'reset_password')).toBe(0)
+    })
+
     it('consumes a token once, and never for another purpose or after expiry', async () => {
       const user = makeUser()
       await storage.createUser(user)

@@ -3,7 +3,9 @@ import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
 import type { ClientInfo } from '../sessions/token-pair.js'
 import type { UserRecord } from '../storage/storage.js'
+import { queueSecurityNotice } from './notices.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
+import { assertReauthenticated } from './reauthentication.js'
 import type { ChangePasswordInput, LoginInput, RegisterInput } from './user-schemas.js'
 
 function invalidCredentials(): AuthError {
@@ -79,22 +81,22 @@ async function checkCredentials(engine: Engine, input: LoginInput): Promise<User
 }
 
 /**
- * Changes a password after checking the current one, and revokes every other session. The check
- * counts against the login limits of the user's name and the client's IP, so that a stolen access
- * token is no unlimited password oracle.
+ * Changes a password after checking the current one (under the login limits: see
+ * `assertReauthenticated`), revokes every other session, deletes the reset links still
+ * outstanding (mailed before the change, they must not undo it), and tells the owner by mail.
  */
 export async function changePassword(
   engine: Engine,
-  session: { userId: string; sessionId: string; ip: string | null | undefined },
+  actor: { userId: string; sessionId: string; client: ClientInfo },
   input: ChangePasswordInput,
 ): Promise<void> {
-  const { userId, sessionId } = session
+  const { userId, sessionId } = actor
   const user = await engine.storage.findUserById(userId)
   if (!user) throw new AuthError('invalid_token', 'User no longer exists')
-  const attempt = await engine.limits.beginLoginAttempt(user.username, session.ip)
-  if (!(await verifyPassword(user.passwordHash, input.currentPassword))) throw invalidCredentials()
-  await attempt.succeed()
+  await assertReauthenticated(engine, user, actor.client, input.currentPassword)
   const now = Date.now()
   await engine.storage.updatePasswordHash(userId, await hashPassword(input.newPassword), now)
   await engine.storage.revokeUserSessions(userId, 'password_changed', now, { exceptSessionId: sessionId })
+  await engine.storage.deleteUnusedEmailTokens(userId, 'reset_password')
+  queueSecurityNotice(engine, user, 'password_changed')
 }

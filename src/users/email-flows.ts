@@ -6,8 +6,9 @@ import { describeDuration } from '../mail/mail-templates.js'
 import type { ComposedMail } from '../mail/mailer.js'
 import type { ClientInfo } from '../sessions/token-pair.js'
 import type { EmailTokenPurpose, UserRecord } from '../storage/storage.js'
+import { queueSecurityNotice } from './notices.js'
 import { hashPassword } from './passwords.js'
-import type { PasswordResetInput, UpdateProfileInput } from './user-schemas.js'
+import type { PasswordResetInput } from './user-schemas.js'
 
 /* Email verification, password reset and profile changes (API.md "Email: verification and password
  * reset"). Mail tokens are 256 random bits, stored only as SHA-256, consumed atomically by the
@@ -153,38 +154,8 @@ export async function resetPassword(
   if (!(await engine.storage.updatePasswordHash(user.id, passwordHash, now))) throw invalid()
   if (!user.emailVerified) await engine.storage.updateUser(user.id, { emailVerified: true }, now)
   const revoked = await engine.storage.revokeUserSessions(user.id, 'password_reset', now)
+  // Any other reset link still outstanding must not undo this one.
+  await engine.storage.deleteUnusedEmailTokens(user.id, 'reset_password')
+  queueSecurityNotice(engine, user, 'password_reset')
   return { userId: user.id, revoked }
-}
-
-/** Result of {@link updateProfile}. */
-export interface ProfileUpdate {
-  user: UserRecord
-  /** The address changed: it is now unverified and needs a verification mail. */
-  emailChanged: boolean
-}
-
-/**
- * Changes `fullname` and/or `email`. A new address clears `emailVerified`; the storage's unique
- * index answers `email_taken`. Unchanged values write nothing.
- */
-export async function updateProfile(
-  engine: Engine,
-  userId: string,
-  input: UpdateProfileInput,
-): Promise<ProfileUpdate> {
-  const user = await engine.storage.findUserById(userId)
-  if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
-  const fullnameChanged = input.fullname !== undefined && input.fullname !== user.fullname
-  const emailChanged = input.email !== undefined && input.email !== user.email
-  if (!fullnameChanged && !emailChanged) return { user, emailChanged: false }
-  const updated = await engine.storage.updateUser(
-    userId,
-    {
-      ...(fullnameChanged ? { fullname: input.fullname } : {}),
-      ...(emailChanged ? { email: input.email, emailVerified: false } : {}),
-    },
-    Date.now(),
-  )
-  if (!updated) throw new AuthError('invalid_token', 'User no longer exists')
-  return { user: updated, emailChanged }
 }

@@ -50,15 +50,25 @@ export const loginSchema = z
   .transform((body) => ({ login: (body.login ?? body.username ?? body.email)!, password: body.password }))
 export type LoginInput = z.infer<typeof loginSchema>
 
+/** The password that re-authenticates a sensitive change: taken as sent, like any password. */
+export const currentPasswordSchema = z.string().min(1, 'is required').max(128, 'is too long')
+
 export const changePasswordSchema = z.object({
-  currentPassword: z.string().min(1, 'is required').max(128, 'is too long'),
+  currentPassword: currentPasswordSchema,
   newPassword: passwordSchema,
 })
 export type ChangePasswordInput = z.infer<typeof changePasswordSchema>
 
-/** `PATCH /me`: `fullname` and/or `email`, with the rules of registration. Other fields are refused, not ignored. */
+/**
+ * `PATCH /me`: `fullname` and/or `email`, with the rules of registration; `currentPassword` when
+ * the address changes. Other fields are refused, not ignored.
+ */
 export const updateProfileSchema = z
-  .strictObject({ fullname: fullname.optional(), email: email.optional() })
+  .strictObject({
+    fullname: fullname.optional(),
+    email: email.optional(),
+    currentPassword: currentPasswordSchema.optional(),
+  })
   .refine((body) => body.fullname !== undefined || body.email !== undefined, {
     message: 'give fullname and/or email',
   })

@@ -337,7 +337,7 @@ describe('PATCH /auth/me', () => {
     const newEmail = `moved-${user.username}@example.org`
     const moved = await request<{ email: string; emailVerified: boolean }>(`${srv.url}/auth/me`, {
       method: 'PATCH',
-      body: { email: ` ${newEmail.toUpperCase()} ` },
+      body: { email: ` ${newEmail.toUpperCase()} `, currentPassword: user.password },
       headers: bearer(user.accessToken),
     })
     expect(moved.status).toBe(200)
@@ -364,7 +364,7 @@ describe('PATCH /auth/me', () => {
     const b = await register()
     const taken = await request(`${srv.url}/auth/me`, {
       method: 'PATCH',
-      body: { email: a.email },
+      body: { email: a.email, currentPassword: b.password },
       headers: bearer(b.accessToken),
     })
     expect([taken.status, taken.body.code]).toEqual([409, 'email_taken'])

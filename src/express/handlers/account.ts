@@ -25,7 +25,7 @@ export function changePasswordHandler(
   return async function changePasswordRoute(req, res, input) {
     await changePassword(
       engine,
-      { userId: req.auth!.userId, sessionId: req.auth!.sessionId, ip: readClientInfo(req).ip },
+      { userId: req.auth!.userId, sessionId: req.auth!.sessionId, client: readClientInfo(req) },
       input,
     )
     engine.events.emit({ type: 'password_changed', userId: req.auth!.userId, sessionId: req.auth!.sessionId })

@@ -250,6 +250,13 @@ export class MongoDBStorage implements Storage {
     })
   }
 
+  deleteUnusedEmailTokens(userId: string, purpose: EmailTokenPurpose): Promise<number> {
+    return this.#guard.run(async () => {
+      const result = await this.#emailTokens.deleteOne({ _id: `${purpose}:${userId}`, usedAt: null })
+      return result.deletedCount
+    })
+  }
+
   consumeEmailToken(
     tokenHash: string,
     purpose: EmailTokenPurpose,

@@ -243,6 +243,18 @@ export class SQLStorage implements Storage {
     return this.#runTransaction((trx) => replaceEmailTokenInTransaction(trx, this.#traits, token))
   }
 
+  deleteUnusedEmailTokens(userId: string, purpose: EmailTokenPurpose): Promise<number> {
+    return this.#guard.run(async () => {
+      const result = await this.#db
+        .deleteFrom('tp_email_tokens')
+        .where('user_id', '=', userId)
+        .where('purpose', '=', purpose)
+        .where('used_at', 'is', null)
+        .executeTakeFirst()
+      return Number(result.numDeletedRows)
+    })
+  }
+
   consumeEmailToken(
     tokenHash: string,
     purpose: EmailTokenPurpose,
