@@ -87,6 +87,7 @@ describe('checkTimeClaims', () => {
     // Whole seconds, as jose: 999 ms into the second is still that second.
     expect(checkTimeClaims(refresh({ exp: T - 4 }), NOW + 999, TOLERANCE_MS)).toBeNull()
     expect(checkTimeClaims(refresh({ exp: T - 4 }), NOW + 1000, TOLERANCE_MS)).toBe('expired')
+    expect(checkTimeClaims(refresh({ exp: T - 4.5 }), NOW + 999, TOLERANCE_MS)).toBeNull()
   })
 
   it('refuses nbf and iat later than now + tolerance, and takes them at it', () => {

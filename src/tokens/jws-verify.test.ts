@@ -103,6 +103,10 @@ describe('verifyCompactJWS', () => {
     expect(
       await refusal(signed({ ...good, alg: 'HS256' }, secret, 'HS256'), { algorithms: ['EdDSA', 'HS256'] }),
     ).toBe('invalid_token: Access token is invalid')
+    // Nor an Ed25519 signature under a header that says HS256: the key's algorithm must be the header's.
+    expect(await refusal(signed({ ...good, alg: 'HS256' }), { algorithms: ['EdDSA', 'HS256'] })).toBe(
+      'invalid_token: Access token is invalid',
+    )
   })
 
   it('refuses a signature by another key, and passes findKey errors through', async () => {
