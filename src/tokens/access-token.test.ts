@@ -1,7 +1,9 @@
-import { createHmac, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto'
+import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
 import { errors as joseErrors, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { accessClaims, nowSeconds } from '../../test/helpers/access-claims.js'
 import { type Auth, createAuth } from '../auth.js'
+import type { AccessTokenAlgorithm } from '../common/algorithms.js'
 import { verifyAccessToken } from './access-token.js'
 import { KeyRing, UNKNOWN_KID_RELOAD_COOLDOWN_MS } from './keys.js'
 
@@ -11,6 +13,63 @@ const SECRET = 'access-token-test-secret-0123456789-abcdefghijklmnop'
 const P1363 = 'ieee-p1363' as 'ieee-p1363' | 'der'
 
 const b64 = (text: string) => Buffer.from(text).toString('base64url')
+
+/** The sound token, and faults of the typ header alone. */
+const HEADER_CASES: [string, Record<string, unknown>][] = [
+  ['sound', {}],
+  ['typ in capitals', { typ: 'AT+JWT' }],
+  ['typ with application/', { typ: 'application/at+jwt' }],
+  ['typ JWT', { typ: 'JWT' }],
+  ['typ rt+jwt', { typ: 'rt+jwt' }],
+  ['typ dpop+jwt', { typ: 'dpop+jwt' }],
+  ['no typ', { typ: undefined }],
+]
+
+/** Faults of the claims alone, each in a token otherwise sound and correctly signed. */
+const CLAIM_CASES: [string, () => Record<string, unknown>][] = [
+  ['wrong iss', () => ({ iss: 'else' })],
+  ['iss as array', () => ({ iss: ['tokenpair'] })],
+  ['aud array holding ours', () => ({ aud: ['x', 'tokenpair'] })],
+  ['aud array without ours', () => ({ aud: ['x'] })],
+  ['no aud', () => ({ aud: undefined })],
+  ['expired', () => ({ iat: nowSeconds() - 900, exp: nowSeconds() - 60 })],
+  ['expired within leeway', () => ({ exp: nowSeconds() - 2 })],
+  ['exp as string', () => ({ exp: String(nowSeconds() + 600) })],
+  ['no exp', () => ({ exp: undefined })],
+  ['nbf ahead', () => ({ nbf: nowSeconds() + 60 })],
+  ['nbf within leeway', () => ({ nbf: nowSeconds() + 2 })],
+  ['nbf as string', () => ({ nbf: 'soon' })],
+  ['iat as string', () => ({ iat: 'now' })],
+  ['no sid', () => ({ sid: undefined })],
+  ['no jti', () => ({ jti: undefined })],
+]
+
+/** What jose's jwtVerify says of `token` under the options the server verifies with. */
+async function joseVerdictOf(token: string, key: KeyObject, alg: AccessTokenAlgorithm): Promise<string> {
+  try {
+    await jwtVerify(token, key, {
+      algorithms: [alg],
+      typ: 'at+jwt',
+      issuer: 'tokenpair',
+      audience: 'tokenpair',
+      clockTolerance: 5,
+      requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+    })
+    return 'ok'
+  } catch (error) {
+    return error instanceof joseErrors.JWTExpired ? 'token_expired' : 'invalid_token'
+  }
+}
+
+/** What verifyAccessToken says of `token`: `ok` or the error code. */
+async function verdictOf(auth: Auth, keys: KeyRing, token: string): Promise<string> {
+  try {
+    await verifyAccessToken(auth.options, keys, token)
+    return 'ok'
+  } catch (error) {
+    return (error as { code: string }).code
+  }
+}
 
 // Differential test: the direct node:crypto path must say yes or no, and expired or invalid,
 // exactly where jose's jwtVerify with the same options does.
@@ -32,7 +91,6 @@ describe('HS256 direct verification agrees with jose', () => {
     await auth.close()
   })
 
-  const now = () => Math.floor(Date.now() / 1000)
   /** A correctly MAC'd token of any payload text, so that only the payload can be at fault. */
   const signText = (header: Record<string, unknown>, payload: string, secret = ACCESS_SECRET) => {
     const input = `${b64(JSON.stringify({ alg: 'HS256', typ: 'at+jwt', kid: keys.current.kid, ...header }))}.${b64(payload)}`
@@ -40,70 +98,18 @@ describe('HS256 direct verification agrees with jose', () => {
   }
   const sign = (header: Record<string, unknown>, claims: Record<string, unknown>, secret = ACCESS_SECRET) =>
     signText(header, JSON.stringify(claims), secret)
-  const claims = (over: Record<string, unknown> = {}) => ({
-    iss: 'tokenpair',
-    aud: 'tokenpair',
-    sub: randomUUID(),
-    sid: randomUUID(),
-    jti: randomUUID(),
-    iat: now(),
-    exp: now() + 600,
-    username: 'user',
-    email: 'user@example.com',
-    fullname: 'User',
-    roles: ['user'],
-    ...over,
-  })
+  const claims = accessClaims
 
-  async function joseVerdict(token: string): Promise<string> {
-    try {
-      await jwtVerify(token, keys.current.publicKey, {
-        algorithms: ['HS256'],
-        typ: 'at+jwt',
-        issuer: 'tokenpair',
-        audience: 'tokenpair',
-        clockTolerance: 5,
-        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
-      })
-      return 'ok'
-    } catch (error) {
-      return error instanceof joseErrors.JWTExpired ? 'token_expired' : 'invalid_token'
-    }
-  }
-  async function fastVerdict(token: string): Promise<string> {
-    try {
-      await verifyAccessToken(auth.options, keys, token)
-      return 'ok'
-    } catch (error) {
-      return (error as { code: string }).code
-    }
-  }
+  const joseVerdict = (token: string) => joseVerdictOf(token, keys.current.publicKey, 'HS256')
+  const fastVerdict = (token: string) => verdictOf(auth, keys, token)
 
   const cases: [string, () => string][] = [
-    ['sound', () => sign({}, claims())],
-    ['typ in capitals', () => sign({ typ: 'AT+JWT' }, claims())],
-    ['typ with application/', () => sign({ typ: 'application/at+jwt' }, claims())],
-    ['typ JWT', () => sign({ typ: 'JWT' }, claims())],
-    ['no typ', () => sign({ typ: undefined }, claims())],
+    ...HEADER_CASES.map(([name, header]): [string, () => string] => [name, () => sign(header, claims())]),
     ['alg HS512 header', () => sign({ alg: 'HS512' }, claims())],
     ['alg none', () => sign({ alg: 'none' }, claims())],
     ['crit extension', () => sign({ crit: ['x'], x: 1 }, claims())],
     ['other secret', () => sign({}, claims(), REFRESH_SECRET)],
-    ['wrong iss', () => sign({}, claims({ iss: 'else' }))],
-    ['iss as array', () => sign({}, claims({ iss: ['tokenpair'] }))],
-    ['aud array holding ours', () => sign({}, claims({ aud: ['x', 'tokenpair'] }))],
-    ['aud array without ours', () => sign({}, claims({ aud: ['x'] }))],
-    ['no aud', () => sign({}, claims({ aud: undefined }))],
-    ['expired', () => sign({}, claims({ iat: now() - 900, exp: now() - 60 }))],
-    ['expired within leeway', () => sign({}, claims({ exp: now() - 2 }))],
-    ['exp as string', () => sign({}, claims({ exp: String(now() + 600) }))],
-    ['no exp', () => sign({}, claims({ exp: undefined }))],
-    ['nbf ahead', () => sign({}, claims({ nbf: now() + 60 }))],
-    ['nbf within leeway', () => sign({}, claims({ nbf: now() + 2 }))],
-    ['nbf as string', () => sign({}, claims({ nbf: 'soon' }))],
-    ['iat as string', () => sign({}, claims({ iat: 'now' }))],
-    ['no sid', () => sign({}, claims({ sid: undefined }))],
-    ['no jti', () => sign({}, claims({ jti: undefined }))],
+    ...CLAIM_CASES.map(([name, over]): [string, () => string] => [name, () => sign({}, claims(over()))]),
     ['payload an array', () => signText({}, '[1]')],
     ['payload not JSON', () => signText({}, 'not json')],
     ['truncated signature', () => sign({}, claims()).slice(0, -2)],
@@ -138,7 +144,7 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('%s verification agrees with
     await auth.close()
   })
 
-  const now = () => Math.floor(Date.now() / 1000)
+  const now = nowSeconds
   /** Signs the raw input under `alg` with `key` (the current private key by default). */
   const signInput = (input: string, key: KeyObject = keys.current.privateKey!, dsaEncoding = P1363) =>
     (alg === 'EdDSA'
@@ -151,20 +157,7 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('%s verification agrees with
   }
   const signClaims = (header: Record<string, unknown>, claims: Record<string, unknown>, key?: KeyObject) =>
     signText(header, JSON.stringify(claims), key)
-  const claims = (over: Record<string, unknown> = {}) => ({
-    iss: 'tokenpair',
-    aud: 'tokenpair',
-    sub: randomUUID(),
-    sid: randomUUID(),
-    jti: randomUUID(),
-    iat: now(),
-    exp: now() + 600,
-    username: 'user',
-    email: 'user@example.com',
-    fullname: 'User',
-    roles: ['user'],
-    ...over,
-  })
+  const claims = accessClaims
   const otherAlg = alg === 'EdDSA' ? 'ES256' : 'EdDSA'
   const strangerKey = () =>
     (alg === 'EdDSA'
@@ -174,38 +167,14 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('%s verification agrees with
         : generateKeyPairSync('rsa', { modulusLength: 2048 })
     ).privateKey
 
-  async function joseVerdict(token: string): Promise<string> {
-    try {
-      await jwtVerify(token, keys.current.publicKey, {
-        algorithms: [alg],
-        typ: 'at+jwt',
-        issuer: 'tokenpair',
-        audience: 'tokenpair',
-        clockTolerance: 5,
-        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
-      })
-      return 'ok'
-    } catch (error) {
-      return error instanceof joseErrors.JWTExpired ? 'token_expired' : 'invalid_token'
-    }
-  }
-  async function ourVerdict(token: string): Promise<string> {
-    try {
-      await verifyAccessToken(auth.options, keys, token)
-      return 'ok'
-    } catch (error) {
-      return (error as { code: string }).code
-    }
-  }
+  const joseVerdict = (token: string) => joseVerdictOf(token, keys.current.publicKey, alg)
+  const ourVerdict = (token: string) => verdictOf(auth, keys, token)
 
   const cases: [string, () => string][] = [
-    ['sound', () => signClaims({}, claims())],
-    ['typ in capitals', () => signClaims({ typ: 'AT+JWT' }, claims())],
-    ['typ with application/', () => signClaims({ typ: 'application/at+jwt' }, claims())],
-    ['typ JWT', () => signClaims({ typ: 'JWT' }, claims())],
-    ['typ rt+jwt', () => signClaims({ typ: 'rt+jwt' }, claims())],
-    ['typ dpop+jwt', () => signClaims({ typ: 'dpop+jwt' }, claims())],
-    ['no typ', () => signClaims({ typ: undefined }, claims())],
+    ...HEADER_CASES.map(([name, header]): [string, () => string] => [
+      name,
+      () => signClaims(header, claims()),
+    ]),
     [`alg ${otherAlg} header`, () => signClaims({ alg: otherAlg }, claims())],
     ['alg none, signed anyway', () => signClaims({ alg: 'none' }, claims())],
     [
@@ -217,18 +186,10 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('%s verification agrees with
     ],
     ['crit extension', () => signClaims({ crit: ['x'], x: 1 }, claims())],
     ['another key, our kid', () => signClaims({}, claims(), strangerKey())],
-    ['wrong iss', () => signClaims({}, claims({ iss: 'else' }))],
-    ['aud array holding ours', () => signClaims({}, claims({ aud: ['x', 'tokenpair'] }))],
-    ['aud array without ours', () => signClaims({}, claims({ aud: ['x'] }))],
-    ['no aud', () => signClaims({}, claims({ aud: undefined }))],
-    ['expired', () => signClaims({}, claims({ iat: now() - 900, exp: now() - 60 }))],
-    ['expired within leeway', () => signClaims({}, claims({ exp: now() - 2 }))],
-    ['exp as string', () => signClaims({}, claims({ exp: String(now() + 600) }))],
-    ['no exp', () => signClaims({}, claims({ exp: undefined }))],
-    ['nbf ahead', () => signClaims({}, claims({ nbf: now() + 60 }))],
-    ['nbf within leeway', () => signClaims({}, claims({ nbf: now() + 2 }))],
-    ['iat as string', () => signClaims({}, claims({ iat: 'now' }))],
-    ['no sid', () => signClaims({}, claims({ sid: undefined }))],
+    ...CLAIM_CASES.map(([name, over]): [string, () => string] => [
+      name,
+      () => signClaims({}, claims(over())),
+    ]),
     ['payload an array', () => signText({}, '[1]')],
     ['truncated signature', () => signClaims({}, claims()).slice(0, -2)],
     ['signature a byte longer', () => `${signClaims({}, claims())}AA`],

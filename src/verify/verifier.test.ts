@@ -1,7 +1,8 @@
-import { generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto'
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { accessClaims, nowSeconds } from '../../test/helpers/access-claims.js'
 import { MAX_TIMER_MS } from '../common/duration.js'
 import { AuthError, ConfigError } from '../errors.js'
 import { createVerifier, type VerifierAlgorithm, type VerifierOptions } from './verifier.js'
@@ -12,7 +13,7 @@ import { createVerifier, type VerifierAlgorithm, type VerifierOptions } from './
  */
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
-const now = () => Math.floor(Date.now() / 1000)
+const now = nowSeconds
 
 const pairs = {
   EdDSA: generateKeyPairSync('ed25519'),
@@ -37,20 +38,7 @@ function signInput(
   return signature.toString('base64url')
 }
 
-const claims = (over: Record<string, unknown> = {}) => ({
-  iss: 'tokenpair',
-  aud: 'tokenpair',
-  sub: randomUUID(),
-  sid: randomUUID(),
-  jti: randomUUID(),
-  iat: now(),
-  exp: now() + 600,
-  username: 'user',
-  email: 'user@example.com',
-  fullname: 'User',
-  roles: ['user'],
-  ...over,
-})
+const claims = accessClaims
 
 /** A token of `alg` signed by the served key, with `header` and `payload` over the sound ones. */
 function token(
