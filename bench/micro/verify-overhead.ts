@@ -22,7 +22,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const tokens: string[] = []
   for (let i = 0; i < COUNT * 2; i++) tokens.push(await signToken())
   let start = performance.now()
-  for (const token of tokens.slice(0, COUNT)) await jwtVerify(token, keys.current.verifyKey, options)
+  for (const token of tokens.slice(0, COUNT)) await jwtVerify(token, keys.current.publicKey, options)
   rates['jose jwtVerify']!.push(COUNT / ((performance.now() - start) / 1000))
   start = performance.now()
   for (const token of tokens.slice(COUNT)) await verifyAccessToken(auth.options, keys, token)

@@ -1,87 +1,144 @@
-import {
-  createHmac,
-  createSecretKey,
-  generateKeyPairSync,
-  type KeyObject,
-  timingSafeEqual,
-  verify,
-} from 'node:crypto'
-import { jwtVerify, SignJWT } from 'jose'
+import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { jwtVerify } from 'jose'
+import { type Auth, createAuth } from '../../src/auth.js'
+import type { AccessTokenAlgorithm } from '../../src/common/algorithms.js'
+import { makeUser } from '../../src/testing/fixtures.js'
+import { createAccessToken, verifyAccessToken } from '../../src/tokens/access-token.js'
+import { KeyRing } from '../../src/tokens/keys.js'
+import { createRefreshToken, verifyRefreshToken } from '../../src/tokens/refresh-token.js'
+import { createVerifier, type Verifier } from '../../src/verify/index.js'
 
-// Micro bench: what one access-token verification costs with jose, and with node:crypto called
-// directly (same work: split, decode header and payload, check the signature, parse the claims).
-// Interleaved rounds of ROUND_MS each, median per method. Run: node --import tsx bench/micro/verify.ts
+// Micro bench: what one token check costs, in µs per token, for each algorithm: tokenpair's
+// verifyAccessToken on tokens it has never seen (no cache hit), the JWKS-only verifier on the same
+// tokens, a bare jose jwtVerify with the same key and options for comparison, and a refresh token's
+// check. Interleaved rounds, median per case.
+// Run: node --import tsx bench/micro/verify.ts [rounds] [tokens per round]
 const ROUNDS = Number(process.argv[2] ?? '5')
-const ROUND_MS = Number(process.argv[3] ?? '1000')
+const COUNT = Number(process.argv[3] ?? '1000')
+const ALGORITHMS: readonly AccessTokenAlgorithm[] = ['HS256', 'EdDSA', 'ES256', 'RS256']
 
-const claims = {
-  iss: 'tokenpair',
-  aud: 'tokenpair',
-  sub: '2b0f6f59-2b8c-4c3c-9d3b-0a3c9f1e8c11',
-  sid: '8f0c4b8e-7c5e-4d55-9b1e-4a3f1c2d3e4f',
-  jti: '1c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f',
-  username: 'bench_user',
-  email: 'bench_user@example.com',
-  fullname: 'Bench User',
-  roles: ['user'],
-  email_verified: true,
+interface Subject {
+  alg: AccessTokenAlgorithm
+  auth: Auth
+  keys: KeyRing
+  verifier: Verifier | null
+  signAccess(): Promise<string>
+  signRefresh(): Promise<string>
 }
-const iat = Math.floor(Date.now() / 1000)
-const ed = generateKeyPairSync('ed25519')
-const hs = createSecretKey(Buffer.from('a-secret-of-at-least-thirty-two-characters!!'))
-const sign = (alg: 'EdDSA' | 'HS256', key: KeyObject) =>
-  new SignJWT({ ...claims, iat, exp: iat + 900 })
-    .setProtectedHeader({ alg, typ: 'at+jwt', kid: 'k' })
-    .sign(key)
-const edToken = await sign('EdDSA', ed.privateKey)
-const hsToken = await sign('HS256', hs)
-const options = { typ: 'at+jwt', issuer: 'tokenpair', audience: 'tokenpair', clockTolerance: 5 }
 
-function decode(token: string): { header: unknown; payload: unknown; data: Buffer; signature: Buffer } {
-  const a = token.indexOf('.')
-  const b = token.indexOf('.', a + 1)
+async function openSubject(alg: AccessTokenAlgorithm): Promise<Subject> {
+  const auth = await createAuth({
+    database: 'sqlite::memory:',
+    algorithm: alg,
+    secret: `micro-${randomUUID()}-${randomUUID()}`,
+    ...(alg === 'HS256'
+      ? { accessTokenSecret: `access-${randomUUID()}`, refreshTokenSecret: `refresh-${randomUUID()}` }
+      : {}),
+    rateLimit: false,
+    cookieSecure: false,
+  })
+  const keys = new KeyRing(auth.options, auth.storage)
+  await keys.load()
+  let verifier: Verifier | null = null
+  if (alg !== 'HS256') {
+    // The verifier fetches this JWK Set once, then serves every token from its cache.
+    const jwks = createServer((_req, res) => res.end(JSON.stringify(keys.jwks)))
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve))
+    jwks.unref()
+    verifier = createVerifier({
+      jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
+      issuer: auth.options.issuer,
+      audience: auth.options.audience,
+      algorithms: [alg],
+    })
+  }
+  const user = makeUser({ username: 'micro_user', email: 'micro_user@example.com', emailVerified: true })
   return {
-    header: JSON.parse(Buffer.from(token.slice(0, a), 'base64url').toString()),
-    payload: JSON.parse(Buffer.from(token.slice(a + 1, b), 'base64url').toString()),
-    data: Buffer.from(token.slice(0, b)),
-    signature: Buffer.from(token.slice(b + 1), 'base64url'),
+    alg,
+    auth,
+    keys,
+    verifier,
+    signAccess: async () => (await createAccessToken(auth.options, keys, user, randomUUID())).token,
+    signRefresh: async () =>
+      (await createRefreshToken(keys, user.id, randomUUID(), Date.now() + 86_400_000)).token,
   }
 }
 
-const methods: Record<string, () => Promise<unknown> | unknown> = {
-  'jose EdDSA': () => jwtVerify(edToken, ed.publicKey, { ...options, algorithms: ['EdDSA'] }),
-  'node:crypto EdDSA': () => {
-    const parts = decode(edToken)
-    if (!verify(null, parts.data, ed.publicKey, parts.signature)) throw new Error('bad signature')
-    return parts.payload
-  },
-  'jose HS256': () => jwtVerify(hsToken, hs, { ...options, algorithms: ['HS256'] }),
-  'node:crypto HS256': () => {
-    const parts = decode(hsToken)
-    const expected = createHmac('sha256', hs).update(parts.data).digest()
-    if (expected.length !== parts.signature.length || !timingSafeEqual(expected, parts.signature))
-      throw new Error('bad signature')
-    return parts.payload
-  },
+type Case = (tokens: string[]) => Promise<void>
+
+function casesOf(s: Subject): Record<string, { kind: 'access' | 'refresh'; run: Case }> {
+  const joseOptions = {
+    algorithms: [s.alg],
+    typ: 'at+jwt',
+    issuer: s.auth.options.issuer,
+    audience: s.auth.options.audience,
+    clockTolerance: 5,
+    requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+  }
+  const cases: Record<string, { kind: 'access' | 'refresh'; run: Case }> = {
+    [`${s.alg} verifyAccessToken`]: {
+      kind: 'access',
+      run: async (tokens) => {
+        for (const token of tokens) await verifyAccessToken(s.auth.options, s.keys, token)
+      },
+    },
+    [`${s.alg} jose jwtVerify`]: {
+      kind: 'access',
+      run: async (tokens) => {
+        for (const token of tokens) await jwtVerify(token, s.keys.current.publicKey, joseOptions)
+      },
+    },
+  }
+  const verifier = s.verifier
+  if (verifier) {
+    cases[`${s.alg} verifier.verify`] = {
+      kind: 'access',
+      run: async (tokens) => {
+        for (const token of tokens) await verifier.verify(token)
+      },
+    }
+  }
+  if (s.alg === 'HS256') {
+    const options = { clockToleranceMs: s.auth.options.clockToleranceMs }
+    cases['HS256 verifyRefreshToken'] = {
+      kind: 'refresh',
+      run: async (tokens) => {
+        for (const token of tokens) await verifyRefreshToken(s.keys, token, options)
+      },
+    }
+  }
+  return cases
 }
 
-const perSecond = new Map<string, number[]>()
+const subjects = await Promise.all(ALGORITHMS.map(openSubject))
+// One untimed pass each: the verifier's first JWKS fetch, JIT warm-up.
+for (const s of subjects) {
+  for (const { kind, run } of Object.values(casesOf(s))) {
+    await run([await (kind === 'access' ? s.signAccess() : s.signRefresh())])
+  }
+}
+const perToken = new Map<string, number[]>()
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, run] of Object.entries(methods)) {
-    let n = 0
-    const start = performance.now()
-    while (performance.now() - start < ROUND_MS) {
-      for (let i = 0; i < 100; i++) await run()
-      n += 100
+  for (const s of subjects) {
+    for (const [name, { kind, run }] of Object.entries(casesOf(s))) {
+      // Fresh tokens each round and case: none is in the verified-token cache.
+      const tokens: string[] = []
+      for (let i = 0; i < COUNT; i++)
+        tokens.push(await (kind === 'access' ? s.signAccess() : s.signRefresh()))
+      const start = performance.now()
+      await run(tokens)
+      const list = perToken.get(name) ?? []
+      list.push(((performance.now() - start) * 1000) / COUNT)
+      perToken.set(name, list)
     }
-    const list = perSecond.get(name) ?? []
-    list.push(n / ((performance.now() - start) / 1000))
-    perSecond.set(name, list)
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-for (const [name, list] of perSecond) {
+for (const [name, list] of perToken) {
   process.stdout.write(
-    `${name.padEnd(20)} ${median(list).toFixed(0).padStart(8)} /s (median of ${list.length})\n`,
+    `${name.padEnd(26)} ${median(list).toFixed(1).padStart(7)} µs/token (median of ${list.length})\n`,
   )
 }
+for (const s of subjects) await s.auth.close()

@@ -1,12 +1,25 @@
-import { createHmac, type KeyObject, sign, timingSafeEqual } from 'node:crypto'
+import { createHmac, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto'
 import type { AccessTokenAlgorithm } from '../common/algorithms.js'
+import type { DecodedJWS } from './jws-reader.js'
 
 /*
- * Signing and HS256 checking straight on node:crypto. jose reaches these through WebCrypto, which
- * costs 3 to 25 times more per token (bench/micro/verify.ts and the note in docs/benchmarks.md);
- * a refresh signs two tokens and checks one. Verification of access tokens in the other
- * algorithms stays on jose, where WebCrypto's thread pool helps and nothing is gained.
+ * Signing and signature checks straight on node:crypto, for every algorithm. jose reaches these
+ * through WebCrypto, which costs more per token (bench/micro/verify.ts), and would decode the
+ * token again: here the signature is checked on what readCompactJWS decoded.
  */
+
+/** A key that checks the signatures of one algorithm, its fitness checked once when it is made. */
+export interface VerificationKey {
+  /** The one algorithm this key checks; a token's `alg` header must name it. */
+  readonly alg: AccessTokenAlgorithm
+  /** The public key, or the secret for HS256. */
+  readonly publicKey: KeyObject
+  /**
+   * The length in bytes of every signature this key can have made: 32 (HS256), 64 (EdDSA, and
+   * ES256 in the JOSE `r||s` form), the modulus length (RS256). Anything else is refused unread.
+   */
+  readonly signatureLength: number
+}
 
 function encodeSegment(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -16,6 +29,11 @@ function encodeSegment(value: object): string {
  * Signs a compact JWS (a JWT) with `key` under `alg`: HS256 (a secret key), EdDSA (Ed25519),
  * ES256 (P-256, signature in the JOSE `r||s` form) or RS256. The caller chooses `alg` from its
  * configuration and puts it in `header`.
+ *
+ * @example
+ * ```ts
+ * const token = signCompactJWS({ alg: 'EdDSA', typ: 'at+jwt', kid }, claims, privateKey)
+ * ```
  */
 export function signCompactJWS(
   header: { alg: AccessTokenAlgorithm; typ: string; kid?: string },
@@ -41,56 +59,68 @@ export function signCompactJWS(
   return `${input}.${signature.toString('base64url')}`
 }
 
-function decodeJSONObject(segment: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null
-  } catch {
-    return null
+/** Why `key` cannot check `alg` signatures, or `null` when it can. */
+function unfitness(alg: AccessTokenAlgorithm, key: KeyObject): string | null {
+  if (alg === 'HS256') return key.type === 'secret' ? null : 'HS256 needs a secret key'
+  if (key.type !== 'public') return `${alg} needs a public key`
+  const details = key.asymmetricKeyDetails
+  switch (alg) {
+    case 'EdDSA':
+      return key.asymmetricKeyType === 'ed25519' ? null : 'EdDSA needs an Ed25519 key'
+    case 'ES256':
+      return key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1'
+        ? null
+        : 'ES256 needs a P-256 key'
+    case 'RS256':
+      // jose's floor: RSA keys under 2048 bits are refused, for signing and for verifying.
+      return key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= 2048
+        ? null
+        : 'RS256 needs an RSA key of at least 2048 bits'
   }
 }
 
-/** A compact JWS whose HS256 signature matched, decoded; nothing else is checked yet. */
-export interface HS256Verified {
-  header: Record<string, unknown>
-  payload: Record<string, unknown>
-}
-
-/** The JOSE header of a compact JWS, decoded, or `null` when it is not a JSON object. Nothing is verified. */
-export function decodeJOSEHeader(token: string): Record<string, unknown> | null {
-  const first = token.indexOf('.')
-  return first < 1 ? null : decodeJSONObject(token.slice(0, first))
+/**
+ * A {@link VerificationKey} for `alg`. Throws a `TypeError` when `key` does not fit the algorithm:
+ * a secret for HS256; a public Ed25519 key for EdDSA, P-256 for ES256, RSA of 2048 bits or more
+ * for RS256.
+ *
+ * @example
+ * ```ts
+ * const key = createVerificationKey('EdDSA', createPublicKey({ key: jwk, format: 'jwk' }))
+ * ```
+ */
+export function createVerificationKey(alg: AccessTokenAlgorithm, key: KeyObject): VerificationKey {
+  const problem = unfitness(alg, key)
+  if (problem !== null) throw new TypeError(problem)
+  const signatureLength =
+    alg === 'HS256' ? 32 : alg === 'RS256' ? Math.ceil(key.asymmetricKeyDetails!.modulusLength! / 8) : 64
+  return { alg, publicKey: key, signatureLength }
 }
 
 /**
- * Checks the HS256 signature of a compact JWS with `key` and decodes its header and payload.
- * `null` for anything else: a header that does not say HS256, any `crit` (no extension is
- * understood, RFC 7515 §4.1.11), a wrong MAC, or a part that is not a JSON object. A caller that
- * has decoded the header already (for its `kid`) passes it, so that it is not parsed twice. The
- * caller has already checked the size and the strict shape (canonical base64url, no duplicated names).
+ * Whether the signature of `jws` is one `key` made over its signing input, under `key.alg` (the
+ * caller has checked that the token's `alg` header names it). A signature of another length is
+ * refused before any crypto: an ES256 signature in DER form, a truncated or padded one.
+ *
+ * @example
+ * ```ts
+ * if (!verifyJWSSignature(jws, key)) throw new AuthError('invalid_token', 'Access token is invalid')
+ * ```
  */
-export function verifyHS256CompactJWS(
-  token: string,
-  key: KeyObject,
-  header: Record<string, unknown> | null = decodeJOSEHeader(token),
-): HS256Verified | null {
-  const first = token.indexOf('.')
-  const second = token.indexOf('.', first + 1)
-  if (first < 1 || second < 0 || token.indexOf('.', second + 1) !== -1) return null
-  if (header === null || header.alg !== 'HS256' || header.crit !== undefined) return null
-  const expected = createHmac('sha256', key).update(token.slice(0, second)).digest()
-  const signature = Buffer.from(token.slice(second + 1), 'base64url')
-  // Constant-time comparison, so that the time taken says nothing about the expected MAC.
-  if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return null
-  const payload = decodeJSONObject(token.slice(first + 1, second))
-  return payload === null ? null : { header, payload }
-}
-
-/** Whether a `typ` header names `expected` (`rt+jwt`), compared as jose does: case-insensitive, `application/` optional. */
-export function isType(typ: unknown, expected: string): boolean {
-  if (typeof typ !== 'string') return false
-  const lower = typ.toLowerCase()
-  return (lower.includes('/') ? lower : `application/${lower}`) === `application/${expected}`
+export function verifyJWSSignature(jws: DecodedJWS, key: VerificationKey): boolean {
+  const { signingInput, signature } = jws
+  // OpenSSL refuses these too for the asymmetric algorithms; timingSafeEqual would throw.
+  if (signature.length !== key.signatureLength) return false
+  switch (key.alg) {
+    case 'HS256':
+      // Constant-time comparison, so that the time taken says nothing about the expected MAC.
+      return timingSafeEqual(createHmac('sha256', key.publicKey).update(signingInput).digest(), signature)
+    case 'EdDSA':
+      return verify(null, signingInput, key.publicKey, signature)
+    case 'ES256':
+      // The JOSE form, r||s (RFC 7518 §3.4), not the DER that OpenSSL reads by default.
+      return verify('sha256', signingInput, { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature)
+    case 'RS256':
+      return verify('sha256', signingInput, key.publicKey, signature)
+  }
 }

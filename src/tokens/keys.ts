@@ -7,12 +7,13 @@ import {
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto'
-import { calculateJwkThumbprint, importJWK, type JWK } from 'jose'
+import { calculateJwkThumbprint, type JWK } from 'jose'
 import type { AccessTokenAlgorithm } from '../common/algorithms.js'
 import type { ResolvedOptions } from '../config/options.js'
 import { ConfigError } from '../errors.js'
 import { deriveKey, seal, unseal } from '../internal/crypto.js'
 import type { KeyRecord, Storage } from '../storage/storage.js'
+import { createVerificationKey, type VerificationKey } from './compact-jws.js'
 
 /**
  * Least time between two reloads caused by tokens with an unknown `kid`, so that a flood of forged
@@ -20,20 +21,14 @@ import type { KeyRecord, Storage } from '../storage/storage.js'
  */
 export const UNKNOWN_KID_RELOAD_COOLDOWN_MS = 5000
 
-/** A key that signs or verifies access tokens. */
-export interface AccessKey {
+/**
+ * A key that signs or verifies access tokens. As a {@link VerificationKey} (`alg`, `publicKey`,
+ * `signatureLength`) it was checked at load to fit its algorithm (an RSA key of 2048 bits or more).
+ */
+export interface AccessKey extends VerificationKey {
   kid: string
-  alg: AccessTokenAlgorithm
   /** Signing key (private, or the HS256 secret). */
   privateKey: KeyObject | null
-  /** Verification key (public, or the HS256 secret). */
-  publicKey: KeyObject
-  /**
-   * The same key as jose's verification wants it, imported once at load: for asymmetric keys a
-   * WebCrypto `CryptoKey` (jose would otherwise convert the `KeyObject` on every token, about 15%
-   * of a verification), for HS256 the `KeyObject`.
-   */
-  verifyKey: CryptoKey | KeyObject
   publicJwk: JWK | null
   createdAt: number
   rotatedAt: number | null
@@ -82,6 +77,8 @@ export class KeyRing {
   readonly refreshKey: KeyObject
   /** kid of refresh tokens. */
   readonly refreshKid: string
+  /** {@link refreshKey} as the key that checks refresh tokens. */
+  readonly refreshVerificationKey: VerificationKey
 
   constructor(options: ResolvedOptions, storage: Storage) {
     this.#options = options
@@ -98,6 +95,7 @@ export class KeyRing {
         : deriveKey(refreshSecret, 'refresh-token-signing'),
     )
     this.refreshKid = secretKid(refreshSecret)
+    this.refreshVerificationKey = createVerificationKey('HS256', this.refreshKey)
   }
 
   /** The key that signs new access tokens. */
@@ -245,9 +243,13 @@ export class KeyRing {
 
   async #importRecord(record: KeyRecord, withPrivate: boolean): Promise<AccessKey> {
     const publicJwk = JSON.parse(record.publicJwk) as JWK
-    const publicKey = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' })
-    const verifyKey = await importJWK(publicJwk, record.alg)
-    if (verifyKey instanceof Uint8Array) throw new Error(`key ${record.kid} is not an asymmetric key`)
+    let verification: VerificationKey
+    try {
+      const publicKey = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' })
+      verification = createVerificationKey(record.alg as AccessTokenAlgorithm, publicKey)
+    } catch (error) {
+      throw new Error(`key ${record.kid} cannot verify ${record.alg} tokens`, { cause: error })
+    }
     let privateKey: KeyObject | null = null
     if (withPrivate) {
       if (!this.#sealKey) throw new ConfigError('secret', 'required to open private keys')
@@ -263,11 +265,9 @@ export class KeyRing {
       privateKey = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' })
     }
     return {
+      ...verification,
       kid: record.kid,
-      alg: record.alg as AccessTokenAlgorithm,
       privateKey,
-      publicKey,
-      verifyKey,
       publicJwk,
       createdAt: record.createdAt,
       rotatedAt: record.rotatedAt,
@@ -282,11 +282,9 @@ export class KeyRing {
     if (secret === null) throw new ConfigError('ACCESS_TOKEN_SECRET', 'required with HS256')
     const key = createSecretKey(Buffer.from(secret))
     const current: AccessKey = {
+      ...createVerificationKey('HS256', key),
       kid: secretKid(secret),
-      alg: 'HS256',
       privateKey: key,
-      publicKey: key,
-      verifyKey: key,
       publicJwk: null,
       createdAt: 0,
       rotatedAt: null,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { AuthError } from '../errors.js'
 import { sha256Hex } from '../internal/crypto.js'
-import { COMPACT_JWS, MAX_TOKEN_LENGTH, type RefreshTokenClaims } from './claims.js'
-import { isType, signCompactJWS, verifyHS256CompactJWS } from './compact-jws.js'
+import { checkTimeClaims, type RefreshTokenClaims, readRefreshTokenClaims } from './claims.js'
+import { signCompactJWS } from './compact-jws.js'
+import { verifyCompactJWS } from './jws-verify.js'
 import type { KeyRing } from './keys.js'
-import { isStrictCompactJWS } from './strict-jws.js'
 
 /** A signed refresh token with what storage keeps of it. */
 export interface IssuedRefreshToken {
@@ -39,65 +39,51 @@ export function hashRefreshToken(token: string): string {
   return sha256Hex(token)
 }
 
-function readClaims(payload: Record<string, unknown>): RefreshTokenClaims {
-  const { sub, sid, jti, iat, exp } = payload as Partial<Record<string, unknown>>
-  if (
-    typeof sub !== 'string' ||
-    typeof sid !== 'string' ||
-    typeof jti !== 'string' ||
-    typeof iat !== 'number' ||
-    typeof exp !== 'number'
-  ) {
-    throw new AuthError('invalid_refresh_token', 'Refresh token lacks required claims')
-  }
-  return { sub, sid, jti, iat, exp }
+/** Header, signature and claims of a refresh token: HS256 with the refresh key, `typ: rt+jwt`. */
+async function verifyRefreshJWS(
+  keys: KeyRing,
+  token: string,
+): Promise<{ claims: RefreshTokenClaims; payload: Record<string, unknown> }> {
+  const { payload } = await verifyCompactJWS(token, {
+    code: 'invalid_refresh_token',
+    name: 'Refresh token',
+    algorithms: ['HS256'],
+    typ: 'rt+jwt',
+    // One refresh key: the kid only names it, and is not needed to find it.
+    findKey: () => keys.refreshVerificationKey,
+  })
+  const claims = readRefreshTokenClaims(payload)
+  if (claims === null) throw new AuthError('invalid_refresh_token', 'Refresh token lacks required claims')
+  return { claims, payload }
 }
 
 /**
- * Verifies a refresh token's signature, `typ: rt+jwt` and `exp` before any database work. Throws
- * `invalid_refresh_token`.
+ * Verifies a refresh token before any database work: the strict reading, HS256 with the refresh
+ * key, `typ: rt+jwt`, its claims and their times (`exp`, `nbf`, `iat`, with the clock tolerance).
+ * Throws `invalid_refresh_token`.
  */
 export async function verifyRefreshToken(
   keys: KeyRing,
   token: string,
   options: { clockToleranceMs: number },
 ): Promise<RefreshTokenClaims> {
-  // Strict shape (canonical base64url, no duplicated JSON names) before any crypto: RFC 8725.
-  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !isStrictCompactJWS(token)) {
-    throw new AuthError('invalid_refresh_token', 'Refresh token is malformed')
-  }
-  const verified = verifyHS256CompactJWS(token, keys.refreshKey)
-  if (!verified || !isType(verified.header.typ, 'rt+jwt')) {
-    throw new AuthError('invalid_refresh_token', 'Refresh token is invalid or expired')
-  }
-  const claims = readClaims(verified.payload)
-  const now = Math.floor(Date.now() / 1000)
-  const tolerance = Math.floor(options.clockToleranceMs / 1000)
-  const nbf = verified.payload.nbf
-  // jose's jwtVerify checks (in whole seconds, with the tolerance), and an `iat` not in the future.
-  if (
-    claims.exp <= now - tolerance ||
-    claims.iat > now + tolerance ||
-    (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + tolerance))
-  ) {
+  const { claims, payload } = await verifyRefreshJWS(keys, token)
+  if (checkTimeClaims(payload, Date.now(), options.clockToleranceMs) !== null) {
     throw new AuthError('invalid_refresh_token', 'Refresh token is invalid or expired')
   }
   return claims
 }
 
 /**
- * Checks only the signature and `typ` of a refresh token, not its expiry: logout accepts an
+ * Checks a refresh token as {@link verifyRefreshToken} does, but not its times: logout accepts an
  * expired token, since revoking its session is harmless. Returns `null` for anything not ours.
  */
 export async function readSignedRefreshToken(
   keys: KeyRing,
   token: string,
 ): Promise<RefreshTokenClaims | null> {
-  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !isStrictCompactJWS(token)) return null
-  const verified = verifyHS256CompactJWS(token, keys.refreshKey)
-  if (!verified || !isType(verified.header.typ, 'rt+jwt')) return null
   try {
-    return readClaims(verified.payload)
+    return (await verifyRefreshJWS(keys, token)).claims
   } catch {
     return null
   }

@@ -26,7 +26,7 @@ export interface VerifiedTokenCacheOptions {
  *
  * - Keyed by the whole token string, signature included: a token that differs in any character
  *   (another signature, a flipped claim) is another key and is verified in full. Token spellings
- *   are canonical (strict-jws.ts refuses the others), so one token has one key.
+ *   are canonical (jws-reader.ts refuses the others), so one token has one key.
  * - An entry is served only before the token's `exp` (no clock leeway: the leeway is for clocks
  *   of other machines, not for memory), and only while the key that verified it is still in the
  *   key ring with the same public key, so that retiring a key takes its tokens with it.

@@ -1,16 +1,12 @@
+import { KeyObject } from 'node:crypto'
 import type { RequestHandler } from 'express'
-import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose'
-import type { Duration } from '../common/duration.js'
-import { parseDuration } from '../common/duration.js'
+import { createRemoteJWKSet, type JWSHeaderParameters, errors as joseErrors } from 'jose'
+import { type Duration, MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { AuthError, ConfigError } from '../errors.js'
 import { createRequireAuth, type RequireAuthOptions } from '../express/require-auth.js'
-import {
-  type AccessTokenClaims,
-  COMPACT_JWS,
-  MAX_TOKEN_LENGTH,
-  readAccessTokenClaims,
-} from '../tokens/claims.js'
-import { isStrictCompactJWS } from '../tokens/strict-jws.js'
+import { type AccessTokenClaims, readAccessTokenClaims } from '../tokens/claims.js'
+import { createVerificationKey, type VerificationKey } from '../tokens/compact-jws.js'
+import { verifyCompactJWS } from '../tokens/jws-verify.js'
 
 /** Asymmetric algorithms a JWKS-only verifier accepts (HS256 has no public key to publish). */
 export const VERIFIER_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const
@@ -37,6 +33,12 @@ export interface VerifierOptions {
   timeout?: Duration
   /** Origins allowed, besides the request's own, for cookie-borne state changes. Default none. */
   allowedOrigins?: readonly string[]
+  /**
+   * Accept an `http://` `jwksUrl` on a host other than loopback (`localhost`, 127.0.0.0/8,
+   * `[::1]`), e.g. inside a private network. Default `false`: whoever can alter plain-http
+   * answers on the way could serve their own keys.
+   */
+  allowInsecureJwksUrl?: boolean
 }
 
 /** A verifier of the auth server's access tokens, from its public keys alone. */
@@ -47,11 +49,23 @@ export interface Verifier {
   requireAuth(options?: Omit<RequireAuthOptions, 'checkSession'>): RequestHandler
 }
 
-function readDuration(name: string, value: Duration | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  const ms = typeof value === 'number' ? value : parseDuration(value)
-  if (ms === null || !Number.isFinite(ms) || ms < 0) throw new ConfigError(name, 'not a duration')
-  return ms
+/** Whether `hostname` (of a parsed URL) names this machine: `localhost`, 127.0.0.0/8 or `[::1]`. */
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  )
+}
+
+/** Whether jose gave no key because the JWK Set could not be had (not the token's fault), not because none fits. */
+function isKeySetUnavailable(error: unknown): boolean {
+  return (
+    error instanceof joseErrors.JWKSTimeout ||
+    error instanceof joseErrors.JWKSInvalid ||
+    (error instanceof Error && !(error instanceof joseErrors.JOSEError))
+  )
 }
 
 /**
@@ -80,6 +94,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new ConfigError('jwksUrl', 'must be http(s)')
+  // Over plain http anyone on the path could serve their own keys, and have their tokens accepted.
+  if (url.protocol === 'http:' && !isLoopback(url.hostname) && options.allowInsecureJwksUrl !== true) {
+    throw new ConfigError(
+      'jwksUrl',
+      'must be https (or http on loopback), unless allowInsecureJwksUrl is true',
+    )
+  }
   if (typeof options.issuer !== 'string' || options.issuer === '') throw new ConfigError('issuer', 'required')
   if (typeof options.audience !== 'string' || options.audience === '') {
     throw new ConfigError('audience', 'required')
@@ -88,52 +109,50 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (algorithms.length === 0 || algorithms.some((a) => !VERIFIER_ALGORITHMS.includes(a))) {
     throw new ConfigError('algorithms', `use a non-empty list of ${VERIFIER_ALGORITHMS.join(', ')}`)
   }
-  const clockToleranceSeconds = Math.floor(
-    readDuration('clockTolerance', options.clockTolerance, 5000) / 1000,
-  )
+  const clockToleranceMs = resolveDuration('clockTolerance', options.clockTolerance, '5s')
   const jwks = createRemoteJWKSet(url, {
-    cooldownDuration: readDuration('cooldown', options.cooldown, 10_000),
-    cacheMaxAge: readDuration('cacheMaxAge', options.cacheMaxAge, 600_000),
-    timeoutDuration: readDuration('timeout', options.timeout, 5000),
+    cooldownDuration: resolveDuration('cooldown', options.cooldown, '10s'),
+    cacheMaxAge: resolveDuration('cacheMaxAge', options.cacheMaxAge, '10m'),
+    timeoutDuration: resolveDuration('timeout', options.timeout, '5s', { max: MAX_TIMER_MS }),
   })
-  const issuer = options.issuer
-  const audience = options.audience
+  const expected = Object.freeze({ issuer: options.issuer, audience: options.audience, clockToleranceMs })
+  // jose keeps one CryptoKey per JWK of the set it holds; each is turned into a KeyObject once.
+  const verificationKeys = new WeakMap<CryptoKey, VerificationKey>()
 
-  async function verify(token: string): Promise<AccessTokenClaims> {
-    // The same strict reading as the auth server's: canonical base64url, no duplicated JSON names.
-    if (
-      typeof token !== 'string' ||
-      token.length > MAX_TOKEN_LENGTH ||
-      !COMPACT_JWS.test(token) ||
-      !isStrictCompactJWS(token)
-    ) {
-      throw new AuthError('invalid_token', 'Access token is malformed')
-    }
-    let payload: JWTPayload
+  /** The key of the JWK Set that jose picks for this header (kid, alg), fetching the set as needed. */
+  async function findKey(header: Record<string, unknown>): Promise<VerificationKey | undefined> {
+    let cryptoKey: CryptoKey
     try {
-      const result = await jwtVerify(token, jwks, {
-        algorithms,
-        typ: 'at+jwt',
-        issuer,
-        audience,
-        clockTolerance: clockToleranceSeconds,
-        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
-      })
-      payload = result.payload
+      cryptoKey = await jwks(header as JWSHeaderParameters)
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired)
-        throw new AuthError('token_expired', 'Access token has expired')
-      // The keys could not be fetched: this service cannot decide, which is not the token's fault.
-      if (
-        error instanceof joseErrors.JWKSTimeout ||
-        error instanceof joseErrors.JWKSInvalid ||
-        (error instanceof Error && !(error instanceof joseErrors.JOSEError))
-      ) {
+      if (isKeySetUnavailable(error)) {
         throw new AuthError('unavailable', 'Cannot fetch the signing keys', { cause: error })
       }
-      throw new AuthError('invalid_token', 'Access token is invalid')
+      return undefined
     }
-    return readAccessTokenClaims(payload, Date.now(), clockToleranceSeconds * 1000)
+    let key = verificationKeys.get(cryptoKey)
+    if (key === undefined) {
+      try {
+        key = createVerificationKey(header.alg as VerifierAlgorithm, KeyObject.from(cryptoKey))
+      } catch (error) {
+        // The set publishes a key unfit for its algorithm (RSA under 2048 bits): the server's fault.
+        throw new AuthError('unavailable', 'The signing key is unfit for its algorithm', { cause: error })
+      }
+      verificationKeys.set(cryptoKey, key)
+    }
+    return key
+  }
+
+  async function verify(token: string): Promise<AccessTokenClaims> {
+    // The same reading and checks as the auth server's (jws-verify.ts, claims.ts).
+    const { payload } = await verifyCompactJWS(token, {
+      code: 'invalid_token',
+      name: 'Access token',
+      algorithms,
+      typ: 'at+jwt',
+      findKey,
+    })
+    return readAccessTokenClaims(payload, expected)
   }
 
   const allowedOrigins = Object.freeze([...(options.allowedOrigins ?? [])])

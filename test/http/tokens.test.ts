@@ -22,7 +22,7 @@ async function expectRefused(token: string, code = 'invalid_token') {
 }
 
 describe('access tokens and JWKS', () => {
-  it('carries the claims and header of API.md', async () => {
+  it('carries the claims and header of docs/api.md', async () => {
     const user = await registerBearer(server.url)
     const header = decodeProtectedHeader(user.accessToken)
     expect(header).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: expect.any(String) })

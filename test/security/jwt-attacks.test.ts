@@ -11,7 +11,7 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js'
 /*
  * Forged and broken tokens (RFC 8725), against the real server: access tokens at GET /auth/me,
  * refresh tokens at POST /auth/refresh. Each must be answered 401 with its code, never 500, and a
- * forged refresh token must be refused before any database work (DESIGN.md, rotation step 1).
+ * forged refresh token must be refused before any database work (rotation checks it first).
  */
 
 const ACCESS_SECRET = 'access-secret-for-attack-tests-0123456789abcdef'
