@@ -21,21 +21,8 @@ export type {
 } from './events/index.js'
 export type { RequestAuth, RequireAuthOptions } from './express/require-auth.js'
 export * from './mail/index.js'
-export type {
-  ConsumeRefreshTokenInput,
-  ConsumeResult,
-  EmailTokenPurpose,
-  EmailTokenRecord,
-  KeyRecord,
-  NewRefreshToken,
-  RevokeReason,
-  SessionRecord,
-  Storage,
-  StorageCapabilities,
-  SweepResult,
-  UserRecord,
-  UserUpdate,
-} from './storage/storage.js'
+// The Storage interface and its records, for adapters of one's own (tokenpair/testing checks them).
+export type * from './storage/storage.js'
 export { isSessionLive } from './storage/storage.js'
 export type { AccessTokenClaims, RefreshTokenClaims } from './tokens/claims.js'
 export type { JWKSet } from './tokens/keys.js'

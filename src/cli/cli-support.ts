@@ -3,29 +3,7 @@ import { readServerConfig, type ServerConfig } from '../config/env.js'
 import { loadOrCreateAuthSecret } from '../server/auth-secret.js'
 import { openStorage } from '../storage/open-storage.js'
 import type { Storage } from '../storage/storage.js'
-
-/** Exit codes of the CLI. */
-export const EXIT_OK = 0
-/** The command ran and failed (no such user, a refused value, an unreachable database). */
-export const EXIT_FAILURE = 1
-/** The command line itself is wrong (unknown command or option, missing argument). */
-export const EXIT_USAGE = 2
-
-/** A wrong command line: printed with the command's help, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = this.constructor.name
-  }
-}
-
-/** A command that ran and failed for a reason the operator must hear: exit code 1. */
-export class CommandError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = this.constructor.name
-  }
-}
+import { CommandError, UsageError } from './command-errors.js'
 
 /** Where a command writes: injected so that output stays in one place. */
 export interface CommandIO {
@@ -102,20 +80,4 @@ export async function openCommandContext(
 /** `AUTH_SECRET`, else the secret the server keeps in its data folder (made on first use, as `serve` does). */
 export function readAuthSecret(config: ServerConfig): string {
   return config.authSecret ?? loadOrCreateAuthSecret(config.dataDir).secret
-}
-
-/** Formats rows as aligned columns for people; scripts use `--json`. */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd()
-  return `${[line(headers), ...rows.map(line)].join('\n')}\n`
-}
-
-/** An epoch-millisecond time as ISO 8601, or `-`. */
-export function formatTime(ms: number | null): string {
-  return ms === null ? '-' : new Date(ms).toISOString()
 }

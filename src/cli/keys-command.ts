@@ -1,17 +1,9 @@
 import { OPTION_DEFAULTS, resolveDurationOption, resolveOptions } from '../config/options.js'
 import type { KeyRecord } from '../storage/storage.js'
 import { KeyRing } from '../tokens/keys.js'
-import {
-  CommandError,
-  type CommandIO,
-  EXIT_OK,
-  formatTable,
-  formatTime,
-  openCommandContext,
-  parseCommandArgs,
-  readAuthSecret,
-  UsageError,
-} from './cli-support.js'
+import { type CommandIO, openCommandContext, parseCommandArgs, readAuthSecret } from './cli-support.js'
+import { CommandError, EXIT_OK, UsageError } from './command-errors.js'
+import { formatTable, formatTime } from './format.js'
 
 /** Help of `tokenpair keys`. */
 export const KEYS_HELP = `Usage: tokenpair keys <list | rotate | retire <kid>> [--json]

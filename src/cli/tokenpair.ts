@@ -4,17 +4,8 @@ import type { ServerConfig } from '../config/env.js'
 import { ConfigError, isAuthError } from '../errors.js'
 import { startServer } from '../server/start-server.js'
 import type { Storage } from '../storage/storage.js'
-import {
-  CommandError,
-  type CommandIO,
-  EXIT_FAILURE,
-  EXIT_OK,
-  EXIT_USAGE,
-  openCommandContext,
-  parseCommandArgs,
-  processIO,
-  UsageError,
-} from './cli-support.js'
+import { type CommandIO, openCommandContext, parseCommandArgs, processIO } from './cli-support.js'
+import { CommandError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './command-errors.js'
 import { KEYS_HELP, runKeysCommand } from './keys-command.js'
 import { runUsersCommand, USERS_HELP } from './users-command.js'
 

@@ -3,16 +3,9 @@ import type { Storage, UserRecord } from '../storage/storage.js'
 import { hashPassword } from '../users/passwords.js'
 import { registerSchema } from '../users/user-schemas.js'
 import { toPublicUser } from '../users/user-view.js'
-import {
-  CommandError,
-  type CommandIO,
-  EXIT_OK,
-  formatTable,
-  formatTime,
-  openCommandContext,
-  parseCommandArgs,
-  UsageError,
-} from './cli-support.js'
+import { type CommandIO, openCommandContext, parseCommandArgs } from './cli-support.js'
+import { CommandError, EXIT_OK, UsageError } from './command-errors.js'
+import { formatTable, formatTime } from './format.js'
 
 /** Help of `tokenpair users`. */
 export const USERS_HELP = `Usage: tokenpair users <action> [options]

@@ -123,6 +123,16 @@ function forOption(name: string, option: keyof typeof OPTION_DEFAULTS, kind: Env
 }
 
 /**
+ * The rows of options whose variable is the option's own name in upper snake case
+ * (`accessTokenTtl` → `ACCESS_TOKEN_TTL`), all read as `kind`.
+ */
+function forOptions(kind: EnvKind, options: readonly (keyof typeof OPTION_DEFAULTS)[]): EnvVariable[] {
+  return options.map((option) =>
+    forOption(option.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(), option, kind),
+  )
+}
+
+/**
  * Every variable the server reads, in the order of docs/configuration.md: one row each, naming the
  * option or setting it fills, how its text is read and its default.
  */
@@ -151,16 +161,18 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'REFRESH_TOKEN_SECRET', option: 'refreshTokenSecret', kind: 'string', default: null },
   forOption('JWT_ISSUER', 'issuer', 'string'),
   forOption('JWT_AUDIENCE', 'audience', 'string'),
-  forOption('ACCESS_TOKEN_TTL', 'accessTokenTtl', 'duration'),
-  forOption('REFRESH_TOKEN_TTL', 'refreshTokenTtl', 'duration'),
-  forOption('SESSION_MAX_AGE', 'sessionMaxAge', 'duration'),
-  forOption('REFRESH_REUSE_GRACE', 'refreshReuseGrace', 'duration'),
-  forOption('SESSION_CHECK_CACHE_TTL', 'sessionCheckCacheTtl', 'duration'),
-  forOption('KEY_RELOAD_INTERVAL', 'keyReloadInterval', 'duration'),
-  forOption('SWEEP_INTERVAL', 'sweepInterval', 'duration'),
-  forOption('ALLOWED_ORIGINS', 'allowedOrigins', 'list'),
-  forOption('COOKIE_SECURE', 'cookieSecure', 'boolean'),
-  forOption('COOKIE_PREFIX', 'cookiePrefix', 'keyword'),
+  ...forOptions('duration', [
+    'accessTokenTtl',
+    'refreshTokenTtl',
+    'sessionMaxAge',
+    'refreshReuseGrace',
+    'sessionCheckCacheTtl',
+    'keyReloadInterval',
+    'sweepInterval',
+  ]),
+  ...forOptions('list', ['allowedOrigins']),
+  ...forOptions('boolean', ['cookieSecure']),
+  ...forOptions('keyword', ['cookiePrefix']),
   { name: 'RATE_LIMIT', option: 'rateLimit', kind: 'switch', default: 'on' },
   ...LIMIT_NAMES.map(
     (limit): EnvVariable => ({
@@ -174,8 +186,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'SMTP_URL', option: 'mail.smtpUrl', kind: 'url', default: null },
   { name: 'MAIL_FROM', option: 'mail.from', kind: 'string', default: MAIL_DEFAULTS.from },
   { name: 'APP_URL', option: 'appUrl', kind: 'url', default: null },
-  forOption('EMAIL_VERIFY_TTL', 'emailVerifyTtl', 'duration'),
-  forOption('PASSWORD_RESET_TTL', 'passwordResetTtl', 'duration'),
+  ...forOptions('duration', ['emailVerifyTtl', 'passwordResetTtl']),
   { name: 'MAX_SESSIONS_PER_USER', option: 'maxSessionsPerUser', kind: 'count', default: null },
   { name: 'LOG_LEVEL', setting: 'logLevel', kind: 'log-level', default: 'info' },
   { name: 'TRUST_PROXY', setting: 'trustProxy', kind: 'trust-proxy', default: 'false' },

@@ -18,17 +18,19 @@ async function failures(limits: RateLimits, count: number): Promise<number> {
   return refused
 }
 
+/** Limiters with only the pair limit, 3 failures a minute, on a fake clock. */
+function threeAMinute(): Promise<RateLimits> {
+  vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) })
+  return RateLimits.create(resolveRateLimits({ loginPair: '3/1m', loginName: 'off', loginIp: 'off' }), silent)
+}
+
 describe('giving points back', () => {
   afterEach(() => {
     vi.useRealTimers()
   })
 
   it('stores no credit when the window that took the point has ended', async () => {
-    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) })
-    const limits = await RateLimits.create(
-      resolveRateLimits({ loginPair: '3/1m', loginName: 'off', loginIp: 'off' }),
-      silent,
-    )
+    const limits = await threeAMinute()
     // A slow attempt: it takes its point, the window ends, then it ends in a server fault.
     const slow = await limits.beginLoginAttempt('ada', '10.0.0.1')
     vi.advanceTimersByTime(61_000)
@@ -39,11 +41,7 @@ describe('giving points back', () => {
   })
 
   it('gives a point back within the window', async () => {
-    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) })
-    const limits = await RateLimits.create(
-      resolveRateLimits({ loginPair: '3/1m', loginName: 'off', loginIp: 'off' }),
-      silent,
-    )
+    const limits = await threeAMinute()
     const faulted = await limits.beginLoginAttempt('ada', '10.0.0.1')
     await faulted.cancel()
     expect(await failures(limits, 4)).toBe(1)

@@ -78,23 +78,27 @@ export function escapeHTML(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
 }
 
-function renderHTML(
-  title: string,
-  greeting: string,
-  paragraph: string,
-  action: { link: string; label: string } | null,
-  footer: string,
-): string {
-  return [
+/** One mail of tokenpair's plain layout: a title, a greeting, a paragraph, a link or none, a footer. */
+function renderMail(parts: {
+  subject: string
+  greeting: string
+  paragraph: string
+  action: { link: string; label: string } | null
+  footer: string
+}): RenderedMail {
+  const { subject, greeting, paragraph, action, footer } = parts
+  const text = [greeting, paragraph, ...(action ? [action.link] : []), footer].join('\n\n')
+  const html = [
     '<!doctype html>',
     '<html><body style="font-family: sans-serif; line-height: 1.5">',
-    `<h1 style="font-size: 1.2em">${escapeHTML(title)}</h1>`,
+    `<h1 style="font-size: 1.2em">${escapeHTML(subject)}</h1>`,
     `<p>${escapeHTML(greeting)}</p>`,
     `<p>${escapeHTML(paragraph)}</p>`,
     ...(action ? [`<p><a href="${escapeHTML(action.link)}">${escapeHTML(action.label)}</a></p>`] : []),
     `<p style="color: #666">${escapeHTML(footer)}</p>`,
     '</body></html>',
   ].join('\n')
+  return { subject, text: `${text}\n`, html }
 }
 
 /**
@@ -105,22 +109,14 @@ function renderHTML(
  * const mail = verifyEmailTemplate({ link, user, validFor: '24 hours', expiresAt })
  * ```
  */
-export const verifyEmailTemplate: MailTemplate = ({ link, user, validFor }) => {
-  const greeting = `Hello ${user.fullname},`
-  const paragraph = `Please confirm that ${user.email} is your address by opening this link within ${validFor}:`
-  const footer = 'If you did not create this account or change its address, ignore this mail.'
-  return {
+export const verifyEmailTemplate: MailTemplate = ({ link, user, validFor }) =>
+  renderMail({
     subject: 'Confirm your email address',
-    text: `${greeting}\n\n${paragraph}\n\n${link}\n\n${footer}\n`,
-    html: renderHTML(
-      'Confirm your email address',
-      greeting,
-      paragraph,
-      { link, label: 'Confirm my address' },
-      footer,
-    ),
-  }
-}
+    greeting: `Hello ${user.fullname},`,
+    paragraph: `Please confirm that ${user.email} is your address by opening this link within ${validFor}:`,
+    action: { link, label: 'Confirm my address' },
+    footer: 'If you did not create this account or change its address, ignore this mail.',
+  })
 
 /**
  * The default password-reset mail.
@@ -130,23 +126,15 @@ export const verifyEmailTemplate: MailTemplate = ({ link, user, validFor }) => {
  * const mail = resetPasswordTemplate({ link, user, validFor: '1 hour', expiresAt })
  * ```
  */
-export const resetPasswordTemplate: MailTemplate = ({ link, user, validFor }) => {
-  const greeting = `Hello ${user.fullname},`
-  const paragraph = `Someone asked to reset the password of the account ${user.username}. To choose a new password, open this link within ${validFor}:`
-  const footer =
-    'If you did not ask for this, ignore this mail: your password stays as it is. Resetting it signs out every session.'
-  return {
+export const resetPasswordTemplate: MailTemplate = ({ link, user, validFor }) =>
+  renderMail({
     subject: 'Reset your password',
-    text: `${greeting}\n\n${paragraph}\n\n${link}\n\n${footer}\n`,
-    html: renderHTML(
-      'Reset your password',
-      greeting,
-      paragraph,
-      { link, label: 'Choose a new password' },
-      footer,
-    ),
-  }
-}
+    greeting: `Hello ${user.fullname},`,
+    paragraph: `Someone asked to reset the password of the account ${user.username}. To choose a new password, open this link within ${validFor}:`,
+    action: { link, label: 'Choose a new password' },
+    footer:
+      'If you did not ask for this, ignore this mail: your password stays as it is. Resetting it signs out every session.',
+  })
 
 const NOTICES: Record<SecurityNoticeEvent, { subject: string; what: (c: SecurityNoticeContext) => string }> =
   {
@@ -179,15 +167,14 @@ const NOTICES: Record<SecurityNoticeEvent, { subject: string; what: (c: Security
  */
 export const securityNoticeTemplate: SecurityNoticeTemplate = (context) => {
   const notice = NOTICES[context.event]
-  const greeting = `Hello ${context.user.fullname},`
-  const paragraph = `${notice.what(context)} (${context.at.toISOString()})`
-  const footer =
-    'If this was you, there is nothing to do. If it was not, reset your password from the sign-in page at once and review your sessions.'
-  return {
+  return renderMail({
     subject: notice.subject,
-    text: `${greeting}\n\n${paragraph}\n\n${footer}\n`,
-    html: renderHTML(notice.subject, greeting, paragraph, null, footer),
-  }
+    greeting: `Hello ${context.user.fullname},`,
+    paragraph: `${notice.what(context)} (${context.at.toISOString()})`,
+    action: null,
+    footer:
+      'If this was you, there is nothing to do. If it was not, reset your password from the sign-in page at once and review your sessions.',
+  })
 }
 
 /** The default templates. */

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { RequestHandler } from 'express'
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
 import { AuthError } from '../errors.js'
-import type { SecurityEvent } from '../events/events.js'
+import type { SecurityEvent, SecurityEventType } from '../events/events.js'
 import { sendError } from '../express/envelope.js'
 
 /** The server's Prometheus metrics, in a registry of their own (never prom-client's global one). */
@@ -49,44 +49,32 @@ export interface ServerMetricsOptions {
 export function createServerMetrics(options: ServerMetricsOptions = {}): ServerMetrics {
   const loginPath = `${options.basePath ?? '/auth'}/login`
   const registry = new Registry()
+  const counter = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] })
   if (options.collectProcessMetrics === true)
     collectDefaultMetrics({ register: registry, prefix: 'tokenpair_' })
-  const logins = new Counter({
-    name: 'tokenpair_logins_total',
-    help: 'Login attempts by outcome: succeeded, failed (invalid credentials), limited (rate limited).',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  })
+  const logins = counter(
+    'tokenpair_logins_total',
+    'Login attempts by outcome: succeeded, failed (invalid credentials), limited (rate limited).',
+    ['outcome'] as const,
+  )
   for (const outcome of ['succeeded', 'failed', 'limited']) logins.inc({ outcome }, 0)
-  const registrations = new Counter({
-    name: 'tokenpair_registrations_total',
-    help: 'Users registered.',
-    registers: [registry],
-  })
-  const refreshes = new Counter({
-    name: 'tokenpair_refreshes_total',
-    help: 'Refresh tokens rotated into a new pair.',
-    registers: [registry],
-  })
-  const reuses = new Counter({
-    name: 'tokenpair_refresh_reuse_detected_total',
-    help: 'Used refresh tokens presented again outside the grace window (their session is revoked).',
-    registers: [registry],
-  })
-  const reuseOutcomes = new Counter({
-    name: 'tokenpair_refresh_reuse_total',
-    help: 'Used refresh tokens presented again, by outcome: grace (answered with the same successor) or reused (session revoked).',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  })
+  const registrations = counter('tokenpair_registrations_total', 'Users registered.')
+  const refreshes = counter('tokenpair_refreshes_total', 'Refresh tokens rotated into a new pair.')
+  const reuses = counter(
+    'tokenpair_refresh_reuse_detected_total',
+    'Used refresh tokens presented again outside the grace window (their session is revoked).',
+  )
+  const reuseOutcomes = counter(
+    'tokenpair_refresh_reuse_total',
+    'Used refresh tokens presented again, by outcome: grace (answered with the same successor) or reused (session revoked).',
+    ['outcome'] as const,
+  )
   for (const outcome of ['grace', 'reused']) reuseOutcomes.inc({ outcome }, 0)
   const expectedAuthorization = options.token === undefined ? null : Buffer.from(`Bearer ${options.token}`)
-  const revocations = new Counter({
-    name: 'tokenpair_sessions_revoked_total',
-    help: 'Sessions revoked, by reason.',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  })
+  const revocations = counter('tokenpair_sessions_revoked_total', 'Sessions revoked, by reason.', [
+    'reason',
+  ] as const)
   const durations = new Histogram({
     name: 'tokenpair_http_request_duration_seconds',
     help: 'HTTP request duration by method, route pattern and status.',
@@ -94,6 +82,20 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   })
+
+  // What each security event counts; events without a row count nothing.
+  const COUNTS: Partial<Record<SecurityEventType, (event: SecurityEvent) => void>> = {
+    login_succeeded: () => logins.inc({ outcome: 'succeeded' }),
+    login_failed: () => logins.inc({ outcome: 'failed' }),
+    user_registered: () => registrations.inc(),
+    token_refreshed: () => refreshes.inc(),
+    refresh_grace: () => reuseOutcomes.inc({ outcome: 'grace' }),
+    refresh_reused: () => {
+      reuses.inc()
+      reuseOutcomes.inc({ outcome: 'reused' })
+    },
+    session_revoked: (e) => revocations.inc({ reason: e.reason ?? 'unknown' }, e.count ?? 1),
+  }
 
   return {
     registry,
@@ -133,32 +135,7 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       }
     },
     countEvent(event) {
-      switch (event.type) {
-        case 'login_succeeded':
-          logins.inc({ outcome: 'succeeded' })
-          break
-        case 'login_failed':
-          logins.inc({ outcome: 'failed' })
-          break
-        case 'user_registered':
-          registrations.inc()
-          break
-        case 'token_refreshed':
-          refreshes.inc()
-          break
-        case 'refresh_reused':
-          reuses.inc()
-          reuseOutcomes.inc({ outcome: 'reused' })
-          break
-        case 'refresh_grace':
-          reuseOutcomes.inc({ outcome: 'grace' })
-          break
-        case 'session_revoked':
-          revocations.inc({ reason: event.reason ?? 'unknown' }, event.count ?? 1)
-          break
-        default:
-          break
-      }
+      COUNTS[event.type]?.(event)
     },
   }
 }

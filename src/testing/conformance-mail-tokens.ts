@@ -1,5 +1,5 @@
-import { beforeEach, describe, expect, it } from 'vitest'
-import type { EmailTokenRecord, Storage } from '../storage/storage.js'
+import { describe, expect, it } from 'vitest'
+import type { EmailTokenRecord } from '../storage/storage.js'
 import { type ConformanceSuite, HOUR } from './conformance-suite.js'
 import { makeToken, makeUser } from './fixtures.js'
 
@@ -9,11 +9,6 @@ import { makeToken, makeUser } from './fixtures.js'
  */
 export function describeMailTokenConformance(suite: ConformanceSuite): void {
   describe('mail tokens', () => {
-    let storage: Storage
-    beforeEach(() => {
-      storage = suite.storage
-    })
-
     function mailToken(userId: string, overrides: Partial<EmailTokenRecord> = {}): EmailTokenRecord {
       const now = Date.now()
       return {
@@ -30,57 +25,65 @@ export function describeMailTokenConformance(suite: ConformanceSuite): void {
     it('deletes the unused tokens of one user and purpose, and nothing else', async () => {
       const user = makeUser()
       const other = makeUser()
-      await storage.createUser(user)
-      await storage.createUser(other)
+      await suite.storage.createUser(user)
+      await suite.storage.createUser(other)
       const reset = mailToken(user.id, { purpose: 'reset_password' })
       const verify = mailToken(user.id)
       const othersReset = mailToken(other.id, { purpose: 'reset_password' })
-      for (const token of [reset, verify, othersReset]) await storage.createEmailToken(token)
-      expect(await storage.deleteUnusedEmailTokens(user.id, 'reset_password')).toBe(1)
-      expect(await storage.consumeEmailToken(reset.tokenHash, 'reset_password', Date.now())).toBeNull()
-      expect(await storage.consumeEmailToken(verify.tokenHash, 'verify_email', Date.now())).toEqual(verify)
-      expect(await storage.consumeEmailToken(othersReset.tokenHash, 'reset_password', Date.now())).toEqual(
-        othersReset,
+      for (const token of [reset, verify, othersReset]) await suite.storage.createEmailToken(token)
+      expect(await suite.storage.deleteUnusedEmailTokens(user.id, 'reset_password')).toBe(1)
+      expect(await suite.storage.consumeEmailToken(reset.tokenHash, 'reset_password', Date.now())).toBeNull()
+      expect(await suite.storage.consumeEmailToken(verify.tokenHash, 'verify_email', Date.now())).toEqual(
+        verify,
       )
+      expect(
+        await suite.storage.consumeEmailToken(othersReset.tokenHash, 'reset_password', Date.now()),
+      ).toEqual(othersReset)
       // A used token is no longer "unused": nothing left to delete.
-      expect(await storage.deleteUnusedEmailTokens(other.id, 'reset_password')).toBe(0)
+      expect(await suite.storage.deleteUnusedEmailTokens(other.id, 'reset_password')).toBe(0)
     })
 
     it('consumes a token once, and never for another purpose or after expiry', async () => {
       const user = makeUser()
-      await storage.createUser(user)
+      await suite.storage.createUser(user)
       const token = mailToken(user.id)
-      await storage.createEmailToken(token)
-      expect(await storage.consumeEmailToken(token.tokenHash, 'reset_password', Date.now())).toBeNull()
-      expect(await storage.consumeEmailToken(token.tokenHash, 'verify_email', Date.now())).toEqual(token)
-      expect(await storage.consumeEmailToken(token.tokenHash, 'verify_email', Date.now())).toBeNull()
+      await suite.storage.createEmailToken(token)
+      expect(await suite.storage.consumeEmailToken(token.tokenHash, 'reset_password', Date.now())).toBeNull()
+      expect(await suite.storage.consumeEmailToken(token.tokenHash, 'verify_email', Date.now())).toEqual(
+        token,
+      )
+      expect(await suite.storage.consumeEmailToken(token.tokenHash, 'verify_email', Date.now())).toBeNull()
       const expiring = mailToken(user.id, { purpose: 'reset_password' })
-      await storage.createEmailToken(expiring)
+      await suite.storage.createEmailToken(expiring)
       expect(
-        await storage.consumeEmailToken(expiring.tokenHash, 'reset_password', expiring.expiresAt),
+        await suite.storage.consumeEmailToken(expiring.tokenHash, 'reset_password', expiring.expiresAt),
       ).toBeNull()
-      expect(await storage.consumeEmailToken('0'.repeat(64), 'verify_email', Date.now())).toBeNull()
+      expect(await suite.storage.consumeEmailToken('0'.repeat(64), 'verify_email', Date.now())).toBeNull()
     })
 
     it('supersedes the older unused token of the same purpose only', async () => {
       const user = makeUser()
-      await storage.createUser(user)
+      await suite.storage.createUser(user)
       const old = mailToken(user.id)
       const reset = mailToken(user.id, { purpose: 'reset_password' })
       const fresh = mailToken(user.id)
-      await storage.createEmailToken(old)
-      await storage.createEmailToken(reset)
-      await storage.createEmailToken(fresh)
-      expect(await storage.consumeEmailToken(old.tokenHash, 'verify_email', Date.now())).toBeNull()
-      expect(await storage.consumeEmailToken(fresh.tokenHash, 'verify_email', Date.now())).not.toBeNull()
-      expect(await storage.consumeEmailToken(reset.tokenHash, 'reset_password', Date.now())).not.toBeNull()
+      await suite.storage.createEmailToken(old)
+      await suite.storage.createEmailToken(reset)
+      await suite.storage.createEmailToken(fresh)
+      expect(await suite.storage.consumeEmailToken(old.tokenHash, 'verify_email', Date.now())).toBeNull()
+      expect(
+        await suite.storage.consumeEmailToken(fresh.tokenHash, 'verify_email', Date.now()),
+      ).not.toBeNull()
+      expect(
+        await suite.storage.consumeEmailToken(reset.tokenHash, 'reset_password', Date.now()),
+      ).not.toBeNull()
     })
 
     it('stores parallel mail-token requests of one user without failing, the last one usable', async () => {
       // Two clicks on "send the link again" arrive together: neither may fail (a deadlock between
       // the supersede and the insert would answer 5xx), and a link mailed after them still works.
       const user = makeUser()
-      await storage.createUser(user)
+      await suite.storage.createUser(user)
       const peers = await suite.openPeers()
       for (let round = 0; round < 3; round++) {
         const results = await Promise.allSettled(
@@ -89,15 +92,15 @@ export function describeMailTokenConformance(suite: ConformanceSuite): void {
         expect(results.filter((r) => r.status === 'rejected')).toEqual([])
       }
       const last = mailToken(user.id)
-      await storage.createEmailToken(last)
-      expect(await storage.consumeEmailToken(last.tokenHash, 'verify_email', Date.now())).toEqual(last)
+      await suite.storage.createEmailToken(last)
+      expect(await suite.storage.consumeEmailToken(last.tokenHash, 'verify_email', Date.now())).toEqual(last)
     })
 
     it('lets exactly one of N parallel consumes of a mail token win', async () => {
       const user = makeUser()
-      await storage.createUser(user)
+      await suite.storage.createUser(user)
       const token = mailToken(user.id, { purpose: 'reset_password' })
-      await storage.createEmailToken(token)
+      await suite.storage.createEmailToken(token)
       const peers = await suite.openPeers()
       const now = Date.now()
       const results = await Promise.all(

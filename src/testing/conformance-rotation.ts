@@ -1,5 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest'
-import type { Storage } from '../storage/storage.js'
+import { describe, expect, it } from 'vitest'
 import { type ConformanceSuite, DAY, sealedFor } from './conformance-suite.js'
 import { makeToken } from './fixtures.js'
 
@@ -10,16 +9,11 @@ import { makeToken } from './fixtures.js'
 export function describeRotationConformance(suite: ConformanceSuite): void {
   const { seedSession, consume } = suite
   describe('rotation', () => {
-    let storage: Storage
-    beforeEach(() => {
-      storage = suite.storage
-    })
-
     it('rotates an unused token once, storing its successor and touching the session', async () => {
       const { session, token } = await seedSession()
       const now = Date.now() + 1000
       const next = makeToken(session.id, { expiresAt: now + 2 * DAY }, now)
-      const result = await storage.consumeRefreshToken({
+      const result = await suite.storage.consumeRefreshToken({
         tokenHash: token.tokenHash,
         sessionId: session.id,
         now,
@@ -44,7 +38,7 @@ export function describeRotationConformance(suite: ConformanceSuite): void {
       expect((await consume(token.tokenHash, session.id, token.expiresAt + 1, 0)).status).toBe('invalid')
 
       const revoked = await seedSession(now)
-      await storage.revokeSession(revoked.session.id, revoked.user.id, 'logout', now)
+      await suite.storage.revokeSession(revoked.session.id, revoked.user.id, 'logout', now)
       expect((await consume(revoked.token.tokenHash, revoked.session.id, now + 1, 0)).status).toBe('invalid')
 
       const expired = await seedSession(now)
@@ -69,7 +63,7 @@ export function describeRotationConformance(suite: ConformanceSuite): void {
         })
         expect(again.session.id).toBe(session.id)
       }
-      expect((await storage.findSession(session.id))?.revokedAt).toBeNull()
+      expect((await suite.storage.findSession(session.id))?.revokedAt).toBeNull()
       // Nothing was stored for the grace answers: the one successor is the session's live token,
       // and what the grace answers offered was never stored.
       const offeredInGrace = await consume(token.tokenHash, session.id, now + 9_500, 10_000)
@@ -109,12 +103,12 @@ export function describeRotationConformance(suite: ConformanceSuite): void {
       expect(first.status).toBe('rotated')
       const reuse = await consume(token.tokenHash, session.id, now + 11_000, 10_000)
       expect(reuse.status).toBe('reused')
-      const stored = await storage.findSession(session.id)
+      const stored = await suite.storage.findSession(session.id)
       expect(stored?.revokedReason).toBe('reuse_detected')
       // The successor, and the reused token itself, are dead from now on.
       expect((await consume(nextToken.tokenHash, session.id, now + 12_000, 10_000)).status).toBe('invalid')
       expect((await consume(token.tokenHash, session.id, now + 12_000, 10_000)).status).toBe('invalid')
-      expect(await storage.listActiveSessions(user.id, now + 12_000)).toEqual([])
+      expect(await suite.storage.listActiveSessions(user.id, now + 12_000)).toEqual([])
     })
 
     it('treats any second use as reuse when the grace window is 0', async () => {
@@ -157,7 +151,7 @@ export function describeRotationConformance(suite: ConformanceSuite): void {
       expect(statuses.filter((s) => s === 'rotated')).toHaveLength(1)
       expect(statuses.every((s) => s === 'rotated' || s === 'reused' || s === 'invalid')).toBe(true)
       expect(statuses.filter((s) => s === 'reused').length).toBeGreaterThanOrEqual(1)
-      expect((await storage.findSession(session.id))?.revokedReason).toBe('reuse_detected')
+      expect((await suite.storage.findSession(session.id))?.revokedReason).toBe('reuse_detected')
     })
   })
 }

@@ -1,5 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest'
-import type { Storage } from '../storage/storage.js'
+import { describe, expect, it } from 'vitest'
 import type { ConformanceSuite } from './conformance-suite.js'
 import { makeSession, makeToken, makeUser } from './fixtures.js'
 
@@ -7,21 +6,16 @@ import { makeSession, makeToken, makeUser } from './fixtures.js'
 export function describeSessionConformance(suite: ConformanceSuite): void {
   const { seedSession } = suite
   describe('sessions', () => {
-    let storage: Storage
-    beforeEach(() => {
-      storage = suite.storage
-    })
-
     it('creates a session and finds it', async () => {
       const { session } = await seedSession()
-      expect(await storage.findSession(session.id)).toEqual(session)
-      expect(await storage.findSession('no-such-session')).toBeNull()
+      expect(await suite.storage.findSession(session.id)).toEqual(session)
+      expect(await suite.storage.findSession('no-such-session')).toBeNull()
     })
 
     it('lists active sessions newest first, leaving out revoked and expired ones', async () => {
       const now = Date.now()
       const user = makeUser()
-      await storage.createUser(user)
+      await suite.storage.createUser(user)
       const older = makeSession(user.id, { createdAt: now - 2000 })
       const newer = makeSession(user.id, { createdAt: now - 1000 })
       const revoked = makeSession(user.id, {
@@ -33,38 +27,38 @@ export function describeSessionConformance(suite: ConformanceSuite): void {
       const idle = makeSession(user.id, { createdAt: now - 300, idleExpiresAt: now - 1 })
       const other = makeSession(makeUser().id)
       for (const s of [older, newer, revoked, expired, idle, other]) {
-        await storage.createSession(s, makeToken(s.id))
+        await suite.storage.createSession(s, makeToken(s.id))
       }
-      const list = await storage.listActiveSessions(user.id, now)
+      const list = await suite.storage.listActiveSessions(user.id, now)
       expect(list.map((s) => s.id)).toEqual([newer.id, older.id])
     })
 
     it('revokes one session of its own user only', async () => {
       const { user, session } = await seedSession()
       const now = Date.now()
-      expect(await storage.revokeSession(session.id, 'someone-else', 'logout', now)).toBe(false)
-      expect(await storage.revokeSession(session.id, user.id, 'logout', now)).toBe(true)
-      expect(await storage.revokeSession(session.id, user.id, 'logout', now)).toBe(false)
-      const stored = await storage.findSession(session.id)
+      expect(await suite.storage.revokeSession(session.id, 'someone-else', 'logout', now)).toBe(false)
+      expect(await suite.storage.revokeSession(session.id, user.id, 'logout', now)).toBe(true)
+      expect(await suite.storage.revokeSession(session.id, user.id, 'logout', now)).toBe(false)
+      const stored = await suite.storage.findSession(session.id)
       expect(stored?.revokedAt).toBe(now)
       expect(stored?.revokedReason).toBe('logout')
     })
 
     it('revokes all sessions of a user but one, and counts them', async () => {
       const user = makeUser()
-      await storage.createUser(user)
+      await suite.storage.createUser(user)
       const sessions = [makeSession(user.id), makeSession(user.id), makeSession(user.id)]
-      for (const s of sessions) await storage.createSession(s, makeToken(s.id))
+      for (const s of sessions) await suite.storage.createSession(s, makeToken(s.id))
       const bystander = await seedSession()
       const now = Date.now()
       const keep = sessions[0]!.id
       expect(
-        await storage.revokeUserSessions(user.id, 'password_changed', now, { exceptSessionId: keep }),
+        await suite.storage.revokeUserSessions(user.id, 'password_changed', now, { exceptSessionId: keep }),
       ).toBe(2)
-      expect((await storage.listActiveSessions(user.id, now)).map((s) => s.id)).toEqual([keep])
-      expect(await storage.revokeUserSessions(user.id, 'logout_all', now)).toBe(1)
-      expect(await storage.listActiveSessions(user.id, now)).toEqual([])
-      expect(await storage.listActiveSessions(bystander.user.id, now)).toHaveLength(1)
+      expect((await suite.storage.listActiveSessions(user.id, now)).map((s) => s.id)).toEqual([keep])
+      expect(await suite.storage.revokeUserSessions(user.id, 'logout_all', now)).toBe(1)
+      expect(await suite.storage.listActiveSessions(user.id, now)).toEqual([])
+      expect(await suite.storage.listActiveSessions(bystander.user.id, now)).toHaveLength(1)
     })
   })
 }

@@ -21,6 +21,9 @@ describe('verified access-token cache', () => {
   let keys: KeyRing
   let user: UserRecord
   const t0 = Date.UTC(2030, 0, 1, 12, 0, 0)
+  /** Expects `token` to be refused with `code`, cache or no cache. */
+  const expectRefused = (token: string, code: string): Promise<void> =>
+    expect(verifyAccessToken(auth.options, keys, token)).rejects.toMatchObject({ code })
 
   beforeEach(async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
@@ -68,9 +71,7 @@ describe('verified access-token cache', () => {
     const forged = withOtherSignature(token)
     expect(forged).not.toBe(token)
     expect(forged.slice(0, forged.lastIndexOf('.'))).toBe(token.slice(0, token.lastIndexOf('.')))
-    await expect(verifyAccessToken(auth.options, keys, forged)).rejects.toMatchObject({
-      code: 'invalid_token',
-    })
+    await expectRefused(forged, 'invalid_token')
     expect(getTokenCache(keys).size).toBe(1)
   })
 
@@ -79,9 +80,7 @@ describe('verified access-token cache', () => {
     const claims = await verifyAccessToken(auth.options, keys, token)
     // Past exp and the clock leeway: only a cache that outlived exp would still accept it.
     vi.setSystemTime(claims.exp * 1000 + auth.options.clockToleranceMs + 1000)
-    await expect(verifyAccessToken(auth.options, keys, token)).rejects.toMatchObject({
-      code: 'token_expired',
-    })
+    await expectRefused(token, 'token_expired')
     expect(getTokenCache(keys).size).toBe(0)
   })
 
@@ -100,9 +99,7 @@ describe('verified access-token cache', () => {
     await auth.storage.insertKey(await keys.createKeyRecord(Date.now()))
     expect(await auth.storage.retireKey(oldKid, Date.now())).toBe(true)
     await keys.reload()
-    await expect(verifyAccessToken(auth.options, keys, token)).rejects.toMatchObject({
-      code: 'invalid_token',
-    })
+    await expectRefused(token, 'invalid_token')
   })
 
   it('holds at most maxEntries, dropping the oldest', async () => {

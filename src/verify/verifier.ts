@@ -4,6 +4,7 @@ import { createRemoteJWKSet, type JWSHeaderParameters, errors as joseErrors } fr
 import { type Duration, MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { AuthError, ConfigError } from '../errors.js'
 import { createRequireAuth, type RequireAuthOptions } from '../express/require-auth.js'
+import { isLoopbackHost } from '../internal/loopback.js'
 import { type AccessTokenClaims, readAccessTokenClaims } from '../tokens/claims.js'
 import { createVerificationKey, type VerificationKey } from '../tokens/compact-jws.js'
 import { verifyCompactJWS } from '../tokens/jws-verify.js'
@@ -49,16 +50,6 @@ export interface Verifier {
   requireAuth(options?: Omit<RequireAuthOptions, 'checkSession'>): RequestHandler
 }
 
-/** Whether `hostname` (of a parsed URL) names this machine: `localhost`, 127.0.0.0/8 or `[::1]`. */
-function isLoopback(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname.endsWith('.localhost') ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  )
-}
-
 /** Whether jose gave no key because the JWK Set could not be had (not the token's fault), not because none fits. */
 function isKeySetUnavailable(error: unknown): boolean {
   return (
@@ -95,7 +86,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new ConfigError('jwksUrl', 'must be http(s)')
   // Over plain http anyone on the path could serve their own keys, and have their tokens accepted.
-  if (url.protocol === 'http:' && !isLoopback(url.hostname) && options.allowInsecureJwksUrl !== true) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && options.allowInsecureJwksUrl !== true) {
     throw new ConfigError(
       'jwksUrl',
       'must be https (or http on loopback), unless allowInsecureJwksUrl is true',

@@ -1,6 +1,7 @@
 import type { Request } from 'express'
 import type { Engine } from '../../engine/engine.js'
 import { AuthError } from '../../errors.js'
+import { isLoopbackHost } from '../../internal/loopback.js'
 import type { PublicUser } from '../../protocol/wire-schemas.js'
 import {
   queueEmailVerification,
@@ -16,16 +17,6 @@ import type {
 import { toPublicUser } from '../../users/user-view.js'
 import { readClientInfo } from '../client-info.js'
 import type { RouteAnswer, RouteHandler } from '../route-table.js'
-
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '')
-  return (
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    host === '::1' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
-  )
-}
 
 /**
  * Where mail links point: `appUrl` when set. Otherwise the request's own origin, but only when its

@@ -1,21 +1,6 @@
 import type { Collection, Db, Filter, MongoClient } from 'mongodb'
 import { loadOptionalPeer } from '../../internal/optional-peer.js'
-import type {
-  ConsumeRefreshTokenInput,
-  ConsumeResult,
-  EmailTokenPurpose,
-  EmailTokenRecord,
-  KeyRecord,
-  NewRefreshToken,
-  RevokeReason,
-  SessionRecord,
-  Storage,
-  StorageCapabilities,
-  SweepOptions,
-  SweepResult,
-  UserRecord,
-  UserUpdate,
-} from '../storage.js'
+import type * as model from '../storage.js'
 import { StorageGuard } from '../storage-guard.js'
 import {
   type EmailTokenDoc,
@@ -68,8 +53,8 @@ export interface MongoDBStorageOptions {
  * replica set (docs/mongodb.md says why each one is safe). The documents, the indexes, the
  * rotation and the sweep are in the files beside this one.
  */
-export class MongoDBStorage implements Storage {
-  readonly capabilities: StorageCapabilities = Object.freeze({ sharedAcrossProcesses: true })
+export class MongoDBStorage implements model.Storage {
+  readonly capabilities: model.StorageCapabilities = Object.freeze({ sharedAcrossProcesses: true })
   readonly #client: MongoClient
   readonly #db: Db
   readonly #users: Collection<UserDoc>
@@ -120,20 +105,20 @@ export class MongoDBStorage implements Storage {
     return this.#client.close()
   }
 
-  createUser(user: UserRecord): Promise<void> {
+  createUser(user: model.UserRecord): Promise<void> {
     return this.#guard.run(async () => {
       await this.#users.insertOne(userDoc(user))
     })
   }
 
-  findUserById(id: string): Promise<UserRecord | null> {
+  findUserById(id: string): Promise<model.UserRecord | null> {
     return this.#guard.run(async () => {
       const doc = await this.#users.findOne({ _id: id })
       return doc ? userFromDoc(doc) : null
     })
   }
 
-  findUserByLogin(login: string): Promise<UserRecord | null> {
+  findUserByLogin(login: string): Promise<model.UserRecord | null> {
     return this.#guard.run(async () => {
       const key = login.toLowerCase()
       const doc = await this.#users.findOne({ $or: [{ usernameKey: key }, { emailKey: key }] })
@@ -151,7 +136,7 @@ export class MongoDBStorage implements Storage {
     return this.#guard.run(() => this.#setUserFields(userId, { passwordHash, updatedAt: now }))
   }
 
-  updateUser(userId: string, update: UserUpdate, now: number): Promise<UserRecord | null> {
+  updateUser(userId: string, update: model.UserUpdate, now: number): Promise<model.UserRecord | null> {
     return this.#guard.run(async () => {
       const set: Partial<UserDoc> = { updatedAt: now }
       if (update.fullname !== undefined) set.fullname = update.fullname
@@ -173,7 +158,7 @@ export class MongoDBStorage implements Storage {
     return this.#guard.run(() => this.#setUserFields(userId, { disabledAt, updatedAt: now }))
   }
 
-  listUsers(options: { limit: number; offset: number }): Promise<UserRecord[]> {
+  listUsers(options: { limit: number; offset: number }): Promise<model.UserRecord[]> {
     return this.#guard.run(async () => {
       // MongoDB reads limit(0) as "no limit"; SQL's LIMIT 0 returns nothing.
       if (options.limit <= 0) return []
@@ -187,21 +172,21 @@ export class MongoDBStorage implements Storage {
     })
   }
 
-  createSession(session: SessionRecord, firstToken: NewRefreshToken): Promise<void> {
+  createSession(session: model.SessionRecord, firstToken: model.NewRefreshToken): Promise<void> {
     return this.#guard.run(async () => {
       // One document holds the session and its first token: they are stored together or not at all.
       await this.#sessions.insertOne(sessionDoc(session, firstToken))
     })
   }
 
-  findSession(id: string): Promise<SessionRecord | null> {
+  findSession(id: string): Promise<model.SessionRecord | null> {
     return this.#guard.run(async () => {
       const doc = await this.#sessions.findOne({ _id: id }, { projection: WITHOUT_TOKENS })
       return doc ? sessionFromDoc(doc) : null
     })
   }
 
-  listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
+  listActiveSessions(userId: string, now: number): Promise<model.SessionRecord[]> {
     return this.#guard.run(async () => {
       const docs = await this.#sessions
         .find({ userId, ...liveSessionFilter(now) }, { projection: WITHOUT_TOKENS })
@@ -211,10 +196,10 @@ export class MongoDBStorage implements Storage {
     })
   }
 
-  revokeSession(sessionId: string, userId: string, reason: RevokeReason, now: number): Promise<boolean> {
+  revokeSession(id: string, userId: string, reason: model.RevokeReason, now: number): Promise<boolean> {
     return this.#guard.run(async () => {
       const result = await this.#sessions.updateOne(
-        { _id: sessionId, userId, ...liveSessionFilter(now) },
+        { _id: id, userId, ...liveSessionFilter(now) },
         { $set: { revokedAt: now, revokedReason: reason } },
       )
       return result.modifiedCount > 0
@@ -223,7 +208,7 @@ export class MongoDBStorage implements Storage {
 
   revokeUserSessions(
     userId: string,
-    reason: RevokeReason,
+    reason: model.RevokeReason,
     now: number,
     options?: { exceptSessionId?: string },
   ): Promise<number> {
@@ -237,11 +222,11 @@ export class MongoDBStorage implements Storage {
     })
   }
 
-  consumeRefreshToken(input: ConsumeRefreshTokenInput): Promise<ConsumeResult> {
+  consumeRefreshToken(input: model.ConsumeRefreshTokenInput): Promise<model.ConsumeResult> {
     return this.#guard.run(() => consumeRefreshTokenInSession(this.#sessions, input))
   }
 
-  createEmailToken(token: EmailTokenRecord): Promise<void> {
+  createEmailToken(token: model.EmailTokenRecord): Promise<void> {
     return this.#guard.run(async () => {
       // One document per user and purpose: the replace is the supersede, atomic by itself.
       await this.#emailTokens.replaceOne({ _id: `${token.purpose}:${token.userId}` }, emailTokenDoc(token), {
@@ -250,7 +235,7 @@ export class MongoDBStorage implements Storage {
     })
   }
 
-  deleteUnusedEmailTokens(userId: string, purpose: EmailTokenPurpose): Promise<number> {
+  deleteUnusedEmailTokens(userId: string, purpose: model.EmailTokenPurpose): Promise<number> {
     return this.#guard.run(async () => {
       const result = await this.#emailTokens.deleteOne({ _id: `${purpose}:${userId}`, usedAt: null })
       return result.deletedCount
@@ -259,9 +244,9 @@ export class MongoDBStorage implements Storage {
 
   consumeEmailToken(
     tokenHash: string,
-    purpose: EmailTokenPurpose,
+    purpose: model.EmailTokenPurpose,
     now: number,
-  ): Promise<EmailTokenRecord | null> {
+  ): Promise<model.EmailTokenRecord | null> {
     return this.#guard.run(async () => {
       // The conditional update is the compare-and-set: only one caller can flip usedAt.
       const doc = await this.#emailTokens.findOneAndUpdate(
@@ -273,14 +258,14 @@ export class MongoDBStorage implements Storage {
     })
   }
 
-  listKeys(): Promise<KeyRecord[]> {
+  listKeys(): Promise<model.KeyRecord[]> {
     return this.#guard.run(async () => {
       const docs = await this.#keys.find({}).sort({ createdAt: -1, _id: -1 }).toArray()
       return docs.map(keyFromDoc)
     })
   }
 
-  insertKey(key: KeyRecord): Promise<void> {
+  insertKey(key: model.KeyRecord): Promise<void> {
     return this.#guard.run(async () => {
       // Insert first, then rotate the others: a crash in between leaves two current keys of one
       // algorithm (the next insert settles it), never none.
@@ -299,7 +284,7 @@ export class MongoDBStorage implements Storage {
     })
   }
 
-  deleteExpired(now: number, options: SweepOptions = {}): Promise<SweepResult> {
+  deleteExpired(now: number, options: model.SweepOptions = {}): Promise<model.SweepResult> {
     return this.#guard.run(() =>
       deleteExpiredDocuments(this.#sessions, this.#emailTokens, now, options.graceMs ?? 0),
     )

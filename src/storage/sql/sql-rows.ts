@@ -1,13 +1,5 @@
 import type { Expression, ExpressionBuilder, Insertable, Selectable, SqlBool } from 'kysely'
-import type {
-  EmailTokenPurpose,
-  EmailTokenRecord,
-  KeyRecord,
-  NewRefreshToken,
-  RevokeReason,
-  SessionRecord,
-  UserRecord,
-} from '../storage.js'
+import type * as model from '../storage.js'
 import {
   type Database,
   type EmailTokensTable,
@@ -39,7 +31,7 @@ export function matchDeadSession(now: number): SessionCondition {
   return (eb) => eb.or([eb('expires_at', '<=', now), eb('idle_expires_at', '<=', now)])
 }
 
-export function userFromRow(row: Selectable<UsersTable>): UserRecord {
+export function userFromRow(row: Selectable<UsersTable>): model.UserRecord {
   return {
     id: row.id,
     username: row.username,
@@ -54,7 +46,7 @@ export function userFromRow(row: Selectable<UsersTable>): UserRecord {
   }
 }
 
-export function userRow(user: UserRecord): Insertable<UsersTable> {
+export function userRow(user: model.UserRecord): Insertable<UsersTable> {
   return {
     id: user.id,
     username: user.username,
@@ -69,7 +61,7 @@ export function userRow(user: UserRecord): Insertable<UsersTable> {
   }
 }
 
-export function sessionFromRow(row: Selectable<SessionsTable>): SessionRecord {
+export function sessionFromRow(row: Selectable<SessionsTable>): model.SessionRecord {
   return {
     id: row.id,
     userId: row.user_id,
@@ -80,11 +72,11 @@ export function sessionFromRow(row: Selectable<SessionsTable>): SessionRecord {
     userAgent: row.user_agent,
     ip: row.ip,
     revokedAt: toNullableNumber(row.revoked_at),
-    revokedReason: row.revoked_reason as RevokeReason | null,
+    revokedReason: row.revoked_reason as model.RevokeReason | null,
   }
 }
 
-export function sessionRow(session: SessionRecord): Insertable<SessionsTable> {
+export function sessionRow(session: model.SessionRecord): Insertable<SessionsTable> {
   return {
     id: session.id,
     user_id: session.userId,
@@ -100,7 +92,7 @@ export function sessionRow(session: SessionRecord): Insertable<SessionsTable> {
 }
 
 /** A new, unused refresh token's row. */
-export function tokenRow(token: NewRefreshToken): Insertable<RefreshTokensTable> {
+export function tokenRow(token: model.NewRefreshToken): Insertable<RefreshTokensTable> {
   return {
     jti: token.jti,
     token_hash: token.tokenHash,
@@ -112,11 +104,11 @@ export function tokenRow(token: NewRefreshToken): Insertable<RefreshTokensTable>
   }
 }
 
-export function emailTokenFromRow(row: Selectable<EmailTokensTable>): EmailTokenRecord {
+export function emailTokenFromRow(row: Selectable<EmailTokensTable>): model.EmailTokenRecord {
   return {
     tokenHash: row.token_hash,
     userId: row.user_id,
-    purpose: row.purpose as EmailTokenPurpose,
+    purpose: row.purpose as model.EmailTokenPurpose,
     email: row.email,
     createdAt: toNumber(row.created_at),
     expiresAt: toNumber(row.expires_at),
@@ -124,7 +116,7 @@ export function emailTokenFromRow(row: Selectable<EmailTokensTable>): EmailToken
 }
 
 /** A new, unused mail token's row. */
-export function emailTokenRow(token: EmailTokenRecord): Insertable<EmailTokensTable> {
+export function emailTokenRow(token: model.EmailTokenRecord): Insertable<EmailTokensTable> {
   return {
     token_hash: token.tokenHash,
     user_id: token.userId,
@@ -136,7 +128,7 @@ export function emailTokenRow(token: EmailTokenRecord): Insertable<EmailTokensTa
   }
 }
 
-export function keyFromRow(row: Selectable<SigningKeysTable>): KeyRecord {
+export function keyFromRow(row: Selectable<SigningKeysTable>): model.KeyRecord {
   return {
     kid: row.kid,
     alg: row.alg,
@@ -148,7 +140,7 @@ export function keyFromRow(row: Selectable<SigningKeysTable>): KeyRecord {
   }
 }
 
-export function keyRow(key: KeyRecord): Insertable<SigningKeysTable> {
+export function keyRow(key: model.KeyRecord): Insertable<SigningKeysTable> {
   return {
     kid: key.kid,
     alg: key.alg,

@@ -1,20 +1,5 @@
 import { type Kysely, sql, type Transaction, type Updateable } from 'kysely'
-import type {
-  ConsumeRefreshTokenInput,
-  ConsumeResult,
-  EmailTokenPurpose,
-  EmailTokenRecord,
-  KeyRecord,
-  NewRefreshToken,
-  RevokeReason,
-  SessionRecord,
-  Storage,
-  StorageCapabilities,
-  SweepOptions,
-  SweepResult,
-  UserRecord,
-  UserUpdate,
-} from '../storage.js'
+import type * as model from '../storage.js'
 import { StorageGuard } from '../storage-guard.js'
 import { migrateToLatest } from './migrations.js'
 import type { Database, UsersTable } from './schema.js'
@@ -38,7 +23,7 @@ export interface SQLStorageOptions {
   /** The Kysely instance; the storage owns it and destroys it on `close()`. */
   db: Kysely<Database>
   traits: SQLTraits
-  capabilities?: Partial<StorageCapabilities>
+  capabilities?: Partial<model.StorageCapabilities>
   /** Releases the connections. Default: `db.destroy()`. */
   close?: () => Promise<void>
 }
@@ -51,8 +36,8 @@ const TRANSACTION_ATTEMPTS = 3
  * {@link SQLTraits}; the SQL is written once, here and in the files beside this one: the rows
  * (sql-rows.ts), the rotation (sql-rotation.ts) and the mail tokens (sql-email-tokens.ts).
  */
-export class SQLStorage implements Storage {
-  readonly capabilities: StorageCapabilities
+export class SQLStorage implements model.Storage {
+  readonly capabilities: model.StorageCapabilities
   readonly #db: Kysely<Database>
   readonly #traits: SQLTraits
   readonly #close: () => Promise<void>
@@ -109,22 +94,22 @@ export class SQLStorage implements Storage {
     return this.#close()
   }
 
-  createUser(user: UserRecord): Promise<void> {
+  createUser(user: model.UserRecord): Promise<void> {
     return this.#guard.run(async () => {
       await this.#db.insertInto('tp_users').values(userRow(user)).execute()
     })
   }
 
-  findUserById(id: string): Promise<UserRecord | null> {
+  findUserById(id: string): Promise<model.UserRecord | null> {
     return this.#guard.run(() => this.#selectUser(id))
   }
 
-  async #selectUser(id: string): Promise<UserRecord | null> {
+  async #selectUser(id: string): Promise<model.UserRecord | null> {
     const row = await this.#db.selectFrom('tp_users').selectAll().where('id', '=', id).executeTakeFirst()
     return row ? userFromRow(row) : null
   }
 
-  findUserByLogin(login: string): Promise<UserRecord | null> {
+  findUserByLogin(login: string): Promise<model.UserRecord | null> {
     return this.#guard.run(async () => {
       const row = await this.#db
         .selectFrom('tp_users')
@@ -147,7 +132,7 @@ export class SQLStorage implements Storage {
     )
   }
 
-  updateUser(userId: string, update: UserUpdate, now: number): Promise<UserRecord | null> {
+  updateUser(userId: string, update: model.UserUpdate, now: number): Promise<model.UserRecord | null> {
     return this.#guard.run(async () => {
       const set: Updateable<UsersTable> = { updated_at: now }
       if (update.fullname !== undefined) set.fullname = update.fullname
@@ -162,7 +147,7 @@ export class SQLStorage implements Storage {
     return this.#guard.run(() => this.#setUserColumns(userId, { disabled_at: disabledAt, updated_at: now }))
   }
 
-  listUsers(options: { limit: number; offset: number }): Promise<UserRecord[]> {
+  listUsers(options: { limit: number; offset: number }): Promise<model.UserRecord[]> {
     return this.#guard.run(async () => {
       const rows = await this.#db
         .selectFrom('tp_users')
@@ -176,21 +161,21 @@ export class SQLStorage implements Storage {
     })
   }
 
-  createSession(session: SessionRecord, firstToken: NewRefreshToken): Promise<void> {
+  createSession(session: model.SessionRecord, firstToken: model.NewRefreshToken): Promise<void> {
     return this.#runTransaction(async (trx) => {
       await trx.insertInto('tp_sessions').values(sessionRow(session)).execute()
       await trx.insertInto('tp_refresh_tokens').values(tokenRow(firstToken)).execute()
     })
   }
 
-  findSession(id: string): Promise<SessionRecord | null> {
+  findSession(id: string): Promise<model.SessionRecord | null> {
     return this.#guard.run(async () => {
       const row = await this.#db.selectFrom('tp_sessions').selectAll().where('id', '=', id).executeTakeFirst()
       return row ? sessionFromRow(row) : null
     })
   }
 
-  listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
+  listActiveSessions(userId: string, now: number): Promise<model.SessionRecord[]> {
     return this.#guard.run(async () => {
       const rows = await this.#db
         .selectFrom('tp_sessions')
@@ -204,12 +189,12 @@ export class SQLStorage implements Storage {
     })
   }
 
-  revokeSession(sessionId: string, userId: string, reason: RevokeReason, now: number): Promise<boolean> {
+  revokeSession(id: string, userId: string, reason: model.RevokeReason, now: number): Promise<boolean> {
     return this.#guard.run(async () => {
       const result = await this.#db
         .updateTable('tp_sessions')
         .set({ revoked_at: now, revoked_reason: reason })
-        .where('id', '=', sessionId)
+        .where('id', '=', id)
         .where('user_id', '=', userId)
         .where(matchLiveSession(now))
         .executeTakeFirst()
@@ -219,7 +204,7 @@ export class SQLStorage implements Storage {
 
   revokeUserSessions(
     userId: string,
-    reason: RevokeReason,
+    reason: model.RevokeReason,
     now: number,
     options?: { exceptSessionId?: string },
   ): Promise<number> {
@@ -235,15 +220,15 @@ export class SQLStorage implements Storage {
     })
   }
 
-  consumeRefreshToken(input: ConsumeRefreshTokenInput): Promise<ConsumeResult> {
+  consumeRefreshToken(input: model.ConsumeRefreshTokenInput): Promise<model.ConsumeResult> {
     return this.#runTransaction((trx) => consumeRefreshTokenInTransaction(trx, this.#traits, input))
   }
 
-  createEmailToken(token: EmailTokenRecord): Promise<void> {
+  createEmailToken(token: model.EmailTokenRecord): Promise<void> {
     return this.#runTransaction((trx) => replaceEmailTokenInTransaction(trx, this.#traits, token))
   }
 
-  deleteUnusedEmailTokens(userId: string, purpose: EmailTokenPurpose): Promise<number> {
+  deleteUnusedEmailTokens(userId: string, purpose: model.EmailTokenPurpose): Promise<number> {
     return this.#guard.run(async () => {
       const result = await this.#db
         .deleteFrom('tp_email_tokens')
@@ -257,13 +242,13 @@ export class SQLStorage implements Storage {
 
   consumeEmailToken(
     tokenHash: string,
-    purpose: EmailTokenPurpose,
+    purpose: model.EmailTokenPurpose,
     now: number,
-  ): Promise<EmailTokenRecord | null> {
+  ): Promise<model.EmailTokenRecord | null> {
     return this.#runTransaction((trx) => consumeEmailTokenInTransaction(trx, tokenHash, purpose, now))
   }
 
-  listKeys(): Promise<KeyRecord[]> {
+  listKeys(): Promise<model.KeyRecord[]> {
     return this.#guard.run(async () => {
       const rows = await this.#db
         .selectFrom('tp_signing_keys')
@@ -275,7 +260,7 @@ export class SQLStorage implements Storage {
     })
   }
 
-  insertKey(key: KeyRecord): Promise<void> {
+  insertKey(key: model.KeyRecord): Promise<void> {
     return this.#runTransaction(async (trx) => {
       await trx
         .updateTable('tp_signing_keys')
@@ -299,7 +284,7 @@ export class SQLStorage implements Storage {
     })
   }
 
-  deleteExpired(now: number, options: SweepOptions = {}): Promise<SweepResult> {
+  deleteExpired(now: number, options: model.SweepOptions = {}): Promise<model.SweepResult> {
     return this.#runTransaction(async (trx) => {
       const sealed = await trx
         .updateTable('tp_refresh_tokens')
