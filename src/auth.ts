@@ -22,7 +22,7 @@ export interface Auth {
   readonly options: ResolvedOptions
   /** The storage in use. */
   readonly storage: Storage
-  /** Every route of API.md; mount it at `basePath` (`/auth`). */
+  /** Every route of the HTTP contract (docs/api.md); mount it at `basePath` (`/auth`). */
   router(): Router
   /** Middleware that demands a valid access token and sets `req.auth`. */
   requireAuth(options?: RequireAuthOptions): RequestHandler

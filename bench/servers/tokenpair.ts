@@ -10,7 +10,7 @@ import { hashPassword } from '../../src/users/passwords.js'
 import { makeMany, serveBench } from './bench-server.js'
 
 // Two roles on one database. `server`: a user's own Express app with tokenpair mounted as
-// DESIGN.md shows it, doing nothing but serve. `minter`: makes the runner's users, sessions and
+// docs/architecture.md shows it, doing nothing but serve. `minter`: makes the runner's users, sessions and
 // token pools with the same functions a login uses, in its own process, so that the server's
 // CPU time and memory hold only the work being measured.
 const databaseUrl = process.env.BENCH_DATABASE_URL

@@ -11,7 +11,7 @@ import { LIMIT_NAMES, type RateLimitSettings, type ResolvedRateLimits } from './
 import { closing, connectRedis, type RedisClientLike } from './redis.js'
 
 /**
- * Brute-force defences (API.md "Brute force"), on `rate-limiter-flexible`.
+ * Brute-force defences (docs/api.md, "Brute-force limits"), on `rate-limiter-flexible`.
  *
  * - Logins: every attempt takes one point from three counters *before* the password is checked
  *   (login name + IP, login name, IP), atomically, so a burst of parallel guesses cannot slip past

@@ -24,7 +24,7 @@ const runningFromSources = fileURLToPath(import.meta.url).endsWith('.ts')
 /** `web/` sits two levels above both `src/server/` and `dist/server/`. */
 const WEB_DIR = join(here, '..', '..', 'web')
 
-/** The demo's files, by URL path. The mail links of API.md land on the same page. */
+/** The demo's files, by URL path. The mail links (docs/email.md) land on the same page. */
 const DEMO_FILES: Readonly<Record<string, { file: string; type: string }>> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/reset-password': { file: 'index.html', type: 'text/html; charset=utf-8' },

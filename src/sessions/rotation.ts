@@ -11,7 +11,7 @@ function invalid(): AuthError {
 }
 
 /**
- * Rotates a refresh token (DESIGN.md, "Rotation, precisely"):
+ * Rotates a refresh token (docs/architecture.md, "Rotation"):
  * 1. the signature, `typ` and `exp` are checked before any database work;
  * 2. storage consumes the token atomically and stores its successor;
  * 3. a token used within the grace window gets the successor its first use issued (the lineage's

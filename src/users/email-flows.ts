@@ -10,11 +10,10 @@ import { queueSecurityNotice } from './notices.js'
 import { hashPassword } from './passwords.js'
 import type { PasswordResetInput } from './user-schemas.js'
 
-/* Email verification, password reset and profile changes (API.md "Email: verification and password
- * reset"). Mail tokens are 256 random bits, stored only as SHA-256, consumed atomically by the
+/* Email verification and password reset (docs/email.md). Mail tokens are 256 random bits, stored only as SHA-256, consumed atomically by the
  * storage (exactly one of parallel consumers wins), and bound to the address they were mailed to. */
 
-/** Bytes of randomness in a mail token: 256 bits, twice the 128 that API.md asks for. */
+/** Bytes of randomness in a mail token: 256 bits, twice the 128 that docs/api.md promises. */
 const MAIL_TOKEN_BYTES = 32
 
 /** The page of each purpose, under `APP_URL`. */

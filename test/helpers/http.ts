@@ -6,7 +6,7 @@ export interface HTTPResult<T = unknown> {
   setCookies: string[]
 }
 
-/** The envelope of API.md, loosely typed for assertions. */
+/** The envelope of docs/api.md, loosely typed for assertions. */
 // biome-ignore lint/suspicious/noExplicitAny: tests read whatever the server put in `data`.
 export interface Envelope<D = any> {
   statusCode: number

@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js'
 
 /*
  * The router inside an app that has its own body parser and tokenpair's error handler, as a user
- * would write it: bad input must still get API.md's codes, and nothing of the body may reach the log.
+ * would write it: bad input must still get the contract's codes, and nothing of the body may reach the log.
  */
 const lines: string[] = []
 const logger = {
