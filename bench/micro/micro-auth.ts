@@ -4,6 +4,9 @@ import { makeUser } from '../../src/testing/fixtures.js'
 import { createAccessToken } from '../../src/tokens/access-token.js'
 import { KeyRing } from '../../src/tokens/keys.js'
 
+/** A session end far enough away that it caps no token of a bench. */
+const DAY_MS = 86_400_000
+
 /** What the in-process micro benches share: an auth on in-memory SQLite, its keys, a token maker. */
 export interface MicroAuth {
   auth: Auth
@@ -27,6 +30,12 @@ export async function createMicroAuth(): Promise<MicroAuth> {
   return {
     auth,
     keys,
-    signToken: async () => (await createAccessToken(auth.options, keys, user, randomUUID())).token,
+    signToken: async () =>
+      (
+        await createAccessToken(auth.options, keys, user, {
+          id: randomUUID(),
+          expiresAt: Date.now() + DAY_MS,
+        })
+      ).token,
   }
 }

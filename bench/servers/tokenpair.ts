@@ -70,6 +70,7 @@ async function serveMinter(): Promise<void> {
   async function openBenchSession(): Promise<{
     sessionId: string
     refreshToken: string
+    expiresAt: number
     accessToken: string
   }> {
     const at = Date.now()
@@ -104,8 +105,8 @@ async function serveMinter(): Promise<void> {
         expiresAt: refresh.expiresAt,
       },
     )
-    const access = await createAccessToken(auth.options, keys, user, sessionId, at)
-    return { sessionId, refreshToken: refresh.token, accessToken: access.token }
+    const access = await createAccessToken(auth.options, keys, user, { id: sessionId, expiresAt }, at)
+    return { sessionId, expiresAt, refreshToken: refresh.token, accessToken: access.token }
   }
 
   await serveBench(null, {
@@ -116,7 +117,10 @@ async function serveMinter(): Promise<void> {
     async credentialPool(count) {
       const session = await openBenchSession()
       return makeMany(count, 1, async () => {
-        const access = await createAccessToken(auth.options, keys, user, session.sessionId)
+        const access = await createAccessToken(auth.options, keys, user, {
+          id: session.sessionId,
+          expiresAt: session.expiresAt,
+        })
         return { header: 'authorization' as const, value: `Bearer ${access.token}` }
       })
     },

@@ -29,8 +29,11 @@ export interface RequireAuthOptions {
   /** The user needs at least one of these roles, else `403 forbidden`. Default: any role. */
   roles?: readonly string[]
   /**
-   * Also refuse a token whose session was revoked (`401 session_revoked`), at the cost of a
-   * storage read. Default `false`: a revoked session's access tokens live until they expire.
+   * Also refuse a token whose session was revoked (`401 session_revoked`): a logout, a reuse
+   * detection or a disabled user reaches the route within `sessionCheckCacheTtl` (at once on the
+   * instance that revoked it), at the cost of one cached storage read per session. Default `true`
+   * for `createAuth`'s `requireAuth()`; `false` lets a revoked session's access tokens live until
+   * they expire. The JWKS-only verifier has no storage and takes no such option.
    */
   checkSession?: boolean
   /** The user's email must be verified, else `403 email_unverified`. Default `false`. */

@@ -265,7 +265,7 @@ export function createAuthRouter(engine: Engine): Router {
   const router = Router()
   // The account routes check that the session is still live: a revoked session must not change a
   // profile, a password or another session during the rest of its access token's life.
-  const authenticate = createServerRequireAuth(engine, { checkSession: true })
+  const authenticate = createServerRequireAuth(engine)
   router.use(jsonBody())
   mountRoutes(router, AUTH_ROUTES, engine, { authenticate })
   router.use(notFoundHandler())

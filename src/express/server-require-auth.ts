@@ -5,8 +5,11 @@ import { isSessionActive } from '../sessions/session-check.js'
 import { verifyAccessToken } from '../tokens/access-token.js'
 import { createRequireAuth, type RequireAuthOptions } from './require-auth.js'
 
-/** `requireAuth` of the auth server itself: verifies with its keys, checks sessions in its storage. */
-export function createServerRequireAuth(engine: Engine, options?: RequireAuthOptions): RequestHandler {
+/**
+ * `requireAuth` of the auth server itself: verifies with its keys and, unless `checkSession:
+ * false`, checks the session in its storage (through the session-status cache).
+ */
+export function createServerRequireAuth(engine: Engine, options: RequireAuthOptions = {}): RequestHandler {
   return createRequireAuth(
     {
       verify: (token) => verifyAccessToken(engine.options, engine.keys, token),
@@ -14,6 +17,6 @@ export function createServerRequireAuth(engine: Engine, options?: RequireAuthOpt
       cookieNames: resolveCookieNames(engine.options.cookiePrefix),
       isSessionActive: (sessionId, userId) => isSessionActive(engine, sessionId, userId),
     },
-    options,
+    { ...options, checkSession: options.checkSession ?? true },
   )
 }

@@ -101,7 +101,7 @@ async function rotate(engine: Engine, token: string): Promise<TokenPair> {
   const issued =
     result.status === 'grace' ? await openSuccessor(keys, token, session.id, result.successor) : refresh
   if (issued === null) throw invalid()
-  const access = await createAccessToken(options, keys, user, session.id, now)
+  const access = await createAccessToken(options, keys, user, result.session, now)
   engine.events.emit({
     type: result.status === 'grace' ? 'refresh_grace' : 'token_refreshed',
     userId: user.id,

@@ -44,7 +44,7 @@ export async function openSession(engine: Engine, user: UserRecord, client: Clie
   })
   if (options.maxSessionsPerUser !== null)
     await enforceSessionCap(engine, user.id, options.maxSessionsPerUser, now)
-  const access = await createAccessToken(options, keys, user, sessionId, now)
+  const access = await createAccessToken(options, keys, user, session, now)
   return { user, session, access, refresh }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ResolvedOptions } from '../config/options.js'
-import type { UserRecord } from '../storage/storage.js'
+import type { SessionRecord, UserRecord } from '../storage/storage.js'
 import { type AccessTokenClaims, readAccessTokenClaims } from './claims.js'
 import { signCompactJWS } from './compact-jws.js'
 import { MAX_TOKEN_LENGTH } from './jws-reader.js'
@@ -15,22 +15,29 @@ export interface IssuedAccessToken {
   expiresAt: number
 }
 
-/** Signs an access token for `user` in session `sessionId` with the current key. */
+/**
+ * Signs an access token for `user` in `session` with the current key. It lives
+ * `accessTokenTtl`, but never past the session's absolute end: a token must not outlive the login
+ * it stands for.
+ */
 export async function createAccessToken(
   options: ResolvedOptions,
   keys: KeyRing,
   user: UserRecord,
-  sessionId: string,
+  session: Pick<SessionRecord, 'id' | 'expiresAt'>,
   now = Date.now(),
 ): Promise<IssuedAccessToken> {
   const key = keys.current
   const iat = Math.floor(now / 1000)
-  const exp = iat + Math.floor(options.accessTokenTtlMs / 1000)
+  const exp = Math.min(
+    iat + Math.floor(options.accessTokenTtlMs / 1000),
+    Math.floor(session.expiresAt / 1000),
+  )
   const claims: AccessTokenClaims = {
     iss: options.issuer,
     aud: options.audience,
     sub: user.id,
-    sid: sessionId,
+    sid: session.id,
     jti: randomUUID(),
     iat,
     exp,

@@ -51,7 +51,13 @@ describe('verified access-token cache', () => {
     await auth.close()
   })
 
-  const issue = async () => (await createAccessToken(auth.options, keys, user, randomUUID())).token
+  const issue = async () =>
+    (
+      await createAccessToken(auth.options, keys, user, {
+        id: randomUUID(),
+        expiresAt: Date.now() + 86_400_000,
+      })
+    ).token
 
   it('serves a verified token from the cache, the same claims', async () => {
     const token = await issue()

@@ -31,7 +31,7 @@ async function startInstance(storage: Storage, sessionCheckCacheTtl: string | nu
     rateLimit: false,
     sessionCheckCacheTtl,
   })
-  const plain = auth.requireAuth()
+  const plain = auth.requireAuth({ checkSession: false })
   const strict = auth.requireAuth({ checkSession: true })
   const app = express()
   app.use('/auth', auth.router())
