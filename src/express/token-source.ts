@@ -53,8 +53,10 @@ export function readAccessToken(req: Request, names?: CookieNames): PresentedTok
   const header = req.headers.authorization
   if (typeof header === 'string' && header !== '') {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header)
-    // A malformed Authorization header is a presented-and-refused token, not a missing one.
-    return { token: match ? match[1]! : header, from: 'header' }
+    // RFC 6750 §2.1: the scheme is required. A header without it (a bare JWT) or with another
+    // scheme is a presented-and-refused credential (`invalid_token`), not a missing one, and
+    // never a token: the empty string fails every check.
+    return { token: match ? match[1]! : '', from: 'header' }
   }
   const cookie = readFirstCookie(req, names ? [names.access] : ANY_ACCESS_NAMES)
   return cookie ? { token: cookie, from: 'cookie' } : null

@@ -118,6 +118,23 @@ describe('access tokens and JWKS', () => {
     expect(res.body.code).toBe('invalid_refresh_token')
   })
 
+  it('refuses a valid token sent without the Bearer scheme, or under another scheme', async () => {
+    const user = await registerBearer(server.url)
+    for (const authorization of [
+      user.accessToken,
+      `Token ${user.accessToken}`,
+      `Basic ${user.accessToken}`,
+    ]) {
+      const res = await request(`${server.url}/auth/me`, { headers: { authorization } })
+      expect([res.status, res.body.code], authorization.slice(0, 6)).toEqual([401, 'invalid_token'])
+      expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
+    }
+    const bearer = await request(`${server.url}/auth/me`, {
+      headers: { authorization: `bearer ${user.accessToken}` },
+    })
+    expect(bearer.status).toBe(200)
+  })
+
   it('refuses a token of our key with a wrong typ, issuer or audience', async () => {
     const other = await startTestServer({ rateLimit: false, issuer: 'someone-else' })
     try {
