@@ -1,7 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { readServerConfig, type ServerConfig } from '../config/env.js'
-import { loadOrCreateAuthSecret } from '../server/auth-secret.js'
-import { openStorage } from '../storage/open-storage.js'
+import { resolveAuthSecret } from '../server/auth-secret.js'
+import { describeDatabaseUrl, openStorage } from '../storage/open-storage.js'
 import type { Storage } from '../storage/storage.js'
 import { CommandError, UsageError } from './command-errors.js'
 
@@ -62,9 +62,14 @@ export interface CommandContext {
   close(): Promise<void>
 }
 
-/** Reads the configuration (as `serve` does) and opens the database, creating its schema if needed. */
+/**
+ * Reads the configuration (as `serve` does) and opens the database, creating its schema if
+ * needed; says on standard error which database it opened, so that a command run from another
+ * folder cannot quietly work on another database.
+ */
 export async function openCommandContext(
   env: Readonly<Record<string, string | undefined>>,
+  io: Pick<CommandIO, 'err'>,
 ): Promise<CommandContext> {
   const config = readServerConfig(env)
   const storage = await openStorage(config.databaseUrl)
@@ -74,10 +79,24 @@ export async function openCommandContext(
     await storage.close()
     throw error
   }
+  io.err(`tokenpair: database ${describeDatabaseUrl(config.databaseUrl)}\n`)
   return { config, storage, close: () => storage.close() }
 }
 
-/** `AUTH_SECRET`, else the secret the server keeps in its data folder (made on first use, as `serve` does). */
-export function readAuthSecret(config: ServerConfig): string {
-  return config.authSecret ?? loadOrCreateAuthSecret(config.dataDir).secret
+/**
+ * The secret, as `serve` finds it (`resolveAuthSecret`: `AUTH_SECRET`, else the data folder's
+ * file, else a new one only for a database without keys), saying on standard error where it
+ * came from.
+ */
+export async function readAuthSecret(context: CommandContext, io: Pick<CommandIO, 'err'>): Promise<string> {
+  const found = await resolveAuthSecret(
+    context.config,
+    async () => (await context.storage.listKeys()).length > 0,
+  )
+  const where =
+    found.from === 'AUTH_SECRET'
+      ? 'AUTH_SECRET'
+      : `${found.from === 'generated' ? 'generated into ' : ''}${found.path}`
+  io.err(`tokenpair: secret from ${where}\n`)
+  return found.secret
 }

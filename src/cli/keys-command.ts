@@ -81,7 +81,7 @@ export async function runKeysCommand(
       action === 'retire' ? 'keys retire needs exactly one kid' : `keys ${action} takes no argument`,
     )
   }
-  const context = await openCommandContext(env)
+  const context = await openCommandContext(env, io)
   try {
     const { config, storage } = context
     const alg = config.auth.algorithm ?? OPTION_DEFAULTS.algorithm
@@ -106,7 +106,11 @@ export async function runKeysCommand(
     if (action === 'rotate') {
       if (alg === 'HS256')
         throw new CommandError('JWT_ALG=HS256 has no key pair to rotate: change ACCESS_TOKEN_SECRET')
-      const options = resolveOptions({ ...config.auth, database: storage, secret: readAuthSecret(config) })
+      const options = resolveOptions({
+        ...config.auth,
+        database: storage,
+        secret: await readAuthSecret(context, io),
+      })
       const ring = new KeyRing(options, storage)
       // Loading first proves this secret opens the current key: a key sealed with another secret
       // would stop every server from signing.

@@ -61,7 +61,7 @@ async function runStorageCommand(
     io.out(help)
     return EXIT_OK
   }
-  const context = await openCommandContext(process.env)
+  const context = await openCommandContext(process.env, io)
   let result: StorageCommandResult
   try {
     result = await run(context.storage, context.config)

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { describeIssues } from '../internal/validate.js'
 import type { Storage, UserRecord } from '../storage/storage.js'
 import { hashPassword } from '../users/passwords.js'
 import { registerSchema } from '../users/user-schemas.js'
@@ -54,6 +55,10 @@ export async function runUsersCommand(
   env: Readonly<Record<string, string | undefined>>,
   io: CommandIO,
 ): Promise<number> {
+  if (args.some((arg) => arg === '--password' || arg.startsWith('--password='))) {
+    // A password on the command line lands in the shell's history and in the process list.
+    throw new UsageError('users create takes the password on standard input: use --password-stdin, not --password')
+  }
   const { values, positionals } = parseCommandArgs(args, {
     json: { type: 'boolean' },
     username: { type: 'string' },
@@ -94,17 +99,13 @@ export async function runUsersCommand(
       throw new UsageError(`--role ${JSON.stringify(badRole)}: use a-z, 0-9, _ and -`)
     // One trailing newline (from echo or a heredoc) is not part of the password.
     const password = (await io.readStdin()).replace(/\r?\n$/, '')
-    const parsed = registerSchema.safeParse({
-      username: values.username,
-      email: values.email,
-      fullname: values.fullname,
-      password,
-    })
+    const input = { username: values.username, email: values.email, fullname: values.fullname, password }
+    const parsed = registerSchema.safeParse(input)
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`)
+      const problems = describeIssues(parsed.error, input).map((problem) => problem.message)
       throw new CommandError(`invalid user: ${problems.join('; ')}`)
     }
-    const context = await openCommandContext(env)
+    const context = await openCommandContext(env, io)
     try {
       const now = Date.now()
       const user: UserRecord = {
@@ -127,7 +128,7 @@ export async function runUsersCommand(
     }
   }
 
-  const context = await openCommandContext(env)
+  const context = await openCommandContext(env, io)
   try {
     const { storage } = context
     const now = Date.now()

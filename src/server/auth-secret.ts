@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MIN_SECRET_LENGTH } from '../config/options.js'
 import { ConfigError } from '../errors.js'
@@ -31,6 +31,39 @@ export function loadOrCreateAuthSecret(dataDir: string): LoadedSecret {
   } finally {
     unlinkSync(temporary)
   }
+}
+
+/** Where the secret in force came from, for the one line that says so at start. */
+export interface AuthSecretSource {
+  secret: string
+  /** `AUTH_SECRET`, the data folder's file, or a file made just now. */
+  from: 'AUTH_SECRET' | 'file' | 'generated'
+  /** The file, for `file` and `generated`. */
+  path?: string
+}
+
+/**
+ * The secret of a server or a CLI command: `AUTH_SECRET`, else `DATA_DIR/auth-secret`, else a new
+ * one written there, but only for a database that holds no signing keys yet. Keys are sealed with
+ * the secret they were made with: a fresh secret beside a database that already has keys could
+ * never open them, so that case stops with a line that says what is wrong (`AUTH_SECRET` unset)
+ * rather than generating a file and failing later on a key it cannot decrypt.
+ */
+export async function resolveAuthSecret(
+  config: { authSecret: string | null; dataDir: string },
+  hasKeys: () => Promise<boolean>,
+): Promise<AuthSecretSource> {
+  if (config.authSecret !== null) return { secret: config.authSecret, from: 'AUTH_SECRET' }
+  const path = join(config.dataDir, 'auth-secret')
+  if (existsSync(path)) return { secret: readSecret(path), from: 'file', path }
+  if (await hasKeys()) {
+    throw new ConfigError(
+      'AUTH_SECRET',
+      `not set, and ${path} does not exist, but the database already holds signing keys: set AUTH_SECRET to the secret they were made with (or DATA_DIR to the folder that holds it)`,
+    )
+  }
+  const loaded = loadOrCreateAuthSecret(config.dataDir)
+  return { secret: loaded.secret, from: loaded.created ? 'generated' : 'file', path: loaded.path }
 }
 
 function readSecret(path: string): string {

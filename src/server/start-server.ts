@@ -2,8 +2,9 @@ import type { Server } from 'node:http'
 import { type Auth, createAuth } from '../auth.js'
 import { readServerConfig, type ServerConfig } from '../config/env.js'
 import { createWebhookListener } from '../events/webhook.js'
+import { describeDatabaseUrl, openStorage } from '../storage/open-storage.js'
 import { createServerApp } from './app.js'
-import { loadOrCreateAuthSecret } from './auth-secret.js'
+import { resolveAuthSecret } from './auth-secret.js'
 import { createLogger } from './logging.js'
 import { createServerMetrics } from './metrics.js'
 
@@ -31,18 +32,30 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config = readServerConfig(env)
   const logger = createLogger({ level: config.logLevel })
-  let secret = config.authSecret
-  if (secret === null) {
-    const loaded = loadOrCreateAuthSecret(config.dataDir)
-    secret = loaded.secret
-    if (loaded.created) {
+  // Opened here rather than by createAuth: whether it holds keys decides whether a missing secret
+  // may be generated (resolveAuthSecret).
+  const storage = await openStorage(config.databaseUrl)
+  let auth: Auth
+  try {
+    await storage.migrate()
+    const found = await resolveAuthSecret(config, async () => (await storage.listKeys()).length > 0)
+    const database = describeDatabaseUrl(config.databaseUrl)
+    if (found.from === 'generated') {
       logger.warn(
-        { file: loaded.path },
+        { database, secretFile: found.path },
         'AUTH_SECRET is not set: generated one into the data folder. Set AUTH_SECRET in production, the same on every instance.',
       )
+    } else {
+      logger.info(
+        { database, secret: found.from === 'AUTH_SECRET' ? 'AUTH_SECRET' : found.path },
+        'storage open',
+      )
     }
+    auth = await createAuth({ ...config.auth, database: storage, secret: found.secret, logger })
+  } catch (error) {
+    await storage.close()
+    throw error
   }
-  const auth = await createAuth({ ...config.auth, database: config.databaseUrl, secret, logger })
   let shuttingDown = false
   if (config.eventsWebhookUrl !== null) {
     auth.events.subscribe(
@@ -103,6 +116,7 @@ export async function startServer(
         }
         clearTimeout(timer)
         await auth.close()
+        await storage.close()
         logger.info({}, 'stopped')
       })()
       return stopping

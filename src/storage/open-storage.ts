@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
 import type { SQLPoolOptions } from './sql/pool-options.js'
 import type { Storage } from './storage.js'
@@ -36,8 +37,15 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
       const path = url.slice('sqlite:'.length)
       if (path === '')
         throw new ConfigError('DATABASE_URL', 'sqlite: needs a path, e.g. sqlite:./data/tokenpair.db')
+      // `sqlite://./x.db` reads as a path from the root (`//./x.db`), which nobody means.
+      if (path.startsWith('//')) {
+        throw new ConfigError(
+          'DATABASE_URL',
+          `write sqlite: and a path (sqlite:./data/tokenpair.db, sqlite:/var/lib/tokenpair/auth.db), not sqlite://`,
+        )
+      }
       const { createSQLiteStorage } = await import('./sql/sqlite-storage.js')
-      return createSQLiteStorage({ path })
+      return createSQLiteStorage({ path, setting: 'DATABASE_URL' })
     }
     case 'postgres':
     case 'postgresql': {
@@ -56,5 +64,30 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
     }
     default:
       throw new ConfigError('DATABASE_URL', `unsupported database URL scheme: ${scheme || '(none)'}`)
+  }
+}
+
+/**
+ * A database URL as it may be printed: an SQLite path made absolute (which file was opened, from
+ * wherever the command ran), other URLs without their password and query (either may hold a
+ * secret).
+ *
+ * @example
+ * ```ts
+ * describeDatabaseUrl('postgres://app:secret@db:5432/app?sslmode=require') // 'postgres://app@db:5432/app'
+ * ```
+ */
+export function describeDatabaseUrl(url: string, cwd = process.cwd()): string {
+  if (readScheme(url) === 'sqlite') {
+    const path = url.slice('sqlite:'.length)
+    return path === ':memory:' ? url : `sqlite:${resolve(cwd, path)}`
+  }
+  try {
+    const parsed = new URL(url)
+    parsed.password = ''
+    parsed.search = ''
+    return parsed.toString()
+  } catch {
+    return `${readScheme(url) || '(no scheme)'}:…`
   }
 }

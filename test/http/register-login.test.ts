@@ -10,6 +10,28 @@ afterAll(async () => {
   await server.close()
 })
 
+describe('field problems', () => {
+  it('are worded in one style: "<field> is required", "<field> must be …", "<field> is not allowed"', async () => {
+    const missing = await request(`${server.url}/auth/register`, {
+      body: { username: 'someone_new', fullname: 'Some One', password: 'long enough password' },
+    })
+    expect(missing.body.errors).toEqual([{ path: 'email', message: 'email is required' }])
+    const mistyped = await request(`${server.url}/auth/register`, { body: { ...newUser(), email: 42 } })
+    expect(mistyped.body.errors).toEqual([{ path: 'email', message: 'email must be a string' }])
+    const user = await request<{ accessToken: string }>(`${server.url}/auth/register`, {
+      body: newUser(),
+      headers: { 'x-auth-mode': 'bearer' },
+    })
+    const extra = await request(`${server.url}/auth/me`, {
+      method: 'PATCH',
+      body: { fullname: 'Renamed', roles: ['admin'] },
+      headers: { authorization: `Bearer ${user.body.data.accessToken}` },
+    })
+    expect([extra.status, extra.body.code]).toEqual([400, 'validation_failed'])
+    expect(extra.body.errors).toEqual([{ path: 'roles', message: 'roles is not allowed' }])
+  })
+})
+
 describe('POST /auth/register', () => {
   it('creates the user, logs them in and answers the token response with both cookies', async () => {
     const body = newUser({

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeSession, makeToken, makeUser } from '../../src/testing/fixtures.js'
 import { request } from '../helpers/http.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import { startTestServer, TEST_SECRET, type TestServer } from '../helpers/test-server.js'
 import { bundleCLI, createTempData, runCLI, type TempData } from './cli-process.js'
 
 // Each case starts several Node processes: on a busy two-core machine they need more than 30 s.
@@ -52,6 +54,15 @@ describe('tokenpair CLI', { timeout: 90_000 }, () => {
     const wrong = [
       [{ ACCESS_TOKEN_TTL: '0s' }, 'ACCESS_TOKEN_TTL: must be at least 1000 ms'],
       [{ COOKIE_PREFIX: 'host', COOKIE_SECURE: 'false' }, 'COOKIE_PREFIX: host needs Secure cookies'],
+      [
+        { DATABASE_URL: 'sqlite://./data/x.db' },
+        'DATABASE_URL: write sqlite: and a path (sqlite:./data/tokenpair.db, sqlite:/var/lib/tokenpair/auth.db), not sqlite://',
+      ],
+      [{ DATABASE_URL: 'sqlite:./docs' }, 'DATABASE_URL: ./docs is a folder, not a database file'],
+      [
+        { DATABASE_URL: 'sqlite:./README.md/x.db' },
+        'DATABASE_URL: README.md is not a folder, so ./README.md/x.db cannot be created',
+      ],
     ] as const
     const results = await Promise.all(wrong.map(([env]) => runCLI(['migrate'], { ...data.env, ...env })))
     results.forEach((res, i) => {
@@ -242,5 +253,51 @@ describe('tokenpair CLI', { timeout: 90_000 }, () => {
     expect(res.code).not.toBe(0)
     expect(res.stderr).toContain('AUTH_SECRET')
     expect(res.stderr).not.toContain('another-secret')
+  })
+
+  it('says which database it opened and where the secret came from', async () => {
+    const res = await runCLI(['keys', 'rotate', '--json'], data.env)
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stderr).toContain(`tokenpair: database ${data.databaseUrl}\n`)
+    expect(res.stderr).toContain('tokenpair: secret from AUTH_SECRET\n')
+    expect(res.stderr).not.toContain(TEST_SECRET)
+    const list = await runCLI(['users', 'list'], data.env)
+    expect(list.stderr).toBe(`tokenpair: database ${data.databaseUrl}\n`)
+  })
+
+  it('never makes a secret for a database that already holds keys', async () => {
+    const elsewhere = createTempData()
+    try {
+      const env: Record<string, string> = { ...data.env, DATA_DIR: elsewhere.dir }
+      delete env.AUTH_SECRET
+      const res = await runCLI(['keys', 'rotate'], env)
+      expect(res.code).toBe(2)
+      expect(res.stderr).toMatch(
+        /AUTH_SECRET: not set, and .*auth-secret does not exist, but the database already holds signing keys/,
+      )
+      expect(existsSync(join(elsewhere.dir, 'auth-secret'))).toBe(false)
+    } finally {
+      elsewhere.remove()
+    }
+  })
+
+  it('points at --password-stdin when given --password, and words every field problem alike', async () => {
+    for (const args of [
+      ['users', 'create', '--username', 'ada', '--password', 'x'],
+      ['users', 'create', '--password=x'],
+    ]) {
+      const res = await runCLI(args, data.env)
+      expect(res.code).toBe(2)
+      expect(res.stderr).toContain('use --password-stdin, not --password')
+    }
+    const res = await runCLI(
+      ['users', 'create', '--username', 'ab', '--email', 'nope', '--fullname', 'Ada', '--password-stdin'],
+      data.env,
+      'short',
+    )
+    expect(res.code).toBe(1)
+    expect(res.stderr).toContain(
+      'invalid user: username must be 3 to 30 characters; email must be a valid email address; password must be 8 to 128 characters',
+    )
   })
 })

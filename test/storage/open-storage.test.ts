@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -5,7 +8,47 @@ import { AuthError, ConfigError } from '../../src/errors.js'
 import { openStorage } from '../../src/storage/open-storage.js'
 import { resolvePoolOptions } from '../../src/storage/sql/pool-options.js'
 import { SQLStorage } from '../../src/storage/sql/sql-storage.js'
+import { checkSQLitePath } from '../../src/storage/sql/sqlite-path.js'
 import { createDatabaseOn, findTestServer, type TestDatabase } from '../helpers/test-database.js'
+
+describe('openStorage: SQLite paths that cannot be right', () => {
+  it('refuses each with one line naming DATABASE_URL, and creates nothing', async () => {
+    for (const [url, pattern] of [
+      ['sqlite://./data/x.db', /write sqlite: and a path .*not sqlite:\/\//],
+      [
+        'sqlite:/nonexistent-tokenpair/dir/x.db',
+        /the folder \/nonexistent-tokenpair\/dir does not exist: create it first/,
+      ],
+      ['sqlite:./README.md/x.db', /README\.md is not a folder/],
+      ['sqlite:./docs', /\.\/docs is a folder, not a database file/],
+      ['sqlite:/proc/tokenpair-x/y.db', /the folder \/proc\/tokenpair-x does not exist/],
+    ] as const) {
+      const error = await openStorage(url).then(
+        () => null,
+        (e: unknown) => e,
+      )
+      expect(error, url).toBeInstanceOf(ConfigError)
+      expect((error as ConfigError).setting).toBe('DATABASE_URL')
+      expect((error as Error).message).toMatch(pattern)
+    }
+    expect(existsSync('/nonexistent-tokenpair')).toBe(false)
+    expect(existsSync('/data/x.db')).toBe(false)
+  })
+
+  it('creates a missing folder inside the working folder only', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tokenpair-cwd-'))
+    try {
+      expect(checkSQLitePath('./data/nested/auth.db', 'DATABASE_URL', cwd)).toEqual({
+        file: join(cwd, 'data/nested/auth.db'),
+        createFolder: join(cwd, 'data/nested'),
+      })
+      expect(checkSQLitePath(join(cwd, 'auth.db'), 'DATABASE_URL', cwd).createFolder).toBeNull()
+      expect(() => checkSQLitePath('../elsewhere/auth.db', 'DATABASE_URL', cwd)).toThrow(/create it first/)
+    } finally {
+      rmSync(cwd, { recursive: true, force: true })
+    }
+  })
+})
 
 describe('openStorage: URLs and pool settings', () => {
   it('reads pool settings from the URL, options winning, and leaves other parameters to the driver', () => {

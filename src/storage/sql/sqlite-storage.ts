@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
 import { Kysely, SqliteDialect } from 'kysely'
 import { loadOptionalPeer } from '../../internal/optional-peer.js'
 import type { Storage } from '../storage.js'
 import type { Database } from './schema.js'
 import { SQLStorage } from './sql-storage.js'
 import { describeDriverError, type SQLTraits, uniqueKindFromMessage } from './sql-traits.js'
+import { checkSQLitePath } from './sqlite-path.js'
 
 /** Options of {@link createSQLiteStorage}. */
 export interface SQLiteStorageOptions {
@@ -13,6 +13,8 @@ export interface SQLiteStorageOptions {
   path: string
   /** How long a writer waits for another process's lock before `unavailable`. Default 5000 ms. */
   busyTimeoutMs?: number
+  /** The setting a bad `path` is reported under (`DATABASE_URL` when it came from one). Default `path`. */
+  setting?: string
 }
 
 const sqliteTraits: SQLTraits = {
@@ -57,7 +59,11 @@ interface SharedFile {
  */
 const openFiles = new Map<string, SharedFile>()
 
-async function openKysely(path: string, busyTimeoutMs: number): Promise<Kysely<Database>> {
+async function openKysely(
+  path: string,
+  busyTimeoutMs: number,
+  createFolder: string | null = null,
+): Promise<Kysely<Database>> {
   const { default: BetterSqlite3 } = await loadOptionalPeer(() => import('better-sqlite3'), {
     name: 'better-sqlite3',
     setting: 'DATABASE_URL',
@@ -65,7 +71,7 @@ async function openKysely(path: string, busyTimeoutMs: number): Promise<Kysely<D
     usedBy: 'SQLite',
   })
   const inMemory = path === ':memory:'
-  if (!inMemory) mkdirSync(dirname(path), { recursive: true })
+  if (createFolder !== null) mkdirSync(createFolder, { recursive: true })
   const database = new BetterSqlite3(path)
   database.pragma(`busy_timeout = ${busyTimeoutMs}`)
   if (!inMemory) database.pragma('journal_mode = WAL')
@@ -90,10 +96,10 @@ export async function createSQLiteStorage(options: SQLiteStorageOptions): Promis
     const db = await openKysely(':memory:', busyTimeoutMs)
     return new SQLStorage({ db, traits: sqliteTraits, capabilities: { sharedAcrossProcesses: false } })
   }
-  const key = resolve(options.path)
+  const { file: key, createFolder } = checkSQLitePath(options.path, options.setting ?? 'path')
   let shared = openFiles.get(key)
   if (!shared) {
-    shared = { db: openKysely(key, busyTimeoutMs), users: 0 }
+    shared = { db: openKysely(key, busyTimeoutMs, createFolder), users: 0 }
     openFiles.set(key, shared)
   }
   shared.users++
