@@ -10,6 +10,7 @@ const auth = await createAuth({
 
 const app = express()
 app.use('/auth', auth.router()) // register, login, refresh, logout, sessions, mail flows…
+app.use(auth.pages()) // /verify-email and /reset-password, the pages the mails link to
 app.get('/.well-known/jwks.json', auth.jwks()) // public keys, for your other services
 
 app.get('/api/notes', auth.requireAuth(), (req, res) => {
@@ -18,7 +19,7 @@ app.get('/api/notes', auth.requireAuth(), (req, res) => {
 app.delete('/api/users/:id', auth.requireAuth({ roles: ['admin'] }), (req, res) => {
   res.json({ deleted: req.params.id })
 })
-app.post('/api/transfer', auth.requireAuth({ checkSession: true, verifiedEmail: true }), (_req, res) => {
-  res.json({ ok: true }) // also refuses revoked sessions and unverified addresses
+app.post('/api/transfer', auth.requireAuth({ verifiedEmail: true }), (_req, res) => {
+  res.json({ ok: true }) // requireAuth refuses revoked sessions; this route unverified addresses too
 })
 app.listen(Number(process.env.PORT ?? 3000))

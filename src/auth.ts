@@ -6,6 +6,7 @@ import { EventBus, type SecurityEventListener } from './events/events.js'
 import type { RequireAuthOptions } from './express/require-auth.js'
 import { createAuthRouter, errorHandler, jwksHandler, notFoundHandler } from './express/router.js'
 import { createServerRequireAuth } from './express/server-require-auth.js'
+import { createDemoPageRouter } from './express/web-pages.js'
 import { RateLimits } from './limits/rate-limits.js'
 import { Mailer } from './mail/mailer.js'
 import { startSweeping } from './sessions/sweeper.js'
@@ -30,6 +31,13 @@ export interface Auth {
   jwks(): RequestHandler
   /** The public JWK Set. */
   jwkSet(): JWKSet
+  /**
+   * The pages the verification and reset mails link to, `/verify-email` and `/reset-password`
+   * (the demo's page: it completes the link with the router's routes), with the files they load
+   * (`/demo.js`, `/demo.css`, `/tokenpair-client.js`). Mount it at the root of the app that
+   * `appUrl` names, beside `router()` at `basePath` (docs/email.md).
+   */
+  pages(): Router
   /** `404 not_found` in the envelope, for the end of an app. */
   notFound(): RequestHandler
   /** Renders errors in the envelope, for the end of an app. */
@@ -105,6 +113,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       router: () => createAuthRouter(engine),
       requireAuth: (opts) => createServerRequireAuth(engine, opts),
       jwks: () => jwksHandler(engine),
+      pages: () => createDemoPageRouter({ mailPagesOnly: true }),
       jwkSet: () => keys.jwks,
       notFound: () => notFoundHandler(),
       errorHandler: () => errorHandler(engine),

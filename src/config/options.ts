@@ -45,7 +45,10 @@ export interface AuthOptions {
   refreshTokenTtl?: Duration
   /** Absolute lifetime of a session (one login). Default `30d`. */
   sessionMaxAge?: Duration
-  /** How long a used refresh token may be presented again for a sibling pair. Default `10s`; `0` disables. */
+  /**
+   * How long a used refresh token may be presented again and get the successor its first use
+   * issued (one lineage per session, docs/security.md). Default `10s`; `0` disables.
+   */
   refreshReuseGrace?: Duration
   /** Origins allowed, besides the server's own, to make cookie-borne state changes. Default none. */
   allowedOrigins?: readonly string[]
@@ -65,7 +68,7 @@ export interface AuthOptions {
    */
   rateLimit?: RateLimitOptions | false
   /**
-   * How long `requireAuth({ checkSession: true })` may trust a session status it read, so that the
+   * How long `requireAuth()` (which checks the session by default) may trust a session status it read, so that the
    * check costs a storage read per session per window rather than per request. Revocations made
    * through this instance take effect at once; those made elsewhere within this time. `0` disables
    * the cache. Default `2s`.

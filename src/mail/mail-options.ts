@@ -10,8 +10,9 @@ import type { MailTransport } from './mail-transport.js'
  */
 export interface MailOptions {
   /**
-   * `SMTP_URL`: `smtp://user:pass@host:587` (STARTTLS when the server offers it; add
-   * `?requireTLS=true` to insist) or `smtps://user:pass@host:465` (TLS from the start). Default:
+   * `SMTP_URL`: `smtp://user:pass@host:587` (STARTTLS, required to a host off this machine; add
+   * `?requireTLS=false` to allow clear text to a relay of your own) or `smtps://user:pass@host:465`
+   * (TLS from the start). Default:
    * unset, so mail is written into `outboxDir`.
    */
   smtpUrl?: string

@@ -4,7 +4,7 @@ import { AuthError } from '../errors.js'
 import { sendError } from '../express/envelope.js'
 import { defineBareRoute, defineRoute, type RouteRow } from '../express/route-table.js'
 import { JWKS_ROUTE } from '../express/router.js'
-import { clientScriptHandler } from './demo-page.js'
+import { clientScriptHandler } from '../express/web-pages.js'
 import type { ServerMetrics } from './metrics.js'
 
 /** What the server's own routes need. */

@@ -133,5 +133,8 @@ describe.skipIf(!reachable)('the README example, from a packed tarball of a fres
     expect(notes.status).toBe(200)
     expect(await notes.json()).toEqual({ owner: data.user.id, notes: [] })
     expect((await fetch(`${base}/api/notes`)).status).toBe(401)
+    // The page a verification mail links to ships in the package (web/) and is served.
+    const page = await fetch(`${base}/verify-email?token=x`)
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8'])
   })
 })

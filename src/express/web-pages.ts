@@ -96,10 +96,20 @@ export function clientScriptHandler(): RequestHandler {
   }
 }
 
-/** The demo page (`/`, `/reset-password`, `/verify-email`) and its script and style sheet. */
-export function createDemoPageRouter(): Router {
+/** The paths that serve the pages the mail links open, and what those pages load. */
+const MAIL_PAGE_PATHS = new Set(['/reset-password', '/verify-email', '/demo.js', '/demo.css'])
+
+/**
+ * The demo page (`/`, `/reset-password`, `/verify-email`) and its script and style sheet. With
+ * `mailPagesOnly`, only what the mail links need: `/verify-email` and `/reset-password` (the
+ * demo's page, which completes the link and offers to log in), their script and style sheet, and
+ * the client at `/tokenpair-client.js` (`auth.pages()`).
+ */
+export function createDemoPageRouter(options: { mailPagesOnly?: boolean } = {}): Router {
   const router = Router()
+  if (options.mailPagesOnly === true) router.get('/tokenpair-client.js', clientScriptHandler())
   for (const [path, { file, type }] of Object.entries(DEMO_FILES)) {
+    if (options.mailPagesOnly === true && !MAIL_PAGE_PATHS.has(path)) continue
     router.get(path, async function demoFile(_req, res, next) {
       let body: Buffer
       try {
