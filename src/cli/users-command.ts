@@ -57,7 +57,9 @@ export async function runUsersCommand(
 ): Promise<number> {
   if (args.some((arg) => arg === '--password' || arg.startsWith('--password='))) {
     // A password on the command line lands in the shell's history and in the process list.
-    throw new UsageError('users create takes the password on standard input: use --password-stdin, not --password')
+    throw new UsageError(
+      'users create takes the password on standard input: use --password-stdin, not --password',
+    )
   }
   const { values, positionals } = parseCommandArgs(args, {
     json: { type: 'boolean' },
