@@ -4,12 +4,19 @@
  * when the second one lands outside the server's reuse grace. The tab that needs a refresh takes
  * a Web Lock, checks whether another tab refreshed meanwhile, and only then refreshes; the outcome
  * goes to the other tabs over BroadcastChannel and into localStorage (read synchronously by a tab
- * that is granted the lock next). Without Web Locks, a lease in localStorage stands in for the
- * lock; without localStorage either, each tab keeps its own single flight and the server's reuse
- * grace absorbs the rare duplicate.
+ * that is granted the lock next).
+ *
+ * Without Web Locks, a lease in IndexedDB stands in for the lock: taking it is a compare-and-set
+ * inside one transaction, so it is as exclusive as the lock (see indexeddb-lease.ts). Without
+ * IndexedDB either, a lease in localStorage is the last resort, and only best-effort: localStorage
+ * has no compare-and-set across tabs (writes reach the other tabs asynchronously), so two tabs
+ * that start together can both take it. Without localStorage too, each tab keeps its own single
+ * flight. Wherever a duplicate slips through, the server's reuse grace absorbs it.
  *
  * Nothing secret crosses tabs: only expiry times and the reason a session ended.
  */
+
+import { getIndexedDB, IndexedDBLease, type LeaseAttempt } from './indexeddb-lease.js'
 
 /** What one tab tells the others after a refresh, a login or the end of a session. */
 export interface SharedOutcome {
@@ -68,6 +75,8 @@ function parseOutcome(value: unknown): SharedOutcome | null {
   return o as SharedOutcome
 }
 
+type Refresh = () => Promise<SharedOutcome>
+
 function getLocalStorage(): Storage | null {
   try {
     return typeof localStorage === 'undefined' ? null : localStorage
@@ -92,6 +101,8 @@ export class CrossTabRefresh {
   readonly #leaseKey: string
   readonly #storage = getLocalStorage()
   readonly #locks = getLockManager()
+  /** Only without Web Locks; `null` again once IndexedDB has failed here. */
+  #leases: IndexedDBLease | null = null
   #channel: BroadcastChannel | null = null
   #latest: SharedOutcome | null = null
   readonly #onStorage = (event: StorageEvent): void => {
@@ -102,6 +113,8 @@ export class CrossTabRefresh {
     this.#options = options
     this.#recordKey = `tokenpair:${options.key}`
     this.#leaseKey = `tokenpair-lease:${options.key}`
+    const factory = this.#locks ? null : getIndexedDB()
+    if (factory) this.#leases = new IndexedDBLease(factory)
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(this.#recordKey)
       this.#channel.onmessage = (event: MessageEvent) => this.#receive(parseOutcome(event.data))
@@ -131,13 +144,18 @@ export class CrossTabRefresh {
       // A full or blocked storage only costs the other tabs a refresh of their own.
     }
     this.#channel?.postMessage(outcome)
+    // Recorded next to the lease too, before this tab can release it (transactions of one store
+    // run in the order they were created): a tab that then takes the lease sees this outcome.
+    this.#leases?.record(this.#recordKey, outcome).catch(() => {
+      // The outcome still went out above; a tab that misses it refreshes on its own.
+    })
   }
 
   /**
    * Runs `refresh` unless another tab has produced an outcome newer than `knownAt` (the time of
    * the newest outcome this tab knows); either way returns the outcome to use.
    */
-  async coordinate(knownAt: number, refresh: () => Promise<SharedOutcome>): Promise<CoordinatedRefresh> {
+  async coordinate(knownAt: number, refresh: Refresh): Promise<CoordinatedRefresh> {
     const locks = this.#locks
     if (locks) {
       const name = this.#recordKey
@@ -157,7 +175,11 @@ export class CrossTabRefresh {
         return this.#runInLock(knownAt, refresh, 'waited')
       }
     }
-    if (this.#storage) return this.#coordinateWithLease(knownAt, refresh)
+    // The time bound, as with the lock: a tab that froze holding the lease stalls no one past it.
+    const deadline = Date.now() + this.#options.lockTimeoutMs
+    const coordinated = this.#leases && (await this.#coordinateWithIndexedDB(knownAt, refresh, deadline))
+    if (coordinated) return coordinated
+    if (this.#storage) return this.#coordinateWithLocalStorage(knownAt, refresh, deadline)
     return { outcome: await refresh(), adopted: false }
   }
 
@@ -166,6 +188,8 @@ export class CrossTabRefresh {
     this.#channel?.close()
     this.#channel = null
     if (typeof window !== 'undefined') window.removeEventListener('storage', this.#onStorage)
+    this.#leases?.close()
+    this.#leases = null
   }
 
   #receive(outcome: SharedOutcome | null): void {
@@ -191,7 +215,7 @@ export class CrossTabRefresh {
 
   async #runInLock(
     knownAt: number,
-    refresh: () => Promise<SharedOutcome>,
+    refresh: Refresh,
     entry: 'immediate' | 'waited',
   ): Promise<CoordinatedRefresh> {
     // Having waited, the holder was almost surely refreshing: give its outcome a moment to land
@@ -204,12 +228,57 @@ export class CrossTabRefresh {
     return { outcome, adopted: false }
   }
 
-  async #coordinateWithLease(
+  /** The lease in IndexedDB; `null` if IndexedDB fails here (then it is not used again). */
+  async #coordinateWithIndexedDB(
     knownAt: number,
-    refresh: () => Promise<SharedOutcome>,
+    refresh: Refresh,
+    deadline: number,
+  ): Promise<CoordinatedRefresh | null> {
+    const leases = this.#leases!
+    while (Date.now() < deadline) {
+      const newer = this.#findNewer(knownAt)
+      if (newer) return { outcome: newer, adopted: true }
+      let attempt: LeaseAttempt<SharedOutcome>
+      try {
+        attempt = await leases.acquire({
+          leaseKey: this.#leaseKey,
+          outcomeKey: this.#recordKey,
+          tab: this.tab,
+          holdMs: this.#options.lockTimeoutMs,
+          waitMs: deadline - Date.now(),
+          readNewer: (stored) => {
+            const outcome = parseOutcome(stored)
+            return outcome && outcome.at > knownAt && outcome.tab !== this.tab ? outcome : null
+          },
+        })
+      } catch {
+        // Blocked or broken (a private mode, a full disk): the localStorage lease from now on.
+        leases.close()
+        this.#leases = null
+        return null
+      }
+      if (attempt.newer) return { outcome: attempt.newer, adopted: true }
+      if (attempt.taken) {
+        try {
+          return await this.#runInLock(knownAt, refresh, 'immediate')
+        } finally {
+          // Not awaited: the outcome is recorded and published already, and an unreleased lease
+          // expires on its own.
+          leases.release(this.#leaseKey, this.tab).catch(() => {})
+        }
+      }
+      await sleep(POLL_MS * 2)
+    }
+    return this.#runInLock(knownAt, refresh, 'immediate')
+  }
+
+  /** The last resort, best-effort (see the top of this file). */
+  async #coordinateWithLocalStorage(
+    knownAt: number,
+    refresh: Refresh,
+    deadline: number,
   ): Promise<CoordinatedRefresh> {
     const storage = this.#storage!
-    const deadline = Date.now() + this.#options.lockTimeoutMs
     const readLease = (): { tab: string; until: number } | null => {
       try {
         const lease = JSON.parse(storage.getItem(this.#leaseKey) ?? 'null') as unknown
@@ -228,7 +297,8 @@ export class CrossTabRefresh {
         } catch {
           break
         }
-        // localStorage has no compare-and-set: write, let a concurrent writer land, read back.
+        // No compare-and-set: write, let a concurrent writer land, read back. This narrows the
+        // race between two tabs that start together; it cannot close it.
         await sleep(POLL_MS * 2)
         if (readLease()?.tab === this.tab) {
           try {

@@ -32,6 +32,73 @@ async function waitForExpiry(page: Page): Promise<void> {
   await sleep(Math.max(0, expiresAt - Date.now()) + 250)
 }
 
+/** Browser APIs a context can be made to lack, to reach the client's fallbacks. */
+type HiddenAPI = 'locks' | 'BroadcastChannel' | 'indexedDB'
+
+/** Makes every page of `context` lack the named APIs, as an older browser would. */
+async function hideAPIs(context: BrowserContext, names: HiddenAPI[]): Promise<void> {
+  await context.addInitScript((hidden: string[]) => {
+    for (const name of hidden) {
+      if (name === 'locks') {
+        Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true })
+      } else {
+        Object.defineProperty(window, name, { value: undefined, configurable: true })
+      }
+    }
+  }, names)
+}
+
+/** Where the client keeps its lease without Web Locks (indexeddb-lease.ts). */
+const LEASE_DB = { name: 'tokenpair-cross-tab', store: 'leases' }
+
+/** A record of the client's IndexedDB store, read in `page` (`undefined` if absent). */
+function readIndexedDB(page: Page, key: string): Promise<unknown> {
+  return page.evaluate(
+    ({ db, key }) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open(db.name)
+        open.onerror = () => reject(open.error)
+        open.onsuccess = () => {
+          const connection = open.result
+          const get = connection.transaction(db.store).objectStore(db.store).get(key)
+          get.onsuccess = () => resolve(get.result)
+          get.onerror = () => reject(get.error)
+          connection.close()
+        }
+      }),
+    { db: LEASE_DB, key },
+  )
+}
+
+/** Holds every refresh request of `context` until `release()`; `arrived` settles at the first. */
+async function holdRefreshes(
+  context: BrowserContext,
+  serverUrl: string,
+): Promise<{ arrived: Promise<void>; release(): void }> {
+  let arrive = () => {}
+  let release = () => {}
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve
+  })
+  const released = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  await context.route(`${serverUrl}/auth/refresh`, async (route) => {
+    arrive()
+    await released
+    await route.continue()
+  })
+  return { arrived, release }
+}
+
+/** Settles when `page` is refused `/auth/me` (its token expired): it needs a refresh now. */
+function refusedMe(page: Page, serverUrl: string): Promise<unknown> {
+  return page.waitForResponse((r) => r.url() === `${serverUrl}/auth/me` && r.status() === 401)
+}
+
+const me = (page: Page) =>
+  page.evaluate(() => (window as unknown as ClientWindow).client.me().then((u) => u.id))
+
 describe('tokenpair/client in Chromium (cookie mode)', () => {
   let browser: Browser
   let server: TestServer
@@ -157,11 +224,9 @@ describe('tokenpair/client in Chromium (cookie mode)', () => {
 
   it('still sends one refresh across two tabs without Web Locks or BroadcastChannel', async () => {
     const context = await newContext()
-    // A browser with neither API: the localStorage lease must do the job alone.
-    await context.addInitScript(() => {
-      Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true })
-      Object.defineProperty(window, 'BroadcastChannel', { value: undefined, configurable: true })
-    })
+    // A browser with neither API: the IndexedDB lease, with the outcome in localStorage and
+    // IndexedDB, must do the job alone.
+    await hideAPIs(context, ['locks', 'BroadcastChannel'])
     const refreshes = countRequests(context, isRefreshOf(server.url))
     const one = await openClientPage(context, server.url, { proactiveRefresh: false })
     expect(await one.evaluate(() => [typeof navigator.locks, typeof BroadcastChannel])).toEqual([
@@ -178,6 +243,180 @@ describe('tokenpair/client in Chromium (cookie mode)', () => {
     ])
     expect([a, b]).toEqual([user.id, user.id])
     expect(refreshes.count).toBe(1)
+  })
+
+  it('holds the lease in IndexedDB without Web Locks, with a tab id and an expiry in it and nothing else', async () => {
+    const context = await newContext()
+    await hideAPIs(context, ['locks', 'BroadcastChannel'])
+    const refreshes = countRequests(context, isRefreshOf(server.url))
+    const one = await openClientPage(context, server.url, { proactiveRefresh: false })
+    const user = await registerIn(one)
+    const two = await openClientPage(context, server.url, { proactiveRefresh: false })
+    await waitForExpiry(one)
+    refreshes.reset()
+    const held = await holdRefreshes(context, server.url)
+    const leaseKey = `tokenpair-lease:${server.url}/auth`
+
+    // Tab one's refresh is on its way (and held there): tab one holds the lease meanwhile.
+    const first = me(one)
+    await held.arrived
+    const lease = (await readIndexedDB(two, leaseKey)) as { tab: string; until: number }
+    expect(lease).toStrictEqual({ tab: expect.any(String), until: expect.any(Number) })
+    // Bounded by lockTimeoutMs (default 15 s).
+    expect(lease.until).toBeGreaterThan(Date.now())
+    expect(lease.until).toBeLessThanOrEqual(Date.now() + 15_000)
+    // Not in localStorage, in neither tab.
+    const leasesInLocalStorage = (page: Page) =>
+      page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tokenpair-lease')))
+    expect(await leasesInLocalStorage(one)).toEqual([])
+    expect(await leasesInLocalStorage(two)).toEqual([])
+
+    // Tab two needs a refresh now, and finds the lease taken (the outcome is the same if it gets
+    // there only after tab one is done).
+    const refused = refusedMe(two, server.url)
+    const second = me(two)
+    await refused
+    await sleep(200)
+    held.release()
+    expect(await Promise.all([first, second])).toEqual([user.id, user.id])
+    expect(refreshes.count).toBe(1)
+    expect(await two.evaluate(() => (window as unknown as ClientWindow).refreshes)).toEqual(['other_tab'])
+    // The lease was tab one's, and tab one released it.
+    const outcome = await one.evaluate(
+      (key) => JSON.parse(localStorage.getItem(key) ?? 'null'),
+      `tokenpair:${server.url}/auth`,
+    )
+    expect(outcome).toMatchObject({ kind: 'tokens', tab: lease.tab })
+    await expect.poll(() => readIndexedDB(two, leaseKey)).toBeUndefined()
+  })
+
+  it('does not let a lease a frozen tab left in IndexedDB stall the others for longer than the bound', async () => {
+    const context = await newContext()
+    await hideAPIs(context, ['locks'])
+    const refreshes = countRequests(context, isRefreshOf(server.url))
+    const page = await openClientPage(context, server.url, { proactiveRefresh: false, lockTimeoutMs: 1_000 })
+    const user = await registerIn(page)
+    // A tab took the lease and froze: the record stays, with its expiry far ahead.
+    const leaseKey = `tokenpair-lease:${server.url}/auth`
+    await page.evaluate(
+      ({ db, key }) =>
+        new Promise<void>((resolve, reject) => {
+          const open = indexedDB.open(db.name)
+          open.onsuccess = () => {
+            const tx = open.result.transaction(db.store, 'readwrite')
+            tx.objectStore(db.store).put({ tab: 'frozen', until: Date.now() + 60_000 }, key)
+            tx.oncomplete = () => resolve()
+            tx.onabort = () => reject(tx.error)
+          }
+          open.onerror = () => reject(open.error)
+        }),
+      { db: LEASE_DB, key: leaseKey },
+    )
+    await waitForExpiry(page)
+    refreshes.reset()
+    const started = Date.now()
+    expect(await me(page)).toBe(user.id)
+    const waited = Date.now() - started
+    expect(refreshes.count).toBe(1)
+    expect(waited).toBeGreaterThanOrEqual(900)
+    expect(waited).toBeLessThan(5_000)
+  })
+
+  it('does not let a tab stuck inside an IndexedDB transaction stall the others for longer than the bound', async () => {
+    const context = await newContext()
+    await hideAPIs(context, ['locks'])
+    const refreshes = countRequests(context, isRefreshOf(server.url))
+    const page = await openClientPage(context, server.url, { proactiveRefresh: false, lockTimeoutMs: 1_000 })
+    const user = await registerIn(page)
+    // Another tab opens a transaction on the lease store and keeps it open with a request after
+    // request: every other tab's transaction on the store queues behind it.
+    const stuck = await context.newPage()
+    await stuck.goto(`${server.url}/healthz`)
+    await stuck.evaluate(
+      (db) =>
+        new Promise<void>((started, reject) => {
+          const open = indexedDB.open(db.name)
+          open.onsuccess = () => {
+            const store = open.result.transaction(db.store, 'readwrite').objectStore(db.store)
+            const again = () => {
+              store.get('nothing').onsuccess = again
+            }
+            again()
+            started()
+          }
+          open.onerror = () => reject(open.error)
+        }),
+      LEASE_DB,
+    )
+    await waitForExpiry(page)
+    refreshes.reset()
+    const started = Date.now()
+    expect(await me(page)).toBe(user.id)
+    const waited = Date.now() - started
+    expect(refreshes.count).toBe(1)
+    expect(waited).toBeGreaterThanOrEqual(900)
+    expect(waited).toBeLessThan(5_000)
+    // The attempt that timed out was aborted: once the stuck tab is gone, no lease of it lands.
+    await stuck.close()
+    expect(await readIndexedDB(page, `tokenpair-lease:${server.url}/auth`)).toBeUndefined()
+  })
+
+  it('falls back to the localStorage lease, without waiting out the bound, when IndexedDB never opens', async () => {
+    const context = await newContext()
+    await hideAPIs(context, ['locks'])
+    // As in some Safari 14 releases (no Web Locks): the first open() stays pending forever.
+    await context.addInitScript(() => {
+      Object.defineProperty(IDBFactory.prototype, 'open', { value: () => ({}), configurable: true })
+    })
+    const refreshes = countRequests(context, isRefreshOf(server.url))
+    const page = await openClientPage(context, server.url, { proactiveRefresh: false, lockTimeoutMs: 10_000 })
+    const user = await registerIn(page)
+    await waitForExpiry(page)
+    refreshes.reset()
+    const held = await holdRefreshes(context, server.url)
+    const started = Date.now()
+    const done = me(page)
+    await held.arrived
+    expect(
+      await page.evaluate(
+        (key) => JSON.parse(localStorage.getItem(key) ?? 'null'),
+        `tokenpair-lease:${server.url}/auth`,
+      ),
+    ).toStrictEqual({ tab: expect.any(String), until: expect.any(Number) })
+    held.release()
+    expect(await done).toBe(user.id)
+    expect(refreshes.count).toBe(1)
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
+  it('falls back to a best-effort lease in localStorage without Web Locks and IndexedDB', async () => {
+    const context = await newContext()
+    await hideAPIs(context, ['locks', 'BroadcastChannel', 'indexedDB'])
+    const refreshes = countRequests(context, isRefreshOf(server.url))
+    const one = await openClientPage(context, server.url, { proactiveRefresh: false })
+    expect(await one.evaluate(() => typeof indexedDB)).toBe('undefined')
+    const user = await registerIn(one)
+    const two = await openClientPage(context, server.url, { proactiveRefresh: false })
+    await waitForExpiry(one)
+    refreshes.reset()
+    const held = await holdRefreshes(context, server.url)
+    const leaseKey = `tokenpair-lease:${server.url}/auth`
+
+    const first = me(one)
+    await held.arrived
+    // Best-effort only: two tabs that start together can both take this lease, so tab two starts
+    // once it sees tab one's (localStorage reaches the other tabs asynchronously, but in order).
+    await expect.poll(() => two.evaluate((key) => localStorage.getItem(key), leaseKey)).not.toBeNull()
+    const lease = await two.evaluate((key) => JSON.parse(localStorage.getItem(key)!), leaseKey)
+    expect(lease).toStrictEqual({ tab: expect.any(String), until: expect.any(Number) })
+    const refused = refusedMe(two, server.url)
+    const second = me(two)
+    await refused
+    await sleep(200)
+    held.release()
+    expect(await Promise.all([first, second])).toEqual([user.id, user.id])
+    expect(refreshes.count).toBe(1)
+    await expect.poll(() => one.evaluate((key) => localStorage.getItem(key), leaseKey)).toBeNull()
   })
 
   it('does not let a stuck tab that holds the refresh lock stall the others for longer than the bound', async () => {
