@@ -4,7 +4,13 @@ import type { Engine } from './engine/engine.js'
 import { AuthError } from './errors.js'
 import { EventBus, type SecurityEventListener } from './events/events.js'
 import type { RequireAuthOptions } from './express/require-auth.js'
-import { createAuthRouter, errorHandler, jwksHandler, notFoundHandler } from './express/router.js'
+import {
+  createAuthRouter,
+  errorHandler,
+  jwksHandler,
+  notFoundHandler,
+  revokedSessionsHandler,
+} from './express/router.js'
 import { createServerRequireAuth } from './express/server-require-auth.js'
 import { createDemoPageRouter } from './express/web-pages.js'
 import { RateLimits } from './limits/rate-limits.js'
@@ -29,6 +35,11 @@ export interface Auth {
   requireAuth(options?: RequireAuthOptions): RequestHandler
   /** `GET /.well-known/jwks.json` for the app's root. */
   jwks(): RequestHandler
+  /**
+   * `GET /.well-known/revoked-sessions` for the app's root: the sessions revoked within the
+   * access-token lifetime, which `createVerifier({ revocations: true })` polls.
+   */
+  revokedSessions(): RequestHandler
   /** The public JWK Set. */
   jwkSet(): JWKSet
   /**
@@ -113,6 +124,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       router: () => createAuthRouter(engine),
       requireAuth: (opts) => createServerRequireAuth(engine, opts),
       jwks: () => jwksHandler(engine),
+      revokedSessions: () => revokedSessionsHandler(engine),
       pages: () => createDemoPageRouter({ mailPagesOnly: true }),
       jwkSet: () => keys.jwks,
       notFound: () => notFoundHandler(),

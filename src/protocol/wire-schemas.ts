@@ -66,3 +66,17 @@ export const jwkSetSchema = z.object({
 })
 /** The public JWK Set as it travels. */
 export type PublicJWKSet = z.infer<typeof jwkSetSchema>
+
+/**
+ * The revocation feed of `/.well-known/revoked-sessions`, a bare body (no envelope): the sessions
+ * revoked from `since` to `until`, newest first. `since` is `until` less the access-token lifetime
+ * and the clock leeway, so every session whose access tokens may still be unexpired is there
+ * (up to the feed's cap on entries).
+ */
+export const revokedSessionsSchema = z.object({
+  sessions: z.array(z.object({ sid: z.string(), revokedAt: isoTime })),
+  since: isoTime,
+  until: isoTime,
+})
+/** The revocation feed as it travels. */
+export type RevokedSessionsFeed = z.infer<typeof revokedSessionsSchema>

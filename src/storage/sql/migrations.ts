@@ -172,6 +172,15 @@ function exactNames(traits: SQLTraits): Migration {
   }
 }
 
+/** Revoked sessions found by the time they ended: the revocation feed reads them that way. */
+function revokedIndex(): Migration {
+  return {
+    async up(db: AnyDB) {
+      await db.schema.createIndex('tp_sessions_revoked').on('tp_sessions').column('revoked_at').execute()
+    },
+  }
+}
+
 /** Every migration, in order. Names sort in the order they run. */
 export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
   return {
@@ -179,6 +188,7 @@ export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
     '0002_email_tokens': emailTokens(traits),
     '0003_lineage': lineage(),
     '0004_exact_names': exactNames(traits),
+    '0007_revoked_index': revokedIndex(),
   }
 }
 
