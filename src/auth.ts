@@ -21,6 +21,7 @@ import { observeRevocations, SessionStatusCache } from './storage/session-status
 import type { Storage, SweepResult } from './storage/storage.js'
 import { verifyAccessToken } from './tokens/access-token.js'
 import type { AccessTokenClaims } from './tokens/claims.js'
+import { MemoryDPoPReplayStore, RedisDPoPReplayStore } from './tokens/dpop-replay.js'
 import { type JWKSet, KeyRing } from './tokens/keys.js'
 
 /** What `createAuth` returns: the router, the middleware and the parts behind them. */
@@ -112,6 +113,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       limits,
       sessionCache,
       mailer,
+      dpopReplay: limits.redisClient
+        ? new RedisDPoPReplayStore(limits.redisClient, { keyPrefix: resolved.rateLimits.keyPrefix })
+        : new MemoryDPoPReplayStore(),
     })
     // Last, so that a failed start leaves no timer behind.
     keys.startReloading(resolved.keyReloadIntervalMs)

@@ -3,8 +3,9 @@ import { AuthError } from '../errors.js'
 import type { CookieNames } from '../protocol/cookies.js'
 import type { AccessTokenClaims } from '../tokens/claims.js'
 import { assertSameOrigin, isStateChanging } from './csrf.js'
+import { type DPoPCheck, readDPoPHeader, verifyRequestProof } from './dpop.js'
 import { sendError } from './envelope.js'
-import { readAccessToken } from './token-source.js'
+import { type PresentedToken, readAccessToken } from './token-source.js'
 
 /** What `requireAuth` puts on `req.auth`. */
 export interface RequestAuth {
@@ -51,6 +52,35 @@ export interface RequireAuthDeps {
   isSessionActive?: (sessionId: string, userId: string) => Promise<boolean>
   /** The token cookies' names under the configured prefix. Default: any prefix is accepted. */
   cookieNames?: CookieNames
+  /** Where accepted DPoP proofs are remembered, and the clock leeway of their `iat`. */
+  dpop: Omit<DPoPCheck, 'mode'>
+}
+
+/**
+ * RFC 9449 §7: a token bound to a key (`cnf.jkt`) counts only with a proof by that key for this
+ * request and this token (`ath`); sent as `Bearer` it is refused, as is an unbound token sent as
+ * `DPoP`. A bound token from the cookie needs the proof too.
+ */
+async function assertSenderConstraint(
+  req: Request,
+  presented: PresentedToken,
+  claims: AccessTokenClaims,
+  dpop: RequireAuthDeps['dpop'],
+): Promise<void> {
+  const bound = claims.cnf?.jkt
+  if (bound === undefined) {
+    if (presented.scheme === 'DPoP')
+      throw new AuthError('invalid_token', 'This access token is not DPoP-bound')
+    return
+  }
+  if (presented.scheme === 'Bearer') {
+    throw new AuthError('invalid_token', 'A DPoP-bound access token must be sent as Authorization: DPoP')
+  }
+  const proof = readDPoPHeader(req)
+  if (proof === null)
+    throw new AuthError('invalid_dpop_proof', 'A DPoP-bound access token needs a DPoP proof')
+  const { jkt } = await verifyRequestProof(req, proof, { ...dpop, mode: 'optional' }, presented.token)
+  if (jkt !== bound) throw new AuthError('invalid_dpop_proof', 'The DPoP proof is by another key')
 }
 
 /**
@@ -73,7 +103,9 @@ export function createRequireAuth(deps: RequireAuthDeps, options: RequireAuthOpt
       if (!presented) throw new AuthError('missing_token', 'Access token is required')
       if (presented.from === 'cookie' && isStateChanging(req.method))
         assertSameOrigin(req, deps.allowedOrigins)
+      // The verified-token cache may answer `verify`; the proof below is checked on every request.
       const claims = await deps.verify(presented.token)
+      await assertSenderConstraint(req, presented, claims, deps.dpop)
       if (checkSession && !(await deps.isSessionActive!(claims.sid, claims.sub))) {
         throw new AuthError('session_revoked', 'Session has been revoked')
       }

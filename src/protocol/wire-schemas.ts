@@ -44,7 +44,8 @@ export type RevokedCount = z.infer<typeof revokedCountSchema>
 /** The `data` of a token response. Tokens are absent in cookie mode. */
 export const tokenResponseSchema = z.object({
   user: publicUserSchema,
-  tokenType: z.literal('Bearer'),
+  /** `DPoP` when the session is bound to the client's key (send `Authorization: DPoP` and a proof). */
+  tokenType: z.enum(['Bearer', 'DPoP']),
   /** Absent with `X-Auth-Mode: cookie`. */
   accessToken: z.string().optional(),
   accessTokenExpiresAt: isoTime,

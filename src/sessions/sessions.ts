@@ -9,16 +9,20 @@ import type { ClientInfo, TokenPair } from './token-pair.js'
 const MAX_USER_AGENT = 512
 const MAX_IP = 64
 
-/** Opens a new session (one login on one device) for `user` and issues its first pair. */
+/**
+ * Opens a new session (one login on one device) for `user` and issues its first pair; with
+ * `client.jkt` (the thumbprint of the key of a DPoP proof the login carried) the session is bound
+ * to that key: its tokens carry `cnf.jkt`.
+ */
 export async function openSession(engine: Engine, user: UserRecord, client: ClientInfo): Promise<TokenPair> {
   const { options, storage, keys } = engine
   const now = Date.now()
   const sessionId = randomUUID()
   const expiresAt = now + options.sessionMaxAgeMs
+  const jkt = client.jkt ?? null
   const refresh = await createRefreshToken(
     keys,
-    user.id,
-    sessionId,
+    { userId: user.id, sessionId, jkt },
     Math.min(now + options.refreshTokenTtlMs, expiresAt),
     now,
   )
@@ -44,7 +48,7 @@ export async function openSession(engine: Engine, user: UserRecord, client: Clie
   })
   if (options.maxSessionsPerUser !== null)
     await enforceSessionCap(engine, user.id, options.maxSessionsPerUser, now)
-  const access = await createAccessToken(options, keys, user, session, now)
+  const access = await createAccessToken(options, keys, user, { ...session, jkt }, now)
   return { user, session, access, refresh }
 }
 

@@ -16,7 +16,7 @@ export interface IssuedAccessToken {
 }
 
 /**
- * Signs an access token for `user` in `session` with the current key. It lives
+ * Signs an access token for `user` in `session` (with `jkt`, a DPoP-bound one) with the current key. It lives
  * `accessTokenTtl`, but never past the session's absolute end: a token must not outlive the login
  * it stands for.
  */
@@ -24,7 +24,7 @@ export async function createAccessToken(
   options: ResolvedOptions,
   keys: KeyRing,
   user: UserRecord,
-  session: Pick<SessionRecord, 'id' | 'expiresAt'>,
+  session: Pick<SessionRecord, 'id' | 'expiresAt'> & { jkt?: string | null },
   now = Date.now(),
 ): Promise<IssuedAccessToken> {
   const key = keys.current
@@ -47,6 +47,8 @@ export async function createAccessToken(
     roles: user.roles,
     email_verified: user.emailVerified,
   }
+  // A bound session's access tokens name its key (RFC 9449 §6.1): they work only with its proofs.
+  if (session.jkt) claims.cnf = { jkt: session.jkt }
   const token = signCompactJWS({ alg: key.alg, typ: 'at+jwt', kid: key.kid }, claims, key.privateKey!)
   return { token, claims, expiresAt: exp * 1000 }
 }

@@ -7,6 +7,7 @@ import { createRequireAuth, type RequireAuthOptions } from '../express/require-a
 import { isLoopbackHost } from '../internal/loopback.js'
 import { type AccessTokenClaims, readAccessTokenClaims } from '../tokens/claims.js'
 import { createVerificationKey, type VerificationKey } from '../tokens/compact-jws.js'
+import { MemoryDPoPReplayStore } from '../tokens/dpop-replay.js'
 import { verifyCompactJWS } from '../tokens/jws-verify.js'
 import { RevocationList } from './revocation-list.js'
 
@@ -155,10 +156,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   const allowedOrigins = Object.freeze([...(options.allowedOrigins ?? [])])
+  // DPoP proofs seen by this verifier (one process); a bound token needs a fresh one every request.
+  const dpop = { replay: new MemoryDPoPReplayStore(), clockToleranceMs }
   return Object.freeze({
     verify,
     requireAuth: (opts?: Omit<RequireAuthOptions, 'checkSession'>) =>
-      createRequireAuth({ verify, allowedOrigins }, { ...opts, checkSession: false }),
+      createRequireAuth({ verify, allowedOrigins, dpop }, { ...opts, checkSession: false }),
     close: () => revocations?.close(),
   })
 }
