@@ -7,6 +7,8 @@ const $ = (selector) => document.querySelector(selector)
 const client = createClient({
   baseUrl: location.origin,
   mode: 'cookie',
+  // The session is bound to a key this page cannot export (DPoP): a copied cookie is worthless elsewhere.
+  dpop: true,
   onSessionEnd: (event) => {
     logActivity(`Session ended (${event.reason})`)
     showSignedOut(event.reason === 'logout' ? 'Logged out.' : 'Your session has ended. Please log in again.')

@@ -70,6 +70,15 @@ export interface ClientOptions {
   onRefresh?: (event: RefreshEvent) => void
   /** Bearer mode: called with the new tokens after each login or refresh, and `null` when they are gone. */
   onTokens?: (tokens: BearerTokens | null) => void
+  /**
+   * Sender-constrained sessions (DPoP, RFC 9449): the client makes a P-256 key whose private half
+   * cannot be exported (kept in IndexedDB in browsers, in memory in Node) and signs a proof for
+   * each login, registration and refresh, so that the server binds the session to the key: a
+   * refresh token copied out of this client is worthless without it. Once bound, `fetch` sends
+   * the access token as `Authorization: DPoP` (bearer mode) with a proof for each request to the
+   * token origins, and retries once with the `DPoP-Nonce` a server asks for. Default `false`.
+   */
+  dpop?: boolean
 }
 
 /** The events of {@link TokenpairClient.on}. */

@@ -16,6 +16,8 @@ export interface ClientConfig {
   readonly lockTimeoutMs: number
   /** Share refreshes with the other tabs (cookie mode only: tabs share cookies, never memory). */
   readonly crossTab: boolean
+  /** Prove possession of a DPoP key on logins, refreshes and requests of a bound session. */
+  readonly dpop: boolean
 }
 
 /** Checks `options` and applies their defaults; a wrong one throws a `TypeError` that names it. */
@@ -54,5 +56,6 @@ export function resolveClientConfig(options: ClientOptions): ClientConfig {
     refreshTimeoutMs: options.refreshTimeoutMs ?? 10_000,
     lockTimeoutMs: options.lockTimeoutMs ?? 15_000,
     crossTab: crossTab && mode === 'cookie',
+    dpop: options.dpop === true,
   }
 }

@@ -88,7 +88,8 @@ class Client implements TokenpairClient {
     const replayable = !(init?.body instanceof ReadableStream)
     await keeper.refreshIfExpired()
     const generation = keeper.generation
-    const res = await keeper.sendAuthorized(template ? template.clone() : url, init)
+    const again = () => (template ? template.clone() : url)
+    const res = await keeper.sendAuthorized(again, init)
     const code = await peekErrorCode(res)
     if (code === 'session_revoked') {
       keeper.endSession(
@@ -99,7 +100,7 @@ class Client implements TokenpairClient {
     }
     if (code !== 'token_expired' || !replayable) return res
     await keeper.refreshAfter(generation)
-    return keeper.sendAuthorized(template ? template.clone() : url, init)
+    return keeper.sendAuthorized(again, init)
   }
 
   async #callSession<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -31,6 +31,8 @@ export interface SharedOutcome {
   lifetimeMs?: number
   /** `ended`: why. */
   reason?: string
+  /** `tokens`: whether the session is bound to the origin's DPoP key. */
+  bound?: boolean
 }
 
 /** The result of {@link CrossTabRefresh.coordinate}. */

@@ -2,6 +2,7 @@ import type { BearerTokens, ClientEvents, ClientOptions } from './client-api.js'
 import type { ClientConfig } from './client-config.js'
 import { ClockSkew } from './clock-skew.js'
 import { type CoordinatedRefresh, CrossTabRefresh, type SharedOutcome } from './cross-tab.js'
+import { DPoPProver, isBoundAccessToken, type ProvedRequest } from './dpop-prover.js'
 import { ClientError, SessionEndedError } from './errors.js'
 import { readEnvelopeData } from './read-envelope.js'
 import { RefreshTimer } from './refresh-timer.js'
@@ -35,6 +36,10 @@ export class SessionKeeper {
   #ended = false
   /** The error that ended the session, for requests that come back after it ended. */
   #endError: SessionEndedError | null = null
+  /** With the `dpop` option: signs proofs with the client's key. */
+  readonly #prover: DPoPProver | null
+  /** Whether the session is bound to the DPoP key (the last token response said `DPoP`). */
+  #bound = false
 
   constructor(config: ClientConfig, options: ClientOptions) {
     this.config = config
@@ -53,6 +58,8 @@ export class SessionKeeper {
     if (options.onSessionEnd) this.#listeners.sessionEnd.add(options.onSessionEnd)
     if (options.onRefresh) this.#listeners.refresh.add(options.onRefresh)
     this.#tokens = config.mode === 'bearer' ? (options.tokens ?? null) : null
+    this.#prover = config.dpop ? new DPoPProver(config.authUrl) : null
+    this.#bound = this.#tokens !== null && isBoundAccessToken(this.#tokens.accessToken)
     if (this.#tokens) this.#setExpiry(Date.parse(this.#tokens.accessTokenExpiresAt), 0)
     this.#crossTab = config.crossTab
       ? new CrossTabRefresh({
@@ -115,7 +122,9 @@ export class SessionKeeper {
     const headers = new Headers(base)
     headers.set('x-auth-mode', this.config.mode)
     if (this.config.mode === 'bearer' && this.#tokens && !headers.has('authorization')) {
-      headers.set('authorization', `Bearer ${this.#tokens.accessToken}`)
+      // A bound token is sent under the DPoP scheme (RFC 9449 §7.1), with a proof beside it.
+      const scheme = this.#bound && this.#prover ? 'DPoP' : 'Bearer'
+      headers.set('authorization', `${scheme} ${this.#tokens.accessToken}`)
     }
     return headers
   }
@@ -136,25 +145,60 @@ export class SessionKeeper {
     return res
   }
 
-  sendAuthorized(input: Request | URL, init: RequestInit | undefined): Promise<Response> {
-    const headers = this.authHeaders(init?.headers ?? (input instanceof Request ? input.headers : undefined))
-    return this.send(input, {
+  /**
+   * Sends a request with the session's credentials; `makeInput` gives the request again for a
+   * retry (a Request's body is read once). A bound session's requests carry a proof each.
+   */
+  sendAuthorized(makeInput: () => Request | URL, init: RequestInit | undefined): Promise<Response> {
+    const first = makeInput()
+    const headers = this.authHeaders(init?.headers ?? (first instanceof Request ? first.headers : undefined))
+    const sent: RequestInit = {
       ...init,
       headers,
       credentials: this.config.mode === 'cookie' ? 'include' : (init?.credentials ?? 'same-origin'),
-    })
+    }
+    // A cookie-mode tab cannot read whether the cookie's token is bound (a reload forgets): it proves always.
+    if (!this.#bound && this.config.mode !== 'cookie') return this.send(first, sent)
+    const method = init?.method ?? (first instanceof Request ? first.method : 'GET')
+    const url = first instanceof Request ? first.url : first.href
+    const authorization = headers.get('authorization') ?? ''
+    // `ath` ties the proof to the token in Authorization; a cookie-borne token is not readable here.
+    const accessToken = authorization.startsWith('DPoP ') ? authorization.slice(5) : undefined
+    return this.#sendProved(first, makeInput, sent, { method, url, accessToken })
+  }
+
+  /** Sends with a fresh proof for `target` where the client has a DPoP key (dpop-prover.ts). */
+  #sendProved(
+    first: RequestInfo | URL,
+    makeInput: () => RequestInfo | URL,
+    init: RequestInit,
+    target: ProvedRequest,
+  ): Promise<Response> {
+    if (this.#prover === null) return this.send(first, init)
+    return this.#prover.send(
+      (input, sent) => this.send(input, sent),
+      { first, makeInput, init, target },
+      () => this.serverNow(),
+    )
   }
 
   /** `POST` of an auth route that needs no session. */
   async callPublic<T>(path: string, body: unknown, init: RequestInit = {}): Promise<T> {
     const headers = new Headers({ 'content-type': 'application/json', 'x-auth-mode': this.config.mode })
-    const res = await this.send(`${this.config.authUrl}${path}`, {
-      ...init,
-      method: 'POST',
-      headers,
-      body: JSON.stringify(body),
-      credentials: this.config.mode === 'cookie' ? 'include' : 'same-origin',
-    })
+    const url = `${this.config.authUrl}${path}`
+    // Logins and refreshes carry a proof: the server binds the session to the key, or checks it.
+    const res = await this.#sendProved(
+      url,
+      () => url,
+      {
+        ...init,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        credentials: this.config.mode === 'cookie' ? 'include' : 'same-origin',
+      },
+      { method: 'POST', url },
+    )
     return readEnvelopeData<T>(res)
   }
 
@@ -211,6 +255,7 @@ export class SessionKeeper {
     this.#knownAt = Math.max(Date.now(), this.#knownAt + 1)
     this.#ended = false
     this.#endError = null
+    this.#bound = data.tokenType === 'DPoP'
     this.#generation++
     this.#setExpiry(expiresAt, data.expiresIn * 1000)
     return {
@@ -219,6 +264,7 @@ export class SessionKeeper {
       tab: this.#crossTab?.tab ?? '',
       accessTokenExpiresAt: data.accessTokenExpiresAt,
       lifetimeMs: data.expiresIn * 1000,
+      bound: this.#bound,
     }
   }
 
@@ -244,6 +290,8 @@ export class SessionKeeper {
     this.#knownAt = Math.max(this.#knownAt, outcome.at)
     this.#ended = false
     this.#endError = null
+    // Tabs share the key (IndexedDB) and the cookies, so another tab's bound session is this one's.
+    if (outcome.bound !== undefined) this.#bound = outcome.bound
     this.#generation++
     this.#setExpiry(expiresAt, outcome.lifetimeMs ?? 0)
     if (options.notify === 'emit') {
@@ -255,6 +303,7 @@ export class SessionKeeper {
     if (cause) this.#endError = cause
     const hadTokens = this.#tokens !== null
     this.#tokens = null
+    this.#bound = false
     this.#expiresAt = null
     this.#generation++
     this.#timer.clear()

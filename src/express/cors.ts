@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express'
 /** Methods a cross-origin page may use on the auth routes. */
 const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE'
 /** Request headers a cross-origin page may send: the bearer token, JSON, the auth mode. */
-const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Auth-Mode, X-Request-Id'
+const ALLOWED_HEADERS = 'Authorization, Content-Type, DPoP, X-Auth-Mode, X-Request-Id'
 /** How long a browser may reuse a preflight answer, in seconds. */
 const PREFLIGHT_MAX_AGE = '600'
 
@@ -28,7 +28,10 @@ export function createCORS(allowedOrigins: readonly string[]): RequestHandler {
     if (isAllowed) {
       res.setHeader('Access-Control-Allow-Origin', origin)
       res.setHeader('Access-Control-Allow-Credentials', 'true')
-      res.setHeader('Access-Control-Expose-Headers', 'Retry-After, WWW-Authenticate, X-Request-Id')
+      res.setHeader(
+        'Access-Control-Expose-Headers',
+        'DPoP-Nonce, Retry-After, WWW-Authenticate, X-Request-Id',
+      )
     }
     const isPreflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined
     if (!isPreflight) {

@@ -79,7 +79,10 @@ async function assertSenderConstraint(
   const proof = readDPoPHeader(req)
   if (proof === null)
     throw new AuthError('invalid_dpop_proof', 'A DPoP-bound access token needs a DPoP proof')
-  const { jkt } = await verifyRequestProof(req, proof, { ...dpop, mode: 'optional' }, presented.token)
+  // `ath` binds the proof to a token in Authorization; a browser cannot read its HttpOnly cookie to
+  // hash it, so a cookie-borne token is bound by the key alone (the proof still names this request).
+  const accessToken = presented.from === 'header' ? presented.token : undefined
+  const { jkt } = await verifyRequestProof(req, proof, { ...dpop, mode: 'optional' }, accessToken)
   if (jkt !== bound) throw new AuthError('invalid_dpop_proof', 'The DPoP proof is by another key')
 }
 

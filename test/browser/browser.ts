@@ -1,4 +1,6 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { type RunningServer, startServer } from '../../src/server/start-server.js'
+import { TEST_SECRET } from '../helpers/test-server.js'
 
 /** Debian's Chromium; tests never download a browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -80,4 +82,17 @@ export async function openClientPage(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** The ready server as `npm start` runs it, configured through its environment. */
+export function startReadyServer(dataDir: string, env: Record<string, string> = {}): Promise<RunningServer> {
+  return startServer({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: 'sqlite::memory:',
+    AUTH_SECRET: TEST_SECRET,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    ...env,
+  })
 }

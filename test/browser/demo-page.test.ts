@@ -4,10 +4,9 @@ import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readServerConfig } from '../../src/config/env.js'
-import { type RunningServer, startServer } from '../../src/server/start-server.js'
+import type { RunningServer } from '../../src/server/start-server.js'
 import { newUser } from '../helpers/http.js'
-import { TEST_SECRET } from '../helpers/test-server.js'
-import { launchBrowser, sleep } from './browser.js'
+import { launchBrowser, sleep, startReadyServer } from './browser.js'
 
 /*
  * The README's pictures are taken here. They are rewritten in docs/ only when UPDATE_SCREENSHOTS=1,
@@ -17,19 +16,6 @@ const SCREENSHOTS =
   process.env.UPDATE_SCREENSHOTS === '1'
     ? join(import.meta.dirname, '..', '..', 'docs', 'screenshots')
     : mkdtempSync(join(tmpdir(), 'tokenpair-screenshots-'))
-
-/** The ready server as `npm start` runs it, configured through its environment. */
-function startReadyServer(dataDir: string, env: Record<string, string> = {}): Promise<RunningServer> {
-  return startServer({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATABASE_URL: 'sqlite::memory:',
-    AUTH_SECRET: TEST_SECRET,
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
-    ...env,
-  })
-}
 
 /** Presses Tab until `selector` has focus (at most `limit` times): proof it is reachable by keyboard. */
 async function tabTo(page: Page, selector: string, limit = 40): Promise<void> {
