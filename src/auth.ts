@@ -13,6 +13,7 @@ import {
 } from './express/router.js'
 import { createServerRequireAuth } from './express/server-require-auth.js'
 import { createDemoPageRouter } from './express/web-pages.js'
+import { deriveKey } from './internal/crypto.js'
 import { RateLimits } from './limits/rate-limits.js'
 import { Mailer } from './mail/mailer.js'
 import { startSweeping } from './sessions/sweeper.js'
@@ -21,6 +22,7 @@ import { observeRevocations, SessionStatusCache } from './storage/session-status
 import type { Storage, SweepResult } from './storage/storage.js'
 import { verifyAccessToken } from './tokens/access-token.js'
 import type { AccessTokenClaims } from './tokens/claims.js'
+import { DPoPNonces } from './tokens/dpop-nonce.js'
 import { MemoryDPoPReplayStore, RedisDPoPReplayStore } from './tokens/dpop-replay.js'
 import { type JWKSet, KeyRing } from './tokens/keys.js'
 
@@ -116,6 +118,10 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       dpopReplay: limits.redisClient
         ? new RedisDPoPReplayStore(limits.redisClient, { keyPrefix: resolved.rateLimits.keyPrefix })
         : new MemoryDPoPReplayStore(),
+      // Derived from the secret every instance shares, so that each accepts the others' nonces.
+      dpopNonces: resolved.dpopNonce
+        ? new DPoPNonces(deriveKey(resolved.secret ?? resolved.refreshTokenSecret!, 'dpop-nonce'))
+        : null,
     })
     // Last, so that a failed start leaves no timer behind.
     keys.startReloading(resolved.keyReloadIntervalMs)

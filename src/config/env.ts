@@ -189,6 +189,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   ...forOptions('duration', ['emailVerifyTtl', 'passwordResetTtl']),
   { name: 'MAX_SESSIONS_PER_USER', option: 'maxSessionsPerUser', kind: 'count', default: null },
   forOption('DPOP', 'dpop', 'keyword'),
+  forOption('DPOP_NONCE', 'dpopNonce', 'boolean'),
   { name: 'LOG_LEVEL', setting: 'logLevel', kind: 'log-level', default: 'info' },
   { name: 'TRUST_PROXY', setting: 'trustProxy', kind: 'trust-proxy', default: 'false' },
   { name: 'SHUTDOWN_TIMEOUT', setting: 'shutdownTimeoutMs', kind: 'duration', default: '10s' },

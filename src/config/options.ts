@@ -119,6 +119,12 @@ export interface AuthOptions {
    * Default `optional`.
    */
   dpop?: DPoPMode
+  /**
+   * `DPOP_NONCE`: demand a server nonce (RFC 9449 §8) in the proofs of logins and refreshes, handed
+   * out in `DPoP-Nonce` and renewed every 5 minutes (`401 use_dpop_nonce` with the nonce when a
+   * proof lacks it; the client retries by itself). Default `false`.
+   */
+  dpopNonce?: boolean
 }
 
 /** The values of {@link AuthOptions.dpop}. */
@@ -158,6 +164,7 @@ export interface ResolvedOptions {
   /** `null` for no cap. */
   readonly maxSessionsPerUser: number | null
   readonly dpop: DPoPMode
+  readonly dpopNonce: boolean
 }
 
 /**
@@ -183,6 +190,7 @@ export const OPTION_DEFAULTS = Object.freeze({
   emailVerifyTtl: '24h',
   passwordResetTtl: '1h',
   dpop: 'optional',
+  dpopNonce: false,
 } as const satisfies Partial<Record<keyof AuthOptions, unknown>>)
 
 /** The duration options, and the bounds of each (the default maximum is `MAX_LIFETIME_MS`). */
@@ -337,6 +345,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     mail: resolveMailOptions(options.mail),
     maxSessionsPerUser: resolveSessionCap(options.maxSessionsPerUser),
     dpop: options.dpop ?? OPTION_DEFAULTS.dpop,
+    dpopNonce: options.dpopNonce ?? OPTION_DEFAULTS.dpopNonce,
   }
   if (!DPOP_MODES.includes(resolved.dpop)) {
     throw new ConfigError('dpop', `must be one of ${DPOP_MODES.join(', ')}`)

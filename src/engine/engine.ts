@@ -4,6 +4,7 @@ import type { RateLimits } from '../limits/rate-limits.js'
 import type { Mailer } from '../mail/mailer.js'
 import type { SessionStatusCache } from '../storage/session-status-cache.js'
 import type { Storage } from '../storage/storage.js'
+import type { DPoPNonces } from '../tokens/dpop-nonce.js'
 import type { DPoPReplayStore } from '../tokens/dpop-replay.js'
 import type { KeyRing } from '../tokens/keys.js'
 
@@ -25,4 +26,6 @@ export interface Engine {
   readonly mailer: Mailer
   /** The `jti` of every accepted DPoP proof, for its lifetime: in Redis where the limits are. */
   readonly dpopReplay: DPoPReplayStore
+  /** The server nonces logins and refreshes demand (`dpopNonce`), or `null`. */
+  readonly dpopNonces: DPoPNonces | null
 }

@@ -1,5 +1,6 @@
-import type { Request } from 'express'
+import type { Request, Response } from 'express'
 import { AuthError } from '../errors.js'
+import type { DPoPNonces } from '../tokens/dpop-nonce.js'
 import { type DPoPRequest, verifyDPoPProof } from '../tokens/dpop-proof.js'
 import type { DPoPReplayStore } from '../tokens/dpop-replay.js'
 
@@ -9,6 +10,8 @@ export interface DPoPCheck {
   mode: 'off' | 'optional' | 'required'
   replay: DPoPReplayStore
   clockToleranceMs: number
+  /** Server nonces that proofs must carry (logins and refreshes), or none. */
+  nonces?: DPoPNonces | null
 }
 
 /**
@@ -46,8 +49,13 @@ export function verifyRequestProof(
  * none. A broken proof is refused (`invalid_dpop_proof`), and so is a login without one when
  * `dpop` is `required`; with `off` proofs are not looked at.
  */
-export async function readLoginBinding(req: Request, check: DPoPCheck): Promise<{ jkt?: string }> {
+export async function readLoginBinding(
+  req: Request,
+  res: Response,
+  check: DPoPCheck,
+): Promise<{ jkt?: string }> {
   if (check.mode === 'off') return {}
+  offerNonce(res, check)
   const proof = readDPoPHeader(req)
   if (proof === null) {
     if (check.mode === 'required') throw new AuthError('invalid_dpop_proof', 'A DPoP proof is required')
@@ -62,9 +70,11 @@ export async function readLoginBinding(req: Request, check: DPoPCheck): Promise<
  */
 export async function readRefreshProof(
   req: Request,
+  res: Response,
   check: DPoPCheck,
 ): Promise<{ jkt?: string; proofError?: AuthError }> {
   if (check.mode === 'off') return {}
+  offerNonce(res, check)
   try {
     const proof = readDPoPHeader(req)
     return proof === null ? {} : await verifyRequestProof(req, proof, check)
@@ -74,14 +84,21 @@ export async function readRefreshProof(
   }
 }
 
+/** Hands out the current server nonce (`DPoP-Nonce`), for this answer and the client's next proof. */
+function offerNonce(res: Response, check: DPoPCheck): void {
+  if (check.nonces) res.setHeader('DPoP-Nonce', check.nonces.current())
+}
+
 /** The DPoP settings of an engine, as the request helpers take them. */
 export function dpopCheckOf(engine: {
   options: { dpop: DPoPCheck['mode']; clockToleranceMs: number }
   dpopReplay: DPoPReplayStore
+  dpopNonces: DPoPNonces | null
 }): DPoPCheck {
   return {
     mode: engine.options.dpop,
     replay: engine.dpopReplay,
     clockToleranceMs: engine.options.clockToleranceMs,
+    nonces: engine.dpopNonces,
   }
 }

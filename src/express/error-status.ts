@@ -22,6 +22,8 @@ export function wwwAuthenticate(code: ErrorCode): string | null {
     // RFC 9449 §7.1: the DPoP scheme, with the algorithms a proof may use.
     case 'invalid_dpop_proof':
       return 'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"'
+    case 'use_dpop_nonce':
+      return 'DPoP error="use_dpop_nonce", algs="ES256 EdDSA"'
     default:
       return null
   }

@@ -16,6 +16,7 @@ const ERROR_TABLE = [
   ['refresh_token_reused', 401],
   ['invalid_credentials', 401],
   ['invalid_dpop_proof', 401],
+  ['use_dpop_nonce', 401],
   ['csrf_rejected', 403],
   ['forbidden', 403],
   ['email_unverified', 403],

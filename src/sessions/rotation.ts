@@ -57,6 +57,8 @@ function checkRefreshProof(engine: Engine, claims: RefreshTokenClaims, client: C
   const bound = claims.cnf?.jkt
   if (bound !== undefined) {
     if (client.jkt === bound) return
+    // A nonce challenge is the protocol's ordinary first step, not a refresh without the key.
+    if (client.proofError?.code === 'use_dpop_nonce') throw client.proofError
     engine.events.emit({
       type: 'refresh_unbound',
       userId: claims.sub,

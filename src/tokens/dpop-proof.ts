@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { calculateJwkThumbprint, EmbeddedJWK, type JWK, jwtVerify } from 'jose'
 import { AuthError } from '../errors.js'
+import type { DPoPNonces } from './dpop-nonce.js'
 import type { DPoPReplayStore } from './dpop-replay.js'
 
 /** Algorithms a DPoP proof may use: a key pair the client holds, never a shared secret. */
@@ -26,6 +27,8 @@ export interface DPoPRequest {
 /** Options of {@link verifyDPoPProof}. */
 export interface DPoPProofOptions {
   replay: DPoPReplayStore
+  /** Server nonces, when the server demands one in every proof (`use_dpop_nonce` otherwise). */
+  nonces?: DPoPNonces | null
   /** Clock skew tolerated for an `iat` in the future. */
   clockToleranceMs: number
   now?: number
@@ -117,6 +120,9 @@ export async function verifyDPoPProof(
   if (now - issuedAt > DPOP_PROOF_LIFETIME_MS) throw refuse('DPoP proof is too old')
   if (request.accessToken !== undefined && payload.ath !== hashAccessTokenForProof(request.accessToken)) {
     throw refuse('DPoP proof is for another access token')
+  }
+  if (options.nonces && !options.nonces.accepts(payload.nonce, now)) {
+    throw new AuthError('use_dpop_nonce', 'Send the DPoP-Nonce the server gave in the proof')
   }
   const jkt = await computeJWKThumbprint(jwk)
   // Last, so that only a proof that passed every check is spent.

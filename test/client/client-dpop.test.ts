@@ -58,6 +58,20 @@ describe('client with dpop: true (Node: the key in memory)', () => {
     client.close()
   })
 
+  it('logs in and refreshes against a server that demands nonces (DPOP_NONCE), retrying by itself', async () => {
+    const strict = await startTestServer({ rateLimit: false, dpopNonce: true })
+    try {
+      const client = createClient({ baseUrl: strict.url, mode: 'bearer', dpop: true })
+      await client.register(newUser())
+      expect(payloadOf(client.getTokens()!.accessToken).cnf?.jkt).toBeTruthy()
+      await expect(client.refresh()).resolves.toBeUndefined()
+      expect((await client.me()).id).toBeTruthy()
+      client.close()
+    } finally {
+      await strict.close()
+    }
+  })
+
   it('retries once with the DPoP-Nonce a server asks for', async () => {
     // A service in front of the auth server that wants a nonce in every proof (RFC 9449 §9).
     const nonce = 'nonce-1'

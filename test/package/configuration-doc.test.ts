@@ -43,6 +43,7 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   mail: true,
   maxSessionsPerUser: true,
   dpop: true,
+  dpopNonce: true,
 }
 const RATE_LIMIT_OPTIONS: Record<keyof RateLimitOptions, true> = {
   loginPair: true,

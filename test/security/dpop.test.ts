@@ -24,6 +24,7 @@ async function makeKey(alg: 'ES256' | 'EdDSA' = 'ES256'): Promise<ClientKey> {
 }
 
 interface ProofOptions {
+  nonce?: string
   htm?: string
   iat?: number
   jti?: string
@@ -45,6 +46,7 @@ async function proof(key: ClientKey, htu: string, options: ProofOptions = {}): P
   }
   if (options.accessToken) claims.ath = createHash('sha256').update(options.accessToken).digest('base64url')
   if (options.ath) claims.ath = options.ath
+  if (options.nonce) claims.nonce = options.nonce
   return new SignJWT(claims)
     .setProtectedHeader({ alg: key.alg, typ: 'dpop+jwt', jwk: key.jwk, ...options.header })
     .sign((options.key ?? key).privateKey)
@@ -291,6 +293,39 @@ describe('DPoP settings', () => {
         headers: { 'x-auth-mode': 'bearer' },
       })
       expect([res.status, res.body.code]).toEqual([401, 'invalid_dpop_proof'])
+    } finally {
+      await strict.close()
+    }
+  })
+
+  it('DPOP_NONCE: a proof without the server nonce answers use_dpop_nonce with one; with it, it binds', async () => {
+    const strict = await startTestServer({ rateLimit: false, dpopNonce: true })
+    try {
+      const key = await makeKey()
+      const target = `${strict.url}/auth/register`
+      const body = newUser()
+      const first = await request(target, {
+        body,
+        headers: { 'x-auth-mode': 'bearer', dpop: await proof(key, target) },
+      })
+      expect([first.status, first.body.code]).toEqual([401, 'use_dpop_nonce'])
+      expect(first.headers.get('www-authenticate')).toMatch(/^DPoP error="use_dpop_nonce"/)
+      const nonce = first.headers.get('dpop-nonce')!
+      expect(nonce).toMatch(/^[a-z0-9]+\.[A-Za-z0-9_-]{22}$/)
+      const wrong = await request(target, {
+        body,
+        headers: {
+          'x-auth-mode': 'bearer',
+          dpop: await proof(key, target, { nonce: `${nonce}x` }),
+        },
+      })
+      expect(wrong.body.code).toBe('use_dpop_nonce')
+      const second = await request(target, {
+        body,
+        headers: { 'x-auth-mode': 'bearer', dpop: await proof(key, target, { nonce }) },
+      })
+      expect(second.status).toBe(201)
+      expect(payloadOf(second.body.data.accessToken).cnf).toEqual({ jkt: key.jkt })
     } finally {
       await strict.close()
     }

@@ -18,7 +18,7 @@ export function registerHandler(
   const dpop = dpopCheckOf(engine)
   return async function register(req, res, input) {
     // The proof is checked first: a broken one creates no user.
-    const client = { ...readClientInfo(req), ...(await readLoginBinding(req, dpop)) }
+    const client = { ...readClientInfo(req), ...(await readLoginBinding(req, res, dpop)) }
     const user = await registerUser(engine, input, client)
     const pair = await openSession(engine, user, client)
     const ip = client.ip ?? undefined
@@ -36,7 +36,7 @@ export function loginHandler(
 ): RouteHandler<LoginInput> {
   const dpop = dpopCheckOf(engine)
   return async function login(req, res, input) {
-    const client = { ...readClientInfo(req), ...(await readLoginBinding(req, dpop)) }
+    const client = { ...readClientInfo(req), ...(await readLoginBinding(req, res, dpop)) }
     const ip = client.ip ?? undefined
     const user = await authenticateUser(engine, input, client)
     const pair = await openSession(engine, user, client)

@@ -24,7 +24,7 @@ export function refreshHandler(
     if (!presented) throw new AuthError('missing_refresh_token', 'Refresh token is required')
     if (presented.from === 'cookie') assertSameOrigin(req, engine.options.allowedOrigins)
     try {
-      const client = { ...readClientInfo(req), ...(await readRefreshProof(req, dpop)) }
+      const client = { ...readClientInfo(req), ...(await readRefreshProof(req, res, dpop)) }
       const pair = await rotateRefreshToken(engine, presented.token, client)
       sendTokenPair(engine, req, res, pair, answer, 'Access token is updated')
     } catch (error) {
