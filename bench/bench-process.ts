@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import type { BenchCredential } from './servers/bench-server.js'
+import type { BenchCredential, BoundRefreshToken } from './servers/bench-server.js'
 
 const SERVERS_DIR = fileURLToPath(new URL('./servers/', import.meta.url))
 
@@ -176,6 +176,16 @@ export class BenchProcess {
   /** A login body that succeeds. */
   readLoginBody(): Promise<Record<string, string>> {
     return this.#command('loginBody')
+  }
+
+  /** `count` proofs for one DPoP-bound access token. */
+  readDPoPCredentialPool(count: number): Promise<BenchCredential[]> {
+    return this.#command('dpopCredentialPool', count)
+  }
+
+  /** `count` fresh refresh tokens of bound sessions, with their proofs. */
+  readDPoPRefreshPool(count: number): Promise<BoundRefreshToken[]> {
+    return this.#command('dpopRefreshPool', count)
   }
 
   /** Closes stdin (the server exits by itself) and kills it if it has not gone within 5 s. */

@@ -198,6 +198,7 @@ export function writeReport(path: string, report: BenchReport): void {
   const other = [
     ['refresh:SQLite', 'POST /auth/refresh, SQLite'],
     ['refresh:PostgreSQL', 'POST /auth/refresh, PostgreSQL'],
+    ['refresh:SQLite, DPoP-bound', 'POST /auth/refresh, SQLite, DPoP-bound (a proof each)'],
     ['login', 'POST /auth/login'],
     ['login:during-latency', 'POST /auth/login while the latency GET runs'],
     ['argon2-alone', 'argon2id verifications alone'],

@@ -72,7 +72,12 @@ async function startTokenpair(
     ...extraEnv,
   }
   const server = await startServer(name, 'tokenpair', { ...env, BENCH_ROLE: 'server' })
-  const minter = await BenchProcess.start(`${name} (minter)`, 'tokenpair', { ...env, BENCH_ROLE: 'minter' })
+  const minter = await BenchProcess.start(`${name} (minter)`, 'tokenpair', {
+    ...env,
+    BENCH_ROLE: 'minter',
+    // DPoP proofs name the URL they are for (`htu`).
+    BENCH_SERVER_URL: server.url,
+  })
   minters.set(server, minter)
   return server
 }
@@ -83,7 +88,9 @@ function sourceOf(server: BenchProcess): BenchProcess {
 }
 
 function withCredential(request: LoadRequest, credential: BenchCredential): LoadRequest {
-  return { ...request, headers: { ...request.headers, [credential.header]: credential.value } }
+  const headers = { ...request.headers, [credential.header]: credential.value }
+  if (credential.dpop !== undefined) headers.dpop = credential.dpop
+  return { ...request, headers }
 }
 
 function protectedGet(credential: BenchCredential): LoadRequest[] {
@@ -164,11 +171,16 @@ try {
         }),
     })
   }
-  for (const server of [tokenpair, tokenpairHS256, jose, expressJwt, passportJwt]) {
-    cases.push({
-      id: `pool:${server.name}`,
+  /** A protected GET that sends each credential of a pool once (a new token, or a new proof). */
+  function pooledGet(
+    id: string,
+    server: BenchProcess,
+    readPool: () => Promise<BenchCredential[]>,
+  ): BenchCase {
+    return {
+      id,
       async run() {
-        const pool = await sourceOf(server).readCredentialPool(POOL_SIZE)
+        const pool = await readPool()
         const load = rotateThrough({ method: 'GET', path: PROTECTED }, pool, withCredential)
         const summary = await runLoad({
           url: server.url,
@@ -176,27 +188,41 @@ try {
           duration: DURATION,
           requests: load.requests,
         })
-        if (load.used() > pool.length) notes.push(`${server.name}: the token pool wrapped in one round`)
+        if (load.used() > pool.length) notes.push(`${id}: the pool wrapped in one round`)
         return summary
       },
-    })
+    }
   }
-  for (const server of [tokenpair, tokenpairPg]) {
-    if (server === null) continue
+  // The same DPoP-bound access token on every request, each with its own proof: the verified-token
+  // cache serves the token, the proof (a signature, its claims, the replay store) is checked each time.
+  cases.push(
+    pooledGet(`same:${tokenpair.name}, DPoP-bound (a new proof each request)`, tokenpair, () =>
+      sourceOf(tokenpair).readDPoPCredentialPool(POOL_SIZE),
+    ),
+  )
+  for (const server of [tokenpair, tokenpairHS256, jose, expressJwt, passportJwt]) {
+    cases.push(pooledGet(`pool:${server.name}`, server, () => sourceOf(server).readCredentialPool(POOL_SIZE)))
+  }
+
+  /**
+   * A refresh with one fresh refresh token per request; the pool is sized from the previous
+   * round's rate so that a round lasts about `duration` seconds, and the load stops when it is spent.
+   */
+  function refreshCase<T>(
+    id: string,
+    server: BenchProcess,
+    readPool: (amount: number) => Promise<T[]>,
+    apply: (request: LoadRequest, item: T) => LoadRequest,
+  ): BenchCase {
     let amount = 3000
-    cases.push({
-      id: `refresh:${server === tokenpair ? 'SQLite' : 'PostgreSQL'}`,
+    return {
+      id,
       async run() {
-        // One fresh refresh token per request; the pool is sized from the previous round's rate
-        // so that a round lasts about `duration` seconds, and the load stops when it is spent.
-        const pool = await sourceOf(server).readRefreshPool(amount)
+        const pool = await readPool(amount)
         const load = rotateThrough(
           { method: 'POST', path: '/auth/refresh', headers: JSON_BEARER },
           pool,
-          (r, t) => ({
-            ...r,
-            body: JSON.stringify({ refreshToken: t }),
-          }),
+          apply,
         )
         const summary = await runLoad({
           url: server.url,
@@ -207,8 +233,31 @@ try {
         amount = Math.max(1000, Math.min(30_000, Math.round(summary.perSecond * DURATION)))
         return summary
       },
-    })
+    }
   }
+  for (const server of [tokenpair, tokenpairPg]) {
+    if (server === null) continue
+    cases.push(
+      refreshCase(
+        `refresh:${server === tokenpair ? 'SQLite' : 'PostgreSQL'}`,
+        server,
+        (amount) => sourceOf(server).readRefreshPool(amount),
+        (r, token) => ({ ...r, body: JSON.stringify({ refreshToken: token }) }),
+      ),
+    )
+  }
+  cases.push(
+    refreshCase(
+      'refresh:SQLite, DPoP-bound',
+      tokenpair,
+      (amount) => sourceOf(tokenpair).readDPoPRefreshPool(amount),
+      (r, bound) => ({
+        ...r,
+        headers: { ...r.headers, dpop: bound.proof },
+        body: JSON.stringify({ refreshToken: bound.refreshToken }),
+      }),
+    ),
+  )
   const loginRequests: LoadRequest[] = [
     { method: 'POST', path: '/auth/login', headers: JSON_BEARER, body: loginBody },
   ]

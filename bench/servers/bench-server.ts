@@ -17,12 +17,27 @@ export interface BenchCommands {
   refreshPool?(count: number): Promise<string[]>
   /** A user that can log in: `{ login, password }`. */
   loginBody?(): Promise<Record<string, string>>
+  /**
+   * `count` credentials of one DPoP-bound session: the same access token (`Authorization: DPoP`),
+   * each with a fresh proof for the protected GET.
+   */
+  dpopCredentialPool?(count: number): Promise<BenchCredential[]>
+  /** `count` fresh refresh tokens of DPoP-bound sessions, each with a proof for `POST /auth/refresh`. */
+  dpopRefreshPool?(count: number): Promise<BoundRefreshToken[]>
+}
+
+/** A refresh token of a DPoP-bound session and a proof that goes with it. */
+export interface BoundRefreshToken {
+  refreshToken: string
+  proof: string
 }
 
 /** A header that authenticates one request. */
 export interface BenchCredential {
   header: 'authorization' | 'cookie'
   value: string
+  /** A DPoP proof to send beside it (the `DPoP` header). */
+  dpop?: string
 }
 
 interface Command {

@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import express from 'express'
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { createAuth } from '../../src/auth.js'
 import { openStorage } from '../../src/storage/open-storage.js'
 import type { UserRecord } from '../../src/storage/storage.js'
@@ -67,7 +68,7 @@ async function serveMinter(): Promise<void> {
   await storage.createUser(user)
 
   /** What a login stores and issues, without the password check: a session and its first pair. */
-  async function openBenchSession(): Promise<{
+  async function openBenchSession(jkt: string | null = null): Promise<{
     sessionId: string
     refreshToken: string
     expiresAt: number
@@ -78,7 +79,7 @@ async function serveMinter(): Promise<void> {
     const expiresAt = at + auth.options.sessionMaxAgeMs
     const refresh = await createRefreshToken(
       keys,
-      { userId: user.id, sessionId, jkt: null },
+      { userId: user.id, sessionId, jkt },
       at + auth.options.refreshTokenTtlMs,
       at,
     )
@@ -104,7 +105,7 @@ async function serveMinter(): Promise<void> {
         expiresAt: refresh.expiresAt,
       },
     )
-    const access = await createAccessToken(auth.options, keys, user, { id: sessionId, expiresAt }, at)
+    const access = await createAccessToken(auth.options, keys, user, { id: sessionId, expiresAt, jkt }, at)
     return { sessionId, expiresAt, refreshToken: refresh.token, accessToken: access.token }
   }
 
@@ -129,5 +130,51 @@ async function serveMinter(): Promise<void> {
     async loginBody() {
       return { login: user.username, password }
     },
+    // DPoP: one client key; proofs are signed here, ahead, so the runner only sends them.
+    async dpopCredentialPool(count) {
+      const client = await dpopClient()
+      const session = await openBenchSession(client.jkt)
+      const url = `${serverUrl()}/api/protected`
+      return makeMany(count, 8, async () => ({
+        header: 'authorization' as const,
+        value: `DPoP ${session.accessToken}`,
+        dpop: await client.prove('GET', url, session.accessToken),
+      }))
+    },
+    async dpopRefreshPool(count) {
+      const client = await dpopClient()
+      const url = `${serverUrl()}/auth/refresh`
+      return makeMany(count, 8, async () => ({
+        refreshToken: (await openBenchSession(client.jkt)).refreshToken,
+        proof: await client.prove('POST', url),
+      }))
+    },
   })
+}
+
+/** The URL of the server this minter makes tokens for (proofs name it in `htu`). */
+function serverUrl(): string {
+  const url = process.env.BENCH_SERVER_URL
+  if (!url) throw new Error('BENCH_SERVER_URL is required for DPoP proofs')
+  return url
+}
+
+/** A DPoP client: an ES256 key pair, its thumbprint, and proofs signed with jose. */
+async function dpopClient(): Promise<{
+  jkt: string
+  prove(method: string, url: string, accessToken?: string): Promise<string>
+}> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256')
+  const jwk = await exportJWK(publicKey)
+  return {
+    jkt: await calculateJwkThumbprint(jwk),
+    prove: (method, url, accessToken) => {
+      const claims: Record<string, unknown> = { jti: randomUUID(), htm: method, htu: url }
+      if (accessToken) claims.ath = createHash('sha256').update(accessToken).digest('base64url')
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .setIssuedAt()
+        .sign(privateKey)
+    },
+  }
 }
