@@ -40,6 +40,27 @@ export interface VerifiedDPoPProof {
   jkt: string
 }
 
+/** Public keys of recent proofs, imported once: a client proves with one key request after request. */
+const MAX_CACHED_PROOF_KEYS = 1000
+const proofKeys = new Map<string, CryptoKey | Uint8Array>()
+
+/**
+ * jose's `EmbeddedJWK` (which refuses a private key and a `jwk` whose `use` or `alg` disagree),
+ * remembering what it imported under the header's `alg` and `jwk` exactly as sent.
+ */
+async function resolveEmbeddedKey(
+  header: Parameters<typeof EmbeddedJWK>[0],
+  token: Parameters<typeof EmbeddedJWK>[1],
+): Promise<CryptoKey | Uint8Array> {
+  const id = `${String(header?.alg)}:${JSON.stringify(header?.jwk)}`
+  const cached = proofKeys.get(id)
+  if (cached !== undefined) return cached
+  const key = await EmbeddedJWK(header, token)
+  if (proofKeys.size >= MAX_CACHED_PROOF_KEYS) proofKeys.delete(proofKeys.keys().next().value!)
+  proofKeys.set(id, key)
+  return key
+}
+
 function refuse(message: string, cause?: unknown): AuthError {
   return new AuthError('invalid_dpop_proof', message, cause === undefined ? undefined : { cause })
 }
@@ -92,7 +113,7 @@ export async function verifyDPoPProof(
   if (proof.length > MAX_DPOP_PROOF_LENGTH) throw refuse('DPoP proof is too long')
   let verified: Awaited<ReturnType<typeof jwtVerify>>
   try {
-    verified = await jwtVerify(proof, EmbeddedJWK, {
+    verified = await jwtVerify(proof, resolveEmbeddedKey, {
       typ: 'dpop+jwt',
       algorithms: [...DPOP_ALGORITHMS],
     })
