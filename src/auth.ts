@@ -16,6 +16,7 @@ import { createDemoPageRouter } from './express/web-pages.js'
 import { deriveKey } from './internal/crypto.js'
 import { RateLimits } from './limits/rate-limits.js'
 import { Mailer } from './mail/mailer.js'
+import { REVOCATIONS_CHANNEL } from './protocol/wire-schemas.js'
 import { startSweeping } from './sessions/sweeper.js'
 import { openStorage } from './storage/open-storage.js'
 import { observeRevocations, SessionStatusCache } from './storage/session-status-cache.js'
@@ -123,6 +124,17 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         ? new DPoPNonces(deriveKey(resolved.secret ?? resolved.refreshTokenSecret!, 'dpop-nonce'))
         : null,
     })
+    // Verifiers that listen on Redis (`createVerifier({ revocations: true, redisUrl })`) read the
+    // revocation feed at once after a revocation here, rather than at their next poll.
+    const redis = limits.redisClient
+    if (redis) {
+      const channel = `${resolved.rateLimits.keyPrefix}:${REVOCATIONS_CHANNEL}`
+      sessionCache.onRevocation(() => {
+        redis.publish(channel, 'revoked').catch(() => {
+          // Redis down: the verifiers' polling still picks the revocation up.
+        })
+      })
+    }
     // Last, so that a failed start leaves no timer behind.
     keys.startReloading(resolved.keyReloadIntervalMs)
     const sweeper = startSweeping(storage, resolved.sweepIntervalMs, resolved.logger, {

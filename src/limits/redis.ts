@@ -9,6 +9,8 @@ export interface RedisClientLike {
   disconnect(): void
   /** `SET key value PX ms NX`: the DPoP replay store's one command. */
   set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<string | null>
+  /** `PUBLISH`: the revocation feed's nudge to verifiers. */
+  publish(channel: string, message: string): Promise<number>
 }
 
 /** Clients being closed on purpose: their `close` is not an outage. */

@@ -79,5 +79,11 @@ export const revokedSessionsSchema = z.object({
   since: isoTime,
   until: isoTime,
 })
+/**
+ * The Redis channel (after the key prefix and a colon: `tokenpair:revocations`) on which the auth
+ * server says that sessions were revoked, so that listening verifiers read the feed at once.
+ */
+export const REVOCATIONS_CHANNEL = 'revocations'
+
 /** The revocation feed as it travels. */
 export type RevokedSessionsFeed = z.infer<typeof revokedSessionsSchema>

@@ -29,6 +29,8 @@ export class SessionStatusCache {
    * ended after it would put "active" back into the cache for a whole TTL.
    */
   #generation = 0
+  /** Called after each local revocation (the revocation feed's Redis nudge). */
+  readonly #onRevocation = new Set<() => void>()
 
   constructor(options: { ttlMs: number; maxEntries?: number }) {
     this.#ttlMs = options.ttlMs
@@ -75,12 +77,24 @@ export class SessionStatusCache {
   forgetSession(sessionId: string): void {
     this.#generation++
     this.#entries.delete(sessionId)
+    this.#announce()
   }
 
   /** Forgets every session of a user (all were just revoked here). */
   forgetUser(userId: string): void {
     this.#generation++
     for (const [id, entry] of this.#entries) if (entry.userId === userId) this.#entries.delete(id)
+    this.#announce()
+  }
+
+  /** Calls `listener` after every revocation made through this instance; returns its remover. */
+  onRevocation(listener: () => void): () => void {
+    this.#onRevocation.add(listener)
+    return () => this.#onRevocation.delete(listener)
+  }
+
+  #announce(): void {
+    for (const listener of this.#onRevocation) listener()
   }
 
   /** Number of entries held (for tests and metrics). */

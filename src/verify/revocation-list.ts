@@ -1,4 +1,5 @@
 import { AuthError } from '../errors.js'
+import { loadOptionalPeer } from '../internal/optional-peer.js'
 import { revokedSessionsSchema } from '../protocol/wire-schemas.js'
 
 /** How many poll intervals may pass without a good reading before tokens are no longer trusted. */
@@ -12,6 +13,15 @@ export interface RevocationListOptions {
   intervalMs: number
   /** Time allowed for one reading, in milliseconds. */
   timeoutMs: number
+  /** Redis to listen on: a message on `channel` makes the list read the feed at once. */
+  redis?: { url: string; channel: string }
+}
+
+/** The few members of an `ioredis` subscriber that the list uses. */
+interface Subscriber {
+  subscribe(channel: string): Promise<unknown>
+  on(event: 'message' | 'error', listener: (...args: unknown[]) => void): unknown
+  disconnect(): void
 }
 
 /**
@@ -33,9 +43,16 @@ export class RevocationList {
   /** The reading in progress, which a check that finds the list stale waits for. */
   #reading: Promise<void> | null = null
 
+  #subscriber: Subscriber | null = null
+
   constructor(options: RevocationListOptions) {
     this.#options = options
     this.#schedule(0)
+    if (options.redis) {
+      this.#listen(options.redis).catch(() => {
+        // No Redis client or no Redis: polling alone keeps the list.
+      })
+    }
   }
 
   /** Throws `session_revoked` when `sid` is revoked, `unavailable` when the list is stale. */
@@ -55,10 +72,30 @@ export class RevocationList {
     return this.#reading
   }
 
-  /** Stops polling. */
+  /** Stops polling (and listening). */
   close(): void {
     this.#closed = true
     clearTimeout(this.#timer)
+    this.#subscriber?.disconnect()
+  }
+
+  /** Reads the feed whenever the auth server says, on Redis, that it revoked sessions. */
+  async #listen(redis: { url: string; channel: string }): Promise<void> {
+    const mod = (await loadOptionalPeer(() => import('ioredis'), {
+      name: 'ioredis',
+      setting: 'redisUrl',
+      install: 'npm install ioredis',
+    })) as unknown as { Redis: new (url: string, options: Record<string, unknown>) => Subscriber }
+    if (this.#closed) return
+    const subscriber = new mod.Redis(redis.url, { maxRetriesPerRequest: null })
+    this.#subscriber = subscriber
+    // The URL may hold a password: errors are not logged; polling covers an outage.
+    subscriber.on('error', () => {})
+    subscriber.on('message', () => {
+      // A reading already under way may have left before the revocation: read once more after it.
+      void (this.#reading ?? Promise.resolve()).then(() => this.refresh())
+    })
+    await subscriber.subscribe(redis.channel)
   }
 
   #isFresh(now: number): boolean {

@@ -5,6 +5,7 @@ import { type Duration, MAX_TIMER_MS, resolveDuration } from '../common/duration
 import { AuthError, ConfigError } from '../errors.js'
 import { createRequireAuth, type RequireAuthOptions } from '../express/require-auth.js'
 import { isLoopbackHost } from '../internal/loopback.js'
+import { REVOCATIONS_CHANNEL } from '../protocol/wire-schemas.js'
 import { type AccessTokenClaims, readAccessTokenClaims } from '../tokens/claims.js'
 import { createVerificationKey, type VerificationKey } from '../tokens/compact-jws.js'
 import { MemoryDPoPReplayStore } from '../tokens/dpop-replay.js'
@@ -57,6 +58,13 @@ export interface VerifierOptions {
    * (`https://auth.example.com/.well-known/revoked-sessions`).
    */
   revocationsUrl?: string | URL
+  /**
+   * With `revocations`: a Redis (the auth server's `REDIS_URL`) to listen on, so that a
+   * revocation is read at once rather than at the next poll; needs `ioredis`. Default: poll only.
+   */
+  redisUrl?: string
+  /** The channel the auth server announces revocations on. Default `tokenpair:revocations` (its key prefix, then `revocations`). */
+  redisChannel?: string
 }
 
 /** A verifier of the auth server's access tokens, from its public keys alone. */
@@ -193,5 +201,12 @@ function createRevocationList(options: VerifierOptions, jwksUrl: URL, timeoutMs:
     min: 100,
     max: MAX_TIMER_MS,
   })
-  return new RevocationList({ url, intervalMs, timeoutMs })
+  if (options.redisUrl !== undefined && !/^rediss?:\/\//.test(options.redisUrl)) {
+    throw new ConfigError('redisUrl', 'must start with redis:// or rediss://')
+  }
+  const redis =
+    options.redisUrl === undefined
+      ? undefined
+      : { url: options.redisUrl, channel: options.redisChannel ?? `tokenpair:${REVOCATIONS_CHANNEL}` }
+  return new RevocationList({ url, intervalMs, timeoutMs, ...(redis ? { redis } : {}) })
 }

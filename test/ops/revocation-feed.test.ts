@@ -4,10 +4,12 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import express from 'express'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { revokedSessionsSchema } from '../../src/protocol/wire-schemas.js'
-import { createVerifier, type Verifier } from '../../src/verify/index.js'
+import { createVerifier, type Verifier, type VerifierOptions } from '../../src/verify/index.js'
 import { registerBearer, request } from '../helpers/http.js'
+import { REDIS_URL, requireRedis } from '../helpers/redis.js'
 import { TEST_SECRET } from '../helpers/test-server.js'
 import { type Instance, startInstance } from '../scale/cluster.js'
 
@@ -36,34 +38,55 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
   }
 }
 
-describe('revocation that reaches other services', () => {
+/**
+ * The auth server in a process of its own (`env` added to its environment) and, in this one, a
+ * service guarded by a verifier with `revocations: true` and `options`: started before the cases
+ * of the enclosing describe, stopped after them.
+ */
+function useAuthAndService(env: Record<string, string>, options: Partial<VerifierOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tokenpair-feed-'))
-  let instance: Instance
-  let verifier: Verifier
-  let service: Awaited<ReturnType<typeof startService>>
-
+  const parts = {} as {
+    instance: Instance
+    verifier: Verifier
+    service: Awaited<ReturnType<typeof startService>>
+  }
   beforeAll(async () => {
-    // The auth server in a process of its own; the service and its verifier in this one.
-    instance = await startInstance({
+    parts.instance = await startInstance({
       DATA_DIR: dir,
       DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`,
       AUTH_SECRET: TEST_SECRET,
-      RATE_LIMIT: 'off',
+      ...env,
     })
-    verifier = createVerifier({
-      jwksUrl: `${instance.url}/.well-known/jwks.json`,
+    parts.verifier = createVerifier({
+      jwksUrl: `${parts.instance.url}/.well-known/jwks.json`,
       issuer: 'tokenpair',
       audience: 'tokenpair',
       revocations: true,
+      ...options,
     })
-    service = await startService(verifier)
+    parts.service = await startService(parts.verifier)
   }, 90_000)
   afterAll(async () => {
-    verifier?.close()
-    service?.server.close()
-    await instance?.stop()
+    parts.verifier?.close()
+    parts.service?.server.close()
+    await parts.instance?.stop()
     rmSync(dir, { recursive: true, force: true })
   })
+  return parts
+}
+
+describe('revocation that reaches other services', () => {
+  const parts = useAuthAndService({ RATE_LIMIT: 'off' })
+  const instance = {
+    get url() {
+      return parts.instance.url
+    },
+  }
+  const service = {
+    get url() {
+      return parts.service.url
+    },
+  }
 
   const callService = (token: string) =>
     request(`${service.url}/notes`, { headers: { authorization: `Bearer ${token}` } })
@@ -125,4 +148,60 @@ describe('revocation that reaches other services', () => {
       other.server.close()
     }
   })
+})
+
+const redisUp = await requireRedis('test/ops/revocation-feed.test.ts')
+
+describe.runIf(redisUp)('revocation that reaches other services, announced on Redis', () => {
+  // Polling alone would take a minute: only the Redis announcement can explain a quick refusal.
+  const parts = useAuthAndService({ REDIS_URL }, { revocationPollInterval: '1m', redisUrl: REDIS_URL })
+  const instance = {
+    get url() {
+      return parts.instance.url
+    },
+  }
+  const service = {
+    get url() {
+      return parts.service.url
+    },
+  }
+  const publisher = new Redis(REDIS_URL)
+  afterAll(async () => {
+    await publisher.quit()
+  })
+
+  /** How many times the auth server answered its revocation feed. */
+  async function feedReads(): Promise<number> {
+    const text = await (await fetch(`${instance.url}/metrics`)).text()
+    const line = text
+      .split('\n')
+      .find((l) =>
+        l.startsWith(
+          'tokenpair_http_request_duration_seconds_count{method="GET",route="/.well-known/revoked-sessions",status="200"}',
+        ),
+      )
+    return line ? Number(line.split(' ').pop()) : 0
+  }
+
+  it('refuses a logged-out session within a second or two, long before the next poll', async () => {
+    const victim = await registerBearer(instance.url)
+    const call = () =>
+      request(`${service.url}/notes`, { headers: { authorization: `Bearer ${victim.accessToken}` } })
+    expect((await call()).status).toBe(200)
+    // The verifier is listening once an announcement makes it read the feed.
+    const before = await feedReads()
+    await waitUntil(async () => {
+      await publisher.publish('tokenpair:revocations', 'test')
+      return (await feedReads()) > before
+    }, 10_000)
+
+    const logout = await request(`${instance.url}/auth/logout-all`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${victim.accessToken}` },
+    })
+    expect(logout.status).toBe(200)
+    const took = await waitUntil(async () => (await call()).status !== 200, 10_000)
+    expect(took).toBeLessThanOrEqual(2000)
+    expect((await call()).body.code).toBe('session_revoked')
+  }, 40_000)
 })
