@@ -72,21 +72,23 @@ function useAuthAndService(env: Record<string, string>, options: Partial<Verifie
     await parts.instance?.stop()
     rmSync(dir, { recursive: true, force: true })
   })
-  return parts
+  // The URLs are known once beforeAll ran: read them through getters.
+  return {
+    instance: {
+      get url() {
+        return parts.instance.url
+      },
+    },
+    service: {
+      get url() {
+        return parts.service.url
+      },
+    },
+  }
 }
 
 describe('revocation that reaches other services', () => {
-  const parts = useAuthAndService({ RATE_LIMIT: 'off' })
-  const instance = {
-    get url() {
-      return parts.instance.url
-    },
-  }
-  const service = {
-    get url() {
-      return parts.service.url
-    },
-  }
+  const { instance, service } = useAuthAndService({ RATE_LIMIT: 'off' })
 
   const callService = (token: string) =>
     request(`${service.url}/notes`, { headers: { authorization: `Bearer ${token}` } })
@@ -154,17 +156,10 @@ const redisUp = await requireRedis('test/ops/revocation-feed.test.ts')
 
 describe.runIf(redisUp)('revocation that reaches other services, announced on Redis', () => {
   // Polling alone would take a minute: only the Redis announcement can explain a quick refusal.
-  const parts = useAuthAndService({ REDIS_URL }, { revocationPollInterval: '1m', redisUrl: REDIS_URL })
-  const instance = {
-    get url() {
-      return parts.instance.url
-    },
-  }
-  const service = {
-    get url() {
-      return parts.service.url
-    },
-  }
+  const { instance, service } = useAuthAndService(
+    { REDIS_URL },
+    { revocationPollInterval: '1m', redisUrl: REDIS_URL },
+  )
   const publisher = new Redis(REDIS_URL)
   afterAll(async () => {
     await publisher.quit()
