@@ -105,7 +105,13 @@ async function serveMinter(): Promise<void> {
         expiresAt: refresh.expiresAt,
       },
     )
-    const access = await createAccessToken(auth.options, keys, user, { id: sessionId, expiresAt }, at)
+    const access = await createAccessToken(
+      auth.options,
+      keys,
+      user,
+      { id: sessionId, expiresAt },
+      { now: at },
+    )
     return { sessionId, expiresAt, refreshToken: refresh.token, accessToken: access.token }
   }
 

@@ -15,13 +15,18 @@ import {
   resolveMailOptions,
 } from '../mail/mail-options.js'
 import { COOKIE_PREFIXES, type CookiePrefix } from '../protocol/cookies.js'
+import type { CustomClaims } from '../protocol/reserved-claims.js'
 import type { Storage } from '../storage/storage.js'
+import type { ClaimsFunction } from './app-options.js'
 
 /** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
 export const MIN_SECRET_LENGTH = 32
 
-/** Options of `createAuth`. {@link OPTION_DEFAULTS} holds the defaults (docs/configuration.md lists them). */
-export interface AuthOptions {
+/**
+ * Options of `createAuth`. {@link OPTION_DEFAULTS} holds the defaults (docs/configuration.md lists
+ * them). `C` is the type of the app's own access-token claims (`claims`).
+ */
+export interface AuthOptions<C extends CustomClaims = CustomClaims> {
   /** A database URL (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`, `mysql://…`, `mongodb://…`) or a ready {@link Storage}. */
   database: string | Storage
   /**
@@ -112,6 +117,17 @@ export interface AuthOptions {
    * revokes the user's least recently used sessions (reason `session_limit`). Default: no cap.
    */
   maxSessionsPerUser?: number
+  /**
+   * The app's own claims for every access token, at login and at each refresh (docs/embedding.md).
+   * Reserved names (`iss`, `sub`, `sid`, `exp`, `amr`, `cnf`, … `RESERVED_CLAIMS`) are refused;
+   * at most 2 KiB of JSON. Default: none.
+   *
+   * @example
+   * ```ts
+   * claims: async ({ user }) => ({ tenant: await tenantOf(user.id) })
+   * ```
+   */
+  claims?: ClaimsFunction<C>
 }
 
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
@@ -145,6 +161,8 @@ export interface ResolvedOptions {
   readonly mail: ResolvedMailOptions
   /** `null` for no cap. */
   readonly maxSessionsPerUser: number | null
+  /** The app's claims function, or `null`. */
+  readonly claims: ClaimsFunction | null
 }
 
 /**
@@ -211,6 +229,13 @@ function resolveSessionCap(value: number | undefined): number | null {
   return value
 }
 
+/** An optional function option: `null` when absent, a `ConfigError` when not a function. */
+export function resolveFunction<F>(name: string, value: F | undefined): F | null {
+  if (value === undefined) return null
+  if (typeof value !== 'function') throw new ConfigError(name, 'must be a function')
+  return value
+}
+
 function resolveSecret(name: string, value: string | undefined): string | null {
   if (value === undefined || value === '') return null
   if (value.length < MIN_SECRET_LENGTH) {
@@ -256,7 +281,7 @@ function resolveCookiePrefix(value: CookiePrefix | undefined, secure: boolean): 
  * Checks `options`, applies the defaults and freezes the result. A wrong setting throws a
  * {@link ConfigError} that names it.
  */
-export function resolveOptions(options: AuthOptions): ResolvedOptions {
+export function resolveOptions<C extends CustomClaims>(options: AuthOptions<C>): ResolvedOptions {
   const algorithm = options.algorithm ?? OPTION_DEFAULTS.algorithm
   if (!ACCESS_TOKEN_ALGORITHMS.includes(algorithm)) {
     throw new ConfigError(
@@ -322,6 +347,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     passwordResetTtlMs: resolveDurationOption(options, 'passwordResetTtl'),
     mail: resolveMailOptions(options.mail),
     maxSessionsPerUser: resolveSessionCap(options.maxSessionsPerUser),
+    claims: resolveFunction('claims', options.claims),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
   if (resolved.audience === '') throw new ConfigError('audience', 'must not be empty')

@@ -2,17 +2,37 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AuthError } from '../errors.js'
 import type { CookieNames } from '../protocol/cookies.js'
 import type { AccessTokenClaims } from '../tokens/claims.js'
+import type { ClaimsWith, NoClaims } from '../tokens/custom-claims.js'
 import { assertSameOrigin, isStateChanging } from './csrf.js'
 import { sendError } from './envelope.js'
 import { readAccessToken } from './token-source.js'
 
-/** What `requireAuth` puts on `req.auth`. */
-export interface RequestAuth {
+/**
+ * What `requireAuth` puts on `req.auth`. `C` is the type of the app's own claims: `req.auth`
+ * itself does not know them (they are in `claims` all the same); `auth.readAuth(req)` (or the
+ * verifier's) gives them typed.
+ */
+export interface RequestAuth<C extends object = NoClaims> {
   userId: string
   sessionId: string
-  claims: AccessTokenClaims
+  /** Every claim of the access token, the app's own (`claims` of `createAuth`) included. */
+  claims: ClaimsWith<C>
   /** Where the access token came from. */
   tokenFrom: 'header' | 'cookie'
+}
+
+/**
+ * `req.auth` with the app's claims typed `C`; `401 missing_token` where no `requireAuth()` ran
+ * before (a route mounted without it).
+ *
+ * @example
+ * ```ts
+ * const { claims } = readRequestAuth<{ tenant: string }>(req)
+ * ```
+ */
+export function readRequestAuth<C extends object>(req: Request): RequestAuth<C> {
+  if (req.auth === undefined) throw new AuthError('missing_token', 'Access token is required')
+  return req.auth as unknown as RequestAuth<C>
 }
 
 declare global {

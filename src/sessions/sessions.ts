@@ -4,13 +4,22 @@ import { AuthError } from '../errors.js'
 import type { SessionRecord, UserRecord } from '../storage/storage.js'
 import { createAccessToken } from '../tokens/access-token.js'
 import { createRefreshToken } from '../tokens/refresh-token.js'
+import { readAppClaims } from './app-claims.js'
 import type { ClientInfo, TokenPair } from './token-pair.js'
 
 const MAX_USER_AGENT = 512
 const MAX_IP = 64
 
-/** Opens a new session (one login on one device) for `user` and issues its first pair. */
-export async function openSession(engine: Engine, user: UserRecord, client: ClientInfo): Promise<TokenPair> {
+/**
+ * Opens a new session (one login on one device) for `user` and issues its first pair. The access
+ * token is signed before the session is stored, so that a failing `claims` function leaves none.
+ */
+export async function openSession(
+  engine: Engine,
+  user: UserRecord,
+  client: ClientInfo,
+  reason: 'register' | 'login',
+): Promise<TokenPair> {
   const { options, storage, keys } = engine
   const now = Date.now()
   const sessionId = randomUUID()
@@ -34,6 +43,8 @@ export async function openSession(engine: Engine, user: UserRecord, client: Clie
     revokedAt: null,
     revokedReason: null,
   }
+  const claims = await readAppClaims(engine, user, session, reason)
+  const access = await createAccessToken(options, keys, user, session, { now, ...(claims ? { claims } : {}) })
   await storage.createSession(session, {
     jti: refresh.jti,
     tokenHash: refresh.tokenHash,
@@ -44,7 +55,6 @@ export async function openSession(engine: Engine, user: UserRecord, client: Clie
   })
   if (options.maxSessionsPerUser !== null)
     await enforceSessionCap(engine, user.id, options.maxSessionsPerUser, now)
-  const access = await createAccessToken(options, keys, user, session, now)
   return { user, session, access, refresh }
 }
 

@@ -42,6 +42,7 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   passwordResetTtl: true,
   mail: true,
   maxSessionsPerUser: true,
+  claims: true,
 }
 const RATE_LIMIT_OPTIONS: Record<keyof RateLimitOptions, true> = {
   loginPair: true,

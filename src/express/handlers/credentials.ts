@@ -17,7 +17,7 @@ export function registerHandler(
   return async function register(req, res, input) {
     const client = readClientInfo(req)
     const user = await registerUser(engine, input, client)
-    const pair = await openSession(engine, user, client)
+    const pair = await openSession(engine, user, client, 'register')
     const ip = client.ip ?? undefined
     engine.events.emit({ type: 'user_registered', userId: user.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
@@ -35,7 +35,7 @@ export function loginHandler(
     const client = readClientInfo(req)
     const ip = client.ip ?? undefined
     const user = await authenticateUser(engine, input, client)
-    const pair = await openSession(engine, user, client)
+    const pair = await openSession(engine, user, client, 'login')
     engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
     sendTokenPair(engine, req, res, pair, answer, 'Logged in')
