@@ -17,7 +17,7 @@ import {
 import { COOKIE_PREFIXES, type CookiePrefix } from '../protocol/cookies.js'
 import type { CustomClaims } from '../protocol/reserved-claims.js'
 import type { Storage } from '../storage/storage.js'
-import type { ClaimsFunction } from './app-options.js'
+import { type AuthHooks, type ClaimsFunction, resolveHooks } from './app-options.js'
 
 /** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
 export const MIN_SECRET_LENGTH = 32
@@ -128,6 +128,11 @@ export interface AuthOptions<C extends CustomClaims = CustomClaims> {
    * ```
    */
   claims?: ClaimsFunction<C>
+  /**
+   * The app's hooks into registration and login: `beforeRegister`, `afterRegister`, `afterLogin`,
+   * `beforeSessionCreate` (their order and rules: {@link AuthHooks}). Default: none.
+   */
+  hooks?: AuthHooks
 }
 
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
@@ -163,6 +168,8 @@ export interface ResolvedOptions {
   readonly maxSessionsPerUser: number | null
   /** The app's claims function, or `null`. */
   readonly claims: ClaimsFunction | null
+  /** The app's hooks, each checked to be a function; frozen. */
+  readonly hooks: Readonly<AuthHooks>
 }
 
 /**
@@ -348,6 +355,7 @@ export function resolveOptions<C extends CustomClaims>(options: AuthOptions<C>):
     mail: resolveMailOptions(options.mail),
     maxSessionsPerUser: resolveSessionCap(options.maxSessionsPerUser),
     claims: resolveFunction('claims', options.claims),
+    hooks: resolveHooks(options.hooks),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
   if (resolved.audience === '') throw new ConfigError('audience', 'must not be empty')

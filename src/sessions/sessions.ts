@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { toAppUser } from '../config/app-options.js'
+import { runBeforeHook } from '../engine/app-hooks.js'
 import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
 import type { SessionRecord, UserRecord } from '../storage/storage.js'
@@ -11,8 +13,9 @@ const MAX_USER_AGENT = 512
 const MAX_IP = 64
 
 /**
- * Opens a new session (one login on one device) for `user` and issues its first pair. The access
- * token is signed before the session is stored, so that a failing `claims` function leaves none.
+ * Opens a new session (one login on one device) for `user` and issues its first pair. The app's
+ * `beforeSessionCreate` hook may refuse it first; the access token is signed before the session is
+ * stored, so that a failing `claims` function leaves none.
  */
 export async function openSession(
   engine: Engine,
@@ -21,6 +24,12 @@ export async function openSession(
   reason: 'register' | 'login',
 ): Promise<TokenPair> {
   const { options, storage, keys } = engine
+  // At registration the hook ran before the user was written (registerUser).
+  const { beforeSessionCreate } = options.hooks
+  if (beforeSessionCreate && reason !== 'register') {
+    const appUser = toAppUser(user)
+    await runBeforeHook('beforeSessionCreate', () => beforeSessionCreate({ user: appUser, client, reason }))
+  }
   const now = Date.now()
   const sessionId = randomUUID()
   const expiresAt = now + options.sessionMaxAgeMs

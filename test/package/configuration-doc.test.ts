@@ -43,6 +43,7 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   mail: true,
   maxSessionsPerUser: true,
   claims: true,
+  hooks: true,
 }
 const RATE_LIMIT_OPTIONS: Record<keyof RateLimitOptions, true> = {
   loginPair: true,
