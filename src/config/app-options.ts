@@ -95,10 +95,7 @@ type MaybePromise<T> = T | Promise<T>
  */
 export interface AuthHooks {
   /** Before a user is written: may refuse, or change the `fullname`. */
-  beforeRegister?(context: {
-    input: RegistrationDraft
-    client: AppClient
-  }): MaybePromise<RegistrationResult>
+  beforeRegister?(context: { input: RegistrationDraft; client: AppClient }): MaybePromise<RegistrationResult>
   /** After a registration, its user and first session written. */
   afterRegister?(context: { user: AppUser; session: AppSession; client: AppClient }): MaybePromise<void>
   /** After a login, its session written. */
