@@ -73,6 +73,15 @@ export async function createAccessToken(
 }
 
 /**
+ * The claims of `token` if {@link verifyAccessToken} accepted it before, it has not expired and
+ * its key still stands (token-cache.ts): the same string, so the same signature, claims and
+ * checks. Synchronous, so that a reused token costs no promise.
+ */
+export function lookUpVerifiedAccessToken(keys: KeyRing, token: string): AccessTokenClaims | undefined {
+  return token.length <= MAX_TOKEN_LENGTH ? getTokenCache(keys).lookUp(token, keys, Date.now()) : undefined
+}
+
+/**
  * Verifies an access token: read once and strictly (jws-reader.ts), then the header (the
  * configured algorithm only, never the token's; `typ: at+jwt`; no `crit`), the signature with the
  * key its `kid` names (re-reading the keys for a kid not known yet), and the claims (claims.ts:
@@ -83,11 +92,9 @@ export async function verifyAccessToken(
   keys: KeyRing,
   token: string,
 ): Promise<AccessTokenClaims> {
-  // A token that passed every check below is served from memory until its exp, while its key
-  // stands (token-cache.ts): the same string, so the same signature, claims and checks.
-  const cache = getTokenCache(keys)
-  const cached = token.length <= MAX_TOKEN_LENGTH ? cache.lookUp(token, keys, Date.now()) : undefined
+  const cached = lookUpVerifiedAccessToken(keys, token)
   if (cached !== undefined) return cached
+  const cache = getTokenCache(keys)
   const { payload, key } = await verifyCompactJWS(token, {
     code: 'invalid_token',
     name: 'Access token',
