@@ -9,8 +9,25 @@ import type { ClientInfo, TokenPair } from './token-pair.js'
 const MAX_USER_AGENT = 512
 const MAX_IP = 64
 
-/** Opens a new session (one login on one device) for `user` and issues its first pair. */
-export async function openSession(engine: Engine, user: UserRecord, client: ClientInfo): Promise<TokenPair> {
+/** Options of {@link openSession}. */
+export interface OpenSessionOptions {
+  /**
+   * How the user authenticated (RFC 8176 method values), carried by every token of the session as
+   * `amr`. Default `['pwd']`.
+   */
+  amr?: readonly string[]
+}
+
+/**
+ * Opens a new session (one login on one device) for `user` and issues its first pair. The session
+ * records when and how it authenticated (`auth_time`, `amr`), for its tokens now and after refreshes.
+ */
+export async function openSession(
+  engine: Engine,
+  user: UserRecord,
+  client: ClientInfo,
+  openOptions: OpenSessionOptions = {},
+): Promise<TokenPair> {
   const { options, storage, keys } = engine
   const now = Date.now()
   const sessionId = randomUUID()
@@ -33,6 +50,8 @@ export async function openSession(engine: Engine, user: UserRecord, client: Clie
     ip: client.ip?.slice(0, MAX_IP) ?? null,
     revokedAt: null,
     revokedReason: null,
+    authTime: now,
+    amr: [...(openOptions.amr ?? ['pwd'])],
   }
   await storage.createSession(session, {
     jti: refresh.jti,

@@ -34,6 +34,7 @@ export async function registerUser(
     disabledAt: null,
     createdAt: now,
     updatedAt: now,
+    mfa: { totp: false, passkeys: 0 },
   }
   await engine.storage.createUser(user)
   return user
