@@ -48,6 +48,8 @@ export async function createMicroAuth(): Promise<MicroAuth> {
           ip: '127.0.0.1',
           revokedAt: null,
           revokedReason: null,
+          authTime: now,
+          amr: ['pwd'],
         },
         {
           jti: refresh.jti,

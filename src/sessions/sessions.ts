@@ -12,16 +12,27 @@ import type { ClientInfo, TokenPair } from './token-pair.js'
 const MAX_USER_AGENT = 512
 const MAX_IP = 64
 
+/** Options of {@link openSession}. */
+export interface OpenSessionOptions {
+  /**
+   * How the user authenticated (RFC 8176 method values), carried by every token of the session as
+   * `amr`. Default `['pwd']`.
+   */
+  amr?: readonly string[]
+}
+
 /**
- * Opens a new session (one login on one device) for `user` and issues its first pair. The app's
- * `beforeSessionCreate` hook may refuse it first; the access token is signed before the session is
- * stored, so that a failing `claims` function leaves none.
+ * Opens a new session (one login on one device) for `user` and issues its first pair. The session
+ * records when and how it authenticated (`auth_time`, `amr`), for its tokens now and after refreshes.
+ * The app's `beforeSessionCreate` hook may refuse it first; the access token is signed before the
+ * session is stored, so that a failing `claims` function leaves none.
  */
 export async function openSession(
   engine: Engine,
   user: UserRecord,
   client: ClientInfo,
   reason: 'register' | 'login',
+  openOptions: OpenSessionOptions = {},
 ): Promise<TokenPair> {
   const { options, storage, keys } = engine
   // At registration the hook ran before the user was written (registerUser).
@@ -51,6 +62,8 @@ export async function openSession(
     ip: client.ip?.slice(0, MAX_IP) ?? null,
     revokedAt: null,
     revokedReason: null,
+    authTime: now,
+    amr: [...(openOptions.amr ?? ['pwd'])],
   }
   const claims = await readAppClaims(engine, user, session, reason)
   const access = await createAccessToken(options, keys, user, session, { now, ...(claims ? { claims } : {}) })

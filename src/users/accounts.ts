@@ -49,6 +49,7 @@ export async function registerUser(
     disabledAt: null,
     createdAt: now,
     updatedAt: now,
+    mfa: { totp: false, passkeys: 0 },
   }
   if (beforeSessionCreate) {
     const user = toAppUser({ ...profile, passwordHash: '' })
