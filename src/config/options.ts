@@ -16,6 +16,7 @@ import {
 } from '../mail/mail-options.js'
 import { COOKIE_PREFIXES, type CookiePrefix } from '../protocol/cookies.js'
 import type { Storage } from '../storage/storage.js'
+import { type OIDCProviderOptions, type ResolvedOIDCProvider, resolveProviders } from './oidc-providers.js'
 
 /** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
 export const MIN_SECRET_LENGTH = 32
@@ -112,6 +113,12 @@ export interface AuthOptions {
    * revokes the user's least recently used sessions (reason `session_limit`). Default: no cap.
    */
   maxSessionsPerUser?: number
+  /**
+   * Identity providers to sign in with (`OIDC_PROVIDERS`, `OIDC_<NAME>_*`), by name:
+   * `{ google: { issuer: 'https://accounts.google.com', clientId, clientSecret }, github: {
+   * clientId, clientSecret } }` (docs/oidc.md). Default none.
+   */
+  providers?: Readonly<Record<string, OIDCProviderOptions>>
 }
 
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
@@ -145,6 +152,8 @@ export interface ResolvedOptions {
   readonly mail: ResolvedMailOptions
   /** `null` for no cap. */
   readonly maxSessionsPerUser: number | null
+  /** The identity providers, in the order given. */
+  readonly providers: readonly ResolvedOIDCProvider[]
 }
 
 /**
@@ -322,6 +331,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     passwordResetTtlMs: resolveDurationOption(options, 'passwordResetTtl'),
     mail: resolveMailOptions(options.mail),
     maxSessionsPerUser: resolveSessionCap(options.maxSessionsPerUser),
+    providers: resolveProviders(options.providers),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
   if (resolved.audience === '') throw new ConfigError('audience', 'must not be empty')
