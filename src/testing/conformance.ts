@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { describeIdentityConformance } from './conformance-identities.js'
 import { describeKeyConformance } from './conformance-keys.js'
 import { describeMailTokenConformance } from './conformance-mail-tokens.js'
 import { describeRotationConformance } from './conformance-rotation.js'
@@ -41,5 +42,6 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
     describeMailTokenConformance(suite)
     describeKeyConformance(suite)
     describeSweepConformance(suite)
+    describeIdentityConformance(suite)
   })
 }

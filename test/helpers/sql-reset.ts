@@ -10,4 +10,5 @@ export async function resetSQLStorage(storage: Storage): Promise<void> {
   await db.deleteFrom('tp_users').execute()
   await db.deleteFrom('tp_signing_keys').execute()
   await db.deleteFrom('tp_email_tokens').execute()
+  await db.deleteFrom('tp_identities').execute()
 }

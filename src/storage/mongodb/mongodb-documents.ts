@@ -1,5 +1,6 @@
 import type { Filter } from 'mongodb'
 import type { EmailTokenRecord, KeyRecord, NewRefreshToken, SessionRecord, UserRecord } from '../storage.js'
+import type { IdentityDoc } from './mongodb-identities.js'
 
 /* The documents of the MongoDB adapter: the records of storage.ts under `_id`, with the few fields
  * that the indexes need; and the mappers between the two. */
@@ -9,6 +10,8 @@ export interface UserDoc extends Omit<UserRecord, 'id'> {
   _id: string
   usernameKey: string
   emailKey: string
+  /** Linked provider accounts (mongodb-identities.ts); absent on users without one. */
+  identities?: IdentityDoc[]
 }
 
 /** A refresh token, kept inside its session's document. */

@@ -68,6 +68,18 @@ export interface EmailTokensTable {
   used_at: NullableInt
 }
 
+export interface IdentitiesTable {
+  id: string
+  /** Hex SHA-256 of `issuer` and `subject`: the unique key, the same bytes in every collation. */
+  identity_key: string
+  user_id: string
+  provider: string
+  issuer: string
+  subject: string
+  email: string | null
+  created_at: Int
+}
+
 /** The tables of the SQL adapter. */
 export interface Database {
   tp_users: UsersTable
@@ -75,6 +87,7 @@ export interface Database {
   tp_refresh_tokens: RefreshTokensTable
   tp_signing_keys: SigningKeysTable
   tp_email_tokens: EmailTokensTable
+  tp_identities: IdentitiesTable
 }
 
 /** Reads an integer column whatever type the driver chose for it. */
