@@ -18,6 +18,7 @@ import { COOKIE_PREFIXES, type CookiePrefix } from '../protocol/cookies.js'
 import type { CustomClaims } from '../protocol/reserved-claims.js'
 import type { Storage } from '../storage/storage.js'
 import { type AuthHooks, type ClaimsFunction, resolveHooks } from './app-options.js'
+import { type OIDCProviderOptions, type ResolvedOIDCProvider, resolveProviders } from './oidc-providers.js'
 
 /** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
 export const MIN_SECRET_LENGTH = 32
@@ -133,6 +134,12 @@ export interface AuthOptions<C extends CustomClaims = CustomClaims> {
    * `beforeSessionCreate` (their order and rules: {@link AuthHooks}). Default: none.
    */
   hooks?: AuthHooks
+  /**
+   * Identity providers to sign in with (`OIDC_PROVIDERS`, `OIDC_<NAME>_*`), by name:
+   * `{ google: { issuer: 'https://accounts.google.com', clientId, clientSecret }, github: {
+   * clientId, clientSecret } }` (docs/oidc.md). Default none.
+   */
+  providers?: Readonly<Record<string, OIDCProviderOptions>>
 }
 
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
@@ -170,6 +177,8 @@ export interface ResolvedOptions {
   readonly claims: ClaimsFunction | null
   /** The app's hooks, each checked to be a function; frozen. */
   readonly hooks: Readonly<AuthHooks>
+  /** The identity providers, in the order given. */
+  readonly providers: readonly ResolvedOIDCProvider[]
 }
 
 /**
@@ -356,6 +365,7 @@ export function resolveOptions<C extends CustomClaims>(options: AuthOptions<C>):
     maxSessionsPerUser: resolveSessionCap(options.maxSessionsPerUser),
     claims: resolveFunction('claims', options.claims),
     hooks: resolveHooks(options.hooks),
+    providers: resolveProviders(options.providers),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
   if (resolved.audience === '') throw new ConfigError('audience', 'must not be empty')

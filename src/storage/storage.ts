@@ -176,6 +176,25 @@ export interface EmailTokenRecord {
   expiresAt: number
 }
 
+/**
+ * A provider account linked to a user (sign-in with an identity provider). Its key is the
+ * provider's issuer and subject (`iss` + `sub`), never the email: an address can change hands at
+ * a provider, a subject does not.
+ */
+export interface IdentityRecord {
+  id: string
+  userId: string
+  /** The configured provider's name (`google`), for display; the key does not depend on it. */
+  provider: string
+  /** The provider's `iss` (for GitHub, its web origin). */
+  issuer: string
+  /** The provider's `sub` for the person (for GitHub, the numeric user id): case-sensitive. */
+  subject: string
+  /** The address the provider gave at linking, or `null`. */
+  email: string | null
+  createdAt: number
+}
+
 /** Fields of a user that {@link Storage.updateUser} may change. */
 export interface UserUpdate {
   fullname?: string
@@ -220,6 +239,8 @@ export interface StorageCapabilities {
  *   `AuthError('username_taken' | 'email_taken')`; never a read-then-write check.
  * - `consumeRefreshToken` is atomic: under concurrent calls on one token, exactly one returns
  *   `rotated`; the compare-and-set and the insert of `next` commit together or not at all.
+ * - An identity's `issuer` + `subject` is unique in the database itself (compared exactly), so
+ *   that one provider account is linked to one user at most, whatever the races.
  * - A database that cannot be reached makes any method throw `AuthError('unavailable')`.
  */
 export interface Storage {
@@ -287,6 +308,21 @@ export interface Storage {
     purpose: EmailTokenPurpose,
     now: number,
   ): Promise<EmailTokenRecord | null>
+
+  /**
+   * Inserts a user and its first identity together (a first sign-in with a provider): both or
+   * neither. Throws `username_taken` or `email_taken` on a duplicate user; returns `false`, having
+   * written nothing, when the identity's `issuer` + `subject` is already linked.
+   */
+  createUserWithIdentity(user: UserRecord, identity: IdentityRecord): Promise<boolean>
+  /** Links an identity to its user; `false` when its `issuer` + `subject` is already linked (to anyone). */
+  createIdentity(identity: IdentityRecord): Promise<boolean>
+  /** The identity of this `issuer` + `subject` (compared exactly), or `null`. */
+  findIdentity(issuer: string, subject: string): Promise<IdentityRecord | null>
+  /** The identities of `userId`, oldest first. */
+  listIdentities(userId: string): Promise<IdentityRecord[]>
+  /** Unlinks one identity of `userId`; returns whether it did (`false` for another user's). */
+  deleteIdentity(id: string, userId: string): Promise<boolean>
 
   /** Every signing key, retired ones included, newest first. */
   listKeys(): Promise<KeyRecord[]>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { describeFactorConformance } from './conformance-factors.js'
+import { describeIdentityConformance } from './conformance-identities.js'
 import { describeKeyConformance } from './conformance-keys.js'
 import { describeMailTokenConformance } from './conformance-mail-tokens.js'
 import { describeRotationConformance } from './conformance-rotation.js'
@@ -43,5 +44,6 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
     describeKeyConformance(suite)
     describeSweepConformance(suite)
     describeFactorConformance(suite)
+    describeIdentityConformance(suite)
   })
 }

@@ -14,4 +14,5 @@ export async function resetSQLStorage(storage: Storage): Promise<void> {
   await db.deleteFrom('tp_recovery_codes').execute()
   await db.deleteFrom('tp_passkeys').execute()
   await db.deleteFrom('tp_challenges').execute()
+  await db.deleteFrom('tp_identities').execute()
 }

@@ -8,6 +8,7 @@ import type {
   TOTPFactorRecord,
   UserRecord,
 } from '../storage.js'
+import type { IdentityDoc } from './mongodb-identities.js'
 
 /* The documents of the MongoDB adapter: the records of storage.ts under `_id`, with the few fields
  * that the indexes need; and the mappers between the two. */
@@ -23,6 +24,8 @@ export interface UserDoc extends Omit<UserRecord, 'id'> {
   recoveryCodes?: { hash: string; usedAt: number | null }[]
   /** The passkeys; `credentialKey` (SHA-256 of the credential id) is what the unique index covers. */
   passkeys?: PasskeyDoc[]
+  /** Linked provider accounts (mongodb-identities.ts); absent on users without one. */
+  identities?: IdentityDoc[]
 }
 
 /** A passkey, kept inside its user's document. */

@@ -20,6 +20,7 @@ import {
 } from './mongodb-documents.js'
 import { classifyMongoError } from './mongodb-errors.js'
 import { type ChallengeDoc, MongoDBFactorStorage } from './mongodb-factors.js'
+import { MongoDBIdentities } from './mongodb-identities.js'
 import { createMongoDBIndexes } from './mongodb-indexes.js'
 import { consumeRefreshTokenInSession } from './mongodb-rotation.js'
 import { deleteExpiredDocuments } from './mongodb-sweep.js'
@@ -66,6 +67,7 @@ export class MongoDBStorage implements model.Storage {
   readonly #challenges: Collection<ChallengeDoc>
   readonly #retentionSeconds: number
   readonly #guard = new StorageGuard(classifyMongoError)
+  readonly #identities: MongoDBIdentities
 
   /** Wraps a connected-on-demand client; {@link createMongoDBStorage} is the usual way in. */
   constructor(
@@ -87,6 +89,7 @@ export class MongoDBStorage implements model.Storage {
       run: (work) => this.#guard.run(work),
     })
     this.#retentionSeconds = Math.ceil(options.expiredRetentionMs / 1000)
+    this.#identities = new MongoDBIdentities(this.#users)
   }
 
   /** The database, for tests and tools. */
@@ -95,8 +98,8 @@ export class MongoDBStorage implements model.Storage {
   }
 
   migrate(): Promise<void> {
-    return this.#guard.run(() =>
-      createMongoDBIndexes(
+    return this.#guard.run(async () => {
+      await createMongoDBIndexes(
         this.#db,
         {
           users: this.#users,
@@ -106,8 +109,9 @@ export class MongoDBStorage implements model.Storage {
           challenges: this.#challenges,
         },
         this.#retentionSeconds,
-      ),
-    )
+      )
+      await this.#identities.createIndex()
+    })
   }
 
   ping(): Promise<void> {
@@ -119,6 +123,26 @@ export class MongoDBStorage implements model.Storage {
   close(): Promise<void> {
     this.#guard.close()
     return this.#client.close()
+  }
+
+  createUserWithIdentity(user: model.UserRecord, identity: model.IdentityRecord): Promise<boolean> {
+    return this.#guard.run(() => this.#identities.createUserWithIdentity(user, identity))
+  }
+
+  createIdentity(identity: model.IdentityRecord): Promise<boolean> {
+    return this.#guard.run(() => this.#identities.createIdentity(identity))
+  }
+
+  findIdentity(issuer: string, subject: string): Promise<model.IdentityRecord | null> {
+    return this.#guard.run(() => this.#identities.findIdentity(issuer, subject))
+  }
+
+  listIdentities(userId: string): Promise<model.IdentityRecord[]> {
+    return this.#guard.run(() => this.#identities.listIdentities(userId))
+  }
+
+  deleteIdentity(id: string, userId: string): Promise<boolean> {
+    return this.#guard.run(() => this.#identities.deleteIdentity(id, userId))
   }
 
   createUser(user: model.UserRecord): Promise<void> {

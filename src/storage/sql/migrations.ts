@@ -250,6 +250,35 @@ function secondFactor(traits: SQLTraits): Migration {
   }
 }
 
+/**
+ * Provider accounts linked to users (sign-in with an identity provider). The unique key is a hash
+ * of issuer and subject rather than the two columns: a subject is case-sensitive, and a hash is
+ * compared exactly under every collation (MySQL's default folds case) and fits any index.
+ */
+function identities(traits: SQLTraits): Migration {
+  const time = traits.timeType
+  return {
+    async up(db: AnyDB) {
+      await db.schema
+        .createTable('tp_identities')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('identity_key', 'char(64)', (c) => c.notNull().unique())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('provider', 'varchar(32)', (c) => c.notNull())
+        .addColumn('issuer', 'varchar(255)', (c) => c.notNull())
+        .addColumn('subject', 'varchar(255)', (c) => c.notNull())
+        .addColumn('email', 'varchar(254)')
+        .addColumn('created_at', time, (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('tp_identities_user')
+        .on('tp_identities')
+        .columns(['user_id', 'created_at'])
+        .execute()
+    },
+  }
+}
+
 /** Every migration, in order. Names sort in the order they run. */
 export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
   return {
@@ -258,6 +287,7 @@ export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
     '0003_lineage': lineage(),
     '0004_exact_names': exactNames(traits),
     '0006_second_factor': secondFactor(traits),
+    '0008_identities': identities(traits),
   }
 }
 

@@ -120,6 +120,18 @@ export interface ChallengesTable {
   used_at: NullableInt
 }
 
+export interface IdentitiesTable {
+  id: string
+  /** Hex SHA-256 of `issuer` and `subject`: the unique key, the same bytes in every collation. */
+  identity_key: string
+  user_id: string
+  provider: string
+  issuer: string
+  subject: string
+  email: string | null
+  created_at: Int
+}
+
 /** The tables of the SQL adapter. */
 export interface Database {
   tp_users: UsersTable
@@ -131,6 +143,7 @@ export interface Database {
   tp_recovery_codes: RecoveryCodesTable
   tp_passkeys: PasskeysTable
   tp_challenges: ChallengesTable
+  tp_identities: IdentitiesTable
 }
 
 /** Reads an integer column whatever type the driver chose for it. */

@@ -5,6 +5,13 @@ import { migrateToLatest } from './migrations.js'
 import type { Database, UsersTable } from './schema.js'
 import { consumeEmailTokenInTransaction, replaceEmailTokenInTransaction } from './sql-email-tokens.js'
 import { SQLFactorStorage } from './sql-factors.js'
+import {
+  insertIdentity,
+  removeIdentity,
+  selectIdentities,
+  selectIdentity,
+  unlessIdentityTaken,
+} from './sql-identities.js'
 import { consumeRefreshTokenInTransaction } from './sql-rotation.js'
 import {
   keyFromRow,
@@ -255,6 +262,44 @@ export class SQLStorage implements model.Storage {
     now: number,
   ): Promise<model.EmailTokenRecord | null> {
     return this.#runTransaction((trx) => consumeEmailTokenInTransaction(trx, tokenHash, purpose, now))
+  }
+
+  createUserWithIdentity(user: model.UserRecord, identity: model.IdentityRecord): Promise<boolean> {
+    return this.#guard.run(() =>
+      unlessIdentityTaken(
+        this.#db,
+        identity,
+        () =>
+          this.#transaction(async (trx) => {
+            await trx.insertInto('tp_users').values(userRow(user)).execute()
+            await insertIdentity(trx, identity)
+          }),
+        (error) => this.#traits.classifyError(error) === 'unique_other',
+      ),
+    )
+  }
+
+  createIdentity(identity: model.IdentityRecord): Promise<boolean> {
+    return this.#guard.run(() =>
+      unlessIdentityTaken(
+        this.#db,
+        identity,
+        () => insertIdentity(this.#db, identity),
+        (error) => this.#traits.classifyError(error) === 'unique_other',
+      ),
+    )
+  }
+
+  findIdentity(issuer: string, subject: string): Promise<model.IdentityRecord | null> {
+    return this.#guard.run(() => selectIdentity(this.#db, issuer, subject))
+  }
+
+  listIdentities(userId: string): Promise<model.IdentityRecord[]> {
+    return this.#guard.run(() => selectIdentities(this.#db, userId))
+  }
+
+  deleteIdentity(id: string, userId: string): Promise<boolean> {
+    return this.#guard.run(() => removeIdentity(this.#db, id, userId))
   }
 
   listKeys(): Promise<model.KeyRecord[]> {
