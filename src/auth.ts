@@ -4,7 +4,13 @@ import type { Engine } from './engine/engine.js'
 import { AuthError } from './errors.js'
 import { EventBus, type SecurityEventListener } from './events/events.js'
 import { type RequestAuth, type RequireAuthOptions, readRequestAuth } from './express/require-auth.js'
-import { createAuthRouter, errorHandler, jwksHandler, notFoundHandler } from './express/router.js'
+import {
+  createAuthRouter,
+  errorHandler,
+  jwksHandler,
+  notFoundHandler,
+  revokedSessionsHandler,
+} from './express/router.js'
 import { createServerRequireAuth } from './express/server-require-auth.js'
 import { createDemoPageRouter } from './express/web-pages.js'
 import { RateLimits } from './limits/rate-limits.js'
@@ -15,6 +21,7 @@ import { observeRevocations, SessionStatusCache } from './storage/session-status
 import type { Storage, SweepResult } from './storage/storage.js'
 import { verifyAccessToken } from './tokens/access-token.js'
 import type { ClaimsWith, CustomClaims, NoClaims } from './tokens/custom-claims.js'
+import { MemoryDPoPReplayStore, RedisDPoPReplayStore } from './tokens/dpop-replay.js'
 import { type JWKSet, KeyRing } from './tokens/keys.js'
 
 /**
@@ -32,6 +39,11 @@ export interface Auth<C extends CustomClaims = NoClaims> {
   requireAuth(options?: RequireAuthOptions): RequestHandler
   /** `GET /.well-known/jwks.json` for the app's root. */
   jwks(): RequestHandler
+  /**
+   * `GET /.well-known/revoked-sessions` for the app's root: the sessions revoked within the
+   * access-token lifetime, which `createVerifier({ revocations: true })` polls.
+   */
+  revokedSessions(): RequestHandler
   /** The public JWK Set. */
   jwkSet(): JWKSet
   /**
@@ -111,6 +123,9 @@ export async function createAuth<C extends CustomClaims = NoClaims>(
       limits,
       sessionCache,
       mailer,
+      dpopReplay: limits.redisClient
+        ? new RedisDPoPReplayStore(limits.redisClient, { keyPrefix: resolved.rateLimits.keyPrefix })
+        : new MemoryDPoPReplayStore(),
     })
     // Last, so that a failed start leaves no timer behind.
     keys.startReloading(resolved.keyReloadIntervalMs)
@@ -123,6 +138,7 @@ export async function createAuth<C extends CustomClaims = NoClaims>(
       router: () => createAuthRouter(engine),
       requireAuth: (opts) => createServerRequireAuth(engine, opts),
       jwks: () => jwksHandler(engine),
+      revokedSessions: () => revokedSessionsHandler(engine),
       pages: () => createDemoPageRouter({ mailPagesOnly: true }),
       jwkSet: () => keys.jwks,
       notFound: () => notFoundHandler(),

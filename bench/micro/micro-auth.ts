@@ -36,7 +36,12 @@ export async function createMicroAuth(): Promise<MicroAuth> {
       // A stored session, so that requireAuth's session check (on by default) lets the token in.
       const now = Date.now()
       const session = { id: randomUUID(), expiresAt: now + DAY_MS }
-      const refresh = await createRefreshToken(keys, user.id, session.id, now + DAY_MS, now)
+      const refresh = await createRefreshToken(
+        keys,
+        { userId: user.id, sessionId: session.id, jkt: null },
+        now + DAY_MS,
+        now,
+      )
       await auth.storage.createSession(
         {
           ...session,

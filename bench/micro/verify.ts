@@ -71,7 +71,13 @@ async function openSubject(alg: AccessTokenAlgorithm): Promise<Subject> {
         })
       ).token,
     signRefresh: async () =>
-      (await createRefreshToken(keys, user.id, randomUUID(), Date.now() + 86_400_000)).token,
+      (
+        await createRefreshToken(
+          keys,
+          { userId: user.id, sessionId: randomUUID(), jkt: null },
+          Date.now() + 86_400_000,
+        )
+      ).token,
   }
 }
 

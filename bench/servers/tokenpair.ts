@@ -79,8 +79,7 @@ async function serveMinter(): Promise<void> {
     const expiresAt = at + auth.options.sessionMaxAgeMs
     const refresh = await createRefreshToken(
       keys,
-      user.id,
-      sessionId,
+      { userId: user.id, sessionId, jkt: null },
       at + auth.options.refreshTokenTtlMs,
       at,
     )

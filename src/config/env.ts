@@ -191,6 +191,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'MAX_SESSIONS_PER_USER', option: 'maxSessionsPerUser', kind: 'count', default: null },
   // The names of the providers; each one's own OIDC_<NAME>_* variables are read by readProvidersEnv.
   { name: 'OIDC_PROVIDERS', option: 'providers', kind: 'list', default: null },
+  forOption('DPOP', 'dpop', 'keyword'),
   { name: 'LOG_LEVEL', setting: 'logLevel', kind: 'log-level', default: 'info' },
   { name: 'TRUST_PROXY', setting: 'trustProxy', kind: 'trust-proxy', default: 'false' },
   { name: 'SHUTDOWN_TIMEOUT', setting: 'shutdownTimeoutMs', kind: 'duration', default: '10s' },

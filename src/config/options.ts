@@ -140,7 +140,19 @@ export interface AuthOptions<C extends CustomClaims = CustomClaims> {
    * clientId, clientSecret } }` (docs/oidc.md). Default none.
    */
   providers?: Readonly<Record<string, OIDCProviderOptions>>
+  /**
+   * `DPOP`: sender-constrained sessions (RFC 9449, docs/security.md). `optional` binds a session to
+   * the client's key when its login carries a `DPoP` proof, and from then on every refresh needs a
+   * proof by that key; `required` refuses a login or refresh without one; `off` ignores proofs.
+   * Default `optional`.
+   */
+  dpop?: DPoPMode
 }
+
+/** The values of {@link AuthOptions.dpop}. */
+export const DPOP_MODES = ['off', 'optional', 'required'] as const
+/** One of {@link DPOP_MODES}. */
+export type DPoPMode = (typeof DPOP_MODES)[number]
 
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
 export interface ResolvedOptions {
@@ -179,6 +191,7 @@ export interface ResolvedOptions {
   readonly hooks: Readonly<AuthHooks>
   /** The identity providers, in the order given. */
   readonly providers: readonly ResolvedOIDCProvider[]
+  readonly dpop: DPoPMode
 }
 
 /**
@@ -203,6 +216,7 @@ export const OPTION_DEFAULTS = Object.freeze({
   sweepInterval: '1h',
   emailVerifyTtl: '24h',
   passwordResetTtl: '1h',
+  dpop: 'optional',
 } as const satisfies Partial<Record<keyof AuthOptions, unknown>>)
 
 /** The duration options, and the bounds of each (the default maximum is `MAX_LIFETIME_MS`). */
@@ -366,6 +380,10 @@ export function resolveOptions<C extends CustomClaims>(options: AuthOptions<C>):
     claims: resolveFunction('claims', options.claims),
     hooks: resolveHooks(options.hooks),
     providers: resolveProviders(options.providers),
+    dpop: options.dpop ?? OPTION_DEFAULTS.dpop,
+  }
+  if (!DPOP_MODES.includes(resolved.dpop)) {
+    throw new ConfigError('dpop', `must be one of ${DPOP_MODES.join(', ')}`)
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
   if (resolved.audience === '') throw new ConfigError('audience', 'must not be empty')

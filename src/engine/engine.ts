@@ -4,6 +4,7 @@ import type { RateLimits } from '../limits/rate-limits.js'
 import type { Mailer } from '../mail/mailer.js'
 import type { SessionStatusCache } from '../storage/session-status-cache.js'
 import type { Storage } from '../storage/storage.js'
+import type { DPoPReplayStore } from '../tokens/dpop-replay.js'
 import type { KeyRing } from '../tokens/keys.js'
 
 /** What the domain functions share: settings, storage and keys. Built once by `createAuth`. */
@@ -22,4 +23,6 @@ export interface Engine {
   readonly sessionCache: SessionStatusCache
   /** Sends verification and reset mails in the background (src/mail/mailer.ts). */
   readonly mailer: Mailer
+  /** The `jti` of every accepted DPoP proof, for its lifetime: in Redis where the limits are. */
+  readonly dpopReplay: DPoPReplayStore
 }

@@ -9,6 +9,7 @@ export const SECURITY_EVENT_TYPES = [
   'token_refreshed',
   'refresh_grace',
   'refresh_reused',
+  'refresh_unbound',
   'session_revoked',
   'password_changed',
 ] as const

@@ -19,6 +19,9 @@ export function wwwAuthenticate(code: ErrorCode): string | null {
     case 'invalid_refresh_token':
     case 'refresh_token_reused':
       return 'Bearer error="invalid_token"'
+    // RFC 9449 §7.1: the DPoP scheme, with the algorithms a proof may use.
+    case 'invalid_dpop_proof':
+      return 'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"'
     default:
       return null
   }

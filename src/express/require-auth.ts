@@ -4,8 +4,9 @@ import type { CookieNames } from '../protocol/cookies.js'
 import type { AccessTokenClaims } from '../tokens/claims.js'
 import type { ClaimsWith, NoClaims } from '../tokens/custom-claims.js'
 import { assertSameOrigin, isStateChanging } from './csrf.js'
+import { type DPoPCheck, readDPoPHeader, verifyRequestProof } from './dpop.js'
 import { sendError } from './envelope.js'
-import { readAccessToken } from './token-source.js'
+import { type PresentedToken, readAccessToken } from './token-source.js'
 
 /**
  * What `requireAuth` puts on `req.auth`. `C` is the type of the app's own claims: `req.auth`
@@ -77,6 +78,35 @@ export interface RequireAuthDeps {
   isSessionActive?: (sessionId: string, userId: string) => boolean | Promise<boolean>
   /** The token cookies' names under the configured prefix. Default: any prefix is accepted. */
   cookieNames?: CookieNames
+  /** Where accepted DPoP proofs are remembered, and the clock leeway of their `iat`. */
+  dpop: Omit<DPoPCheck, 'mode'>
+}
+
+/**
+ * RFC 9449 §7: a token bound to a key (`cnf.jkt`) counts only with a proof by that key for this
+ * request and this token (`ath`); sent as `Bearer` it is refused, as is an unbound token sent as
+ * `DPoP`. A bound token from the cookie needs the proof too.
+ */
+async function assertSenderConstraint(
+  req: Request,
+  presented: PresentedToken,
+  claims: AccessTokenClaims,
+  dpop: RequireAuthDeps['dpop'],
+): Promise<void> {
+  const bound = claims.cnf?.jkt
+  if (bound === undefined) {
+    if (presented.scheme === 'DPoP')
+      throw new AuthError('invalid_token', 'This access token is not DPoP-bound')
+    return
+  }
+  if (presented.scheme === 'Bearer') {
+    throw new AuthError('invalid_token', 'A DPoP-bound access token must be sent as Authorization: DPoP')
+  }
+  const proof = readDPoPHeader(req)
+  if (proof === null)
+    throw new AuthError('invalid_dpop_proof', 'A DPoP-bound access token needs a DPoP proof')
+  const { jkt } = await verifyRequestProof(req, proof, { ...dpop, mode: 'optional' }, presented.token)
+  if (jkt !== bound) throw new AuthError('invalid_dpop_proof', 'The DPoP proof is by another key')
 }
 
 function refuseRevoked(res: Response): void {
@@ -155,25 +185,46 @@ export function createRequireAuth(deps: RequireAuthDeps, options: RequireAuthOpt
     )
   }
 
+  /**
+   * The sender constraint of a verified token, then {@link checkSession}. An unbound token sent as
+   * `Bearer` stays on the synchronous path; a proof is checked on every request, also for a token
+   * the verified-token cache knows.
+   */
+  function checkSender(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    presented: PresentedToken,
+    claims: AccessTokenClaims,
+  ): undefined | Promise<void> {
+    const from = presented.from === 'cookie' ? 'cookie' : 'header'
+    if (claims.cnf?.jkt === undefined && presented.scheme !== 'DPoP')
+      return checkSession(req, res, next, claims, from)
+    return assertSenderConstraint(req, presented, claims, deps.dpop).then(
+      () => checkSession(req, res, next, claims, from),
+      (error: unknown) => sendError(res, error),
+    )
+  }
+
   // The promise of a request that waited is returned (Express awaits it, and so can a caller
   // that runs the middleware by hand); a request answered from the caches returns nothing.
   return function requireAuth(req: Request, res: Response, next: NextFunction): undefined | Promise<void> {
     let claims: AccessTokenClaims | Promise<AccessTokenClaims>
-    let from: RequestAuth['tokenFrom']
+    let presented: PresentedToken | null
     try {
-      const presented = readAccessToken(req, deps.cookieNames)
+      presented = readAccessToken(req, deps.cookieNames)
       if (!presented) throw new AuthError('missing_token', 'Access token is required')
       if (presented.from === 'cookie' && isStateChanging(req.method))
         assertSameOrigin(req, deps.allowedOrigins)
-      from = presented.from === 'cookie' ? 'cookie' : 'header'
       claims = deps.verify(presented.token)
     } catch (error) {
       sendError(res, error)
       return
     }
-    if (!isPromise(claims)) return checkSession(req, res, next, claims, from)
+    const token = presented
+    if (!isPromise(claims)) return checkSender(req, res, next, token, claims)
     return claims.then(
-      (verified) => checkSession(req, res, next, verified, from),
+      (verified) => checkSender(req, res, next, token, verified),
       (error: unknown) => sendError(res, error),
     )
   }

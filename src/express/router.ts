@@ -7,9 +7,11 @@ import {
   jwkSetSchema,
   publicUserSchema,
   revokedCountSchema,
+  revokedSessionsSchema,
   sessionEntrySchema,
   tokenResponseSchema,
 } from '../protocol/wire-schemas.js'
+import { REVOCATION_FEED_CACHE_MS, readRevocationFeed } from '../sessions/revocation-feed.js'
 import {
   changePasswordSchema,
   loginSchema,
@@ -51,6 +53,18 @@ export function jwksHandler(engine: Engine): RequestHandler {
   return function jwks(_req, res) {
     res.setHeader('Cache-Control', 'public, max-age=300')
     res.json(engine.keys.jwks)
+  }
+}
+
+/**
+ * `GET /.well-known/revoked-sessions`: the revocation feed other services poll, a bare body
+ * (no envelope), public like the JWK Set: it lists session ids that no longer work, nothing more.
+ */
+export function revokedSessionsHandler(engine: Engine): RequestHandler {
+  return async function revokedSessions(_req, res) {
+    const feed = await readRevocationFeed(engine)
+    res.setHeader('Cache-Control', `public, max-age=${Math.floor(REVOCATION_FEED_CACHE_MS / 1000)}`)
+    res.json(feed)
   }
 }
 
@@ -106,6 +120,17 @@ export const JWKS_ROUTE = {
   auth: 'none',
   summary: 'Public keys (JWK Set)',
   data: jwkSetSchema,
+  bare: 'application/json',
+  status: 200,
+} as const satisfies Omit<BareRouteDefinition<unknown>, 'handler'>
+
+/** `GET /.well-known/revoked-sessions`, in the auth router and at the server's root. */
+export const REVOKED_SESSIONS_ROUTE = {
+  method: 'get',
+  path: '/.well-known/revoked-sessions',
+  auth: 'none',
+  summary: 'Sessions revoked within the access-token lifetime (the revocation feed)',
+  data: revokedSessionsSchema,
   bare: 'application/json',
   status: 200,
 } as const satisfies Omit<BareRouteDefinition<unknown>, 'handler'>
@@ -258,6 +283,7 @@ export const AUTH_ROUTES: readonly RouteRow<Engine>[] = [
     handler: deleteSessionHandler,
   }),
   defineBareRoute({ ...JWKS_ROUTE, handler: jwksHandler }),
+  defineBareRoute({ ...REVOKED_SESSIONS_ROUTE, handler: revokedSessionsHandler }),
 ]
 
 /** Every route of {@link AUTH_ROUTES} under the router's mount point (`/auth` by default). */

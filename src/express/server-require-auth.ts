@@ -19,6 +19,7 @@ export function createServerRequireAuth(engine: Engine, options: RequireAuthOpti
       allowedOrigins: engine.options.allowedOrigins,
       cookieNames: resolveCookieNames(engine.options.cookiePrefix),
       isSessionActive: (sessionId, userId) => isSessionActive(engine, sessionId, userId),
+      dpop: { replay: engine.dpopReplay, clockToleranceMs: engine.options.clockToleranceMs },
     },
     { ...options, checkSession: options.checkSession ?? true },
   )

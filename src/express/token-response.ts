@@ -41,7 +41,7 @@ export function sendTokenPair(
   }
   const data: TokenResponseData = {
     user: toPublicUser(pair.user),
-    tokenType: 'Bearer',
+    tokenType: pair.access.claims.cnf ? 'DPoP' : 'Bearer',
     accessTokenExpiresAt: new Date(pair.access.expiresAt).toISOString(),
     expiresIn: pair.access.claims.exp - pair.access.claims.iat,
     refreshTokenExpiresAt: new Date(pair.refresh.expiresAt).toISOString(),

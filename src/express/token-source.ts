@@ -30,6 +30,8 @@ export function readCookie(req: Request, name: string): string | undefined {
 export interface PresentedToken {
   token: string
   from: 'header' | 'cookie' | 'body'
+  /** The `Authorization` scheme of a header token: `DPoP` for a sender-constrained one (RFC 9449). */
+  scheme?: 'Bearer' | 'DPoP'
 }
 
 /** Every name a token cookie may carry, strongest prefix first (for callers that do not know the prefix). */
@@ -52,11 +54,13 @@ function readFirstCookie(req: Request, names: readonly string[]): string | undef
 export function readAccessToken(req: Request, names?: CookieNames): PresentedToken | null {
   const header = req.headers.authorization
   if (typeof header === 'string' && header !== '') {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header)
+    const match = /^(Bearer|DPoP)[ ]+(\S+)\s*$/i.exec(header)
     // RFC 6750 §2.1: the scheme is required. A header without it (a bare JWT) or with another
     // scheme is a presented-and-refused credential (`invalid_token`), not a missing one, and
     // never a token: the empty string fails every check.
-    return { token: match ? match[1]! : '', from: 'header' }
+    if (!match) return { token: '', from: 'header' }
+    const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer'
+    return { token: match[2]!, from: 'header', scheme }
   }
   const cookie = readFirstCookie(req, names ? [names.access] : ANY_ACCESS_NAMES)
   return cookie ? { token: cookie, from: 'cookie' } : null

@@ -62,13 +62,17 @@ const NOOP_ATTEMPT: LimitedAttempt = Object.freeze({ succeed: async () => {}, ca
 export class RateLimits {
   readonly #limiters: Partial<Record<LimitName, RateLimiterAbstract>>
   readonly #ownedClient: RedisClientLike | null
+  /** The Redis client the counters use (given or opened), or `null` for memory. */
+  readonly redisClient: RedisClientLike | null
 
   private constructor(
     limiters: Partial<Record<LimitName, RateLimiterAbstract>>,
     ownedClient: RedisClientLike | null,
+    redisClient: RedisClientLike | null,
   ) {
     this.#limiters = limiters
     this.#ownedClient = ownedClient
+    this.redisClient = redisClient
   }
 
   /**
@@ -103,7 +107,7 @@ export class RateLimits {
           })
         : memory
     }
-    return new RateLimits(limiters, owned)
+    return new RateLimits(limiters, owned, client ?? null)
   }
 
   /**

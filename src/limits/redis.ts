@@ -7,6 +7,8 @@ export interface RedisClientLike {
   on(event: 'error' | 'ready' | 'close', listener: (...args: unknown[]) => void): unknown
   quit(): Promise<unknown>
   disconnect(): void
+  /** `SET key value PX ms NX`: the DPoP replay store's one command. */
+  set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<string | null>
 }
 
 /** Clients being closed on purpose: their `close` is not an outage. */

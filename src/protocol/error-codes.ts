@@ -15,6 +15,7 @@ const ERROR_TABLE = [
   ['invalid_refresh_token', 401],
   ['refresh_token_reused', 401],
   ['invalid_credentials', 401],
+  ['invalid_dpop_proof', 401],
   ['csrf_rejected', 403],
   ['forbidden', 403],
   ['email_unverified', 403],

@@ -44,7 +44,8 @@ export type RevokedCount = z.infer<typeof revokedCountSchema>
 /** The `data` of a token response. Tokens are absent in cookie mode. */
 export const tokenResponseSchema = z.object({
   user: publicUserSchema,
-  tokenType: z.literal('Bearer'),
+  /** `DPoP` when the session is bound to the client's key (send `Authorization: DPoP` and a proof). */
+  tokenType: z.enum(['Bearer', 'DPoP']),
   /** Absent with `X-Auth-Mode: cookie`. */
   accessToken: z.string().optional(),
   accessTokenExpiresAt: isoTime,
@@ -66,3 +67,17 @@ export const jwkSetSchema = z.object({
 })
 /** The public JWK Set as it travels. */
 export type PublicJWKSet = z.infer<typeof jwkSetSchema>
+
+/**
+ * The revocation feed of `/.well-known/revoked-sessions`, a bare body (no envelope): the sessions
+ * revoked from `since` to `until`, newest first. `since` is `until` less the access-token lifetime
+ * and the clock leeway, so every session whose access tokens may still be unexpired is there
+ * (up to the feed's cap on entries).
+ */
+export const revokedSessionsSchema = z.object({
+  sessions: z.array(z.object({ sid: z.string(), revokedAt: isoTime })),
+  since: isoTime,
+  until: isoTime,
+})
+/** The revocation feed as it travels. */
+export type RevokedSessionsFeed = z.infer<typeof revokedSessionsSchema>

@@ -71,6 +71,10 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     ['outcome'] as const,
   )
   for (const outcome of ['grace', 'reused']) reuseOutcomes.inc({ outcome }, 0)
+  const unbound = counter(
+    'tokenpair_refresh_unbound_total',
+    'Refreshes of DPoP-bound sessions refused for want of a valid proof by the bound key (the token was not consumed).',
+  )
   const expectedAuthorization = options.token === undefined ? null : Buffer.from(`Bearer ${options.token}`)
   const revocations = counter('tokenpair_sessions_revoked_total', 'Sessions revoked, by reason.', [
     'reason',
@@ -94,6 +98,7 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       reuses.inc()
       reuseOutcomes.inc({ outcome: 'reused' })
     },
+    refresh_unbound: () => unbound.inc(),
     session_revoked: (e) => revocations.inc({ reason: e.reason ?? 'unknown' }, e.count ?? 1),
   }
 

@@ -3,7 +3,7 @@ import type { Auth } from '../auth.js'
 import { AuthError } from '../errors.js'
 import { sendError } from '../express/envelope.js'
 import { defineBareRoute, defineRoute, type RouteRow } from '../express/route-table.js'
-import { JWKS_ROUTE } from '../express/router.js'
+import { JWKS_ROUTE, REVOKED_SESSIONS_ROUTE } from '../express/router.js'
 import { clientScriptHandler } from '../express/web-pages.js'
 import type { ServerMetrics } from './metrics.js'
 
@@ -79,6 +79,7 @@ export const ROOT_ROUTES: readonly RouteRow<RootRouteDeps>[] = [
       },
   }),
   defineBareRoute({ ...JWKS_ROUTE, handler: ({ auth }) => auth.jwks() }),
+  defineBareRoute({ ...REVOKED_SESSIONS_ROUTE, handler: ({ auth }) => auth.revokedSessions() }),
   defineBareRoute({
     method: 'get',
     path: '/tokenpair-client.js',

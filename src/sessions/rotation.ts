@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js'
 import { AuthError, RefreshTokenReusedError } from '../errors.js'
 import { isSessionLive } from '../storage/storage.js'
 import { createAccessToken } from '../tokens/access-token.js'
+import type { RefreshTokenClaims } from '../tokens/claims.js'
 import { createRefreshToken, hashRefreshToken, verifyRefreshToken } from '../tokens/refresh-token.js'
 import { readAppClaims } from './app-claims.js'
 import { openSuccessor, sealSuccessor } from './lineage.js'
@@ -30,7 +31,7 @@ export async function rotateRefreshToken(
   const attempt = await engine.limits.beginRefreshAttempt(client.ip)
   let pair: TokenPair
   try {
-    pair = await rotate(engine, token)
+    pair = await rotate(engine, token, client)
   } catch (error) {
     if (!isRefusedRefreshToken(error)) await attempt.cancel()
     throw error
@@ -47,9 +48,38 @@ export function isRefusedRefreshToken(error: unknown): error is AuthError {
   )
 }
 
-async function rotate(engine: Engine, token: string): Promise<TokenPair> {
+/**
+ * The DPoP rule of a refresh, checked before any database work, so that a refresh refused for
+ * its proof leaves the token unconsumed and the session as it was: a bound session needs a valid
+ * proof by its key; an unbound one is refused a broken proof, and any refresh without a proof
+ * when `dpop` is `required`.
+ */
+function checkRefreshProof(engine: Engine, claims: RefreshTokenClaims, client: ClientInfo): void {
+  const bound = claims.cnf?.jkt
+  if (bound !== undefined) {
+    if (client.jkt === bound) return
+    engine.events.emit({
+      type: 'refresh_unbound',
+      userId: claims.sub,
+      sessionId: claims.sid,
+      ip: client.ip ?? undefined,
+    })
+    throw (
+      client.proofError ?? new AuthError('invalid_dpop_proof', 'This session needs a DPoP proof by its key')
+    )
+  }
+  if (client.proofError) throw client.proofError
+  if (engine.options.dpop === 'required') {
+    throw new AuthError('invalid_dpop_proof', 'A DPoP proof is required')
+  }
+}
+
+async function rotate(engine: Engine, token: string, client: ClientInfo): Promise<TokenPair> {
   const { options, storage, keys } = engine
   const claims = await verifyRefreshToken(keys, token, options)
+  if (options.dpop !== 'off') checkRefreshProof(engine, claims, client)
+  // With DPoP off, a rotation drops a binding made before, rather than issue tokens no proof comes with.
+  const jkt = options.dpop === 'off' ? null : (claims.cnf?.jkt ?? null)
   const now = Date.now()
   // The session gives the absolute expiry that caps the new token; the user gives the claims. The
   // two reads are independent: on a pooled database they run side by side.
@@ -66,8 +96,7 @@ async function rotate(engine: Engine, token: string): Promise<TokenPair> {
   const appClaims = await readAppClaims(engine, user, session, 'refresh')
   const refresh = await createRefreshToken(
     keys,
-    user.id,
-    session.id,
+    { userId: user.id, sessionId: session.id, jkt },
     Math.min(now + options.refreshTokenTtlMs, session.expiresAt),
     now,
   )
@@ -104,10 +133,16 @@ async function rotate(engine: Engine, token: string): Promise<TokenPair> {
   const issued =
     result.status === 'grace' ? await openSuccessor(keys, token, session.id, result.successor) : refresh
   if (issued === null) throw invalid()
-  const access = await createAccessToken(options, keys, user, result.session, {
-    now,
-    ...(appClaims ? { claims: appClaims } : {}),
-  })
+  const access = await createAccessToken(
+    options,
+    keys,
+    user,
+    { ...result.session, jkt },
+    {
+      now,
+      ...(appClaims ? { claims: appClaims } : {}),
+    },
+  )
   engine.events.emit({
     type: result.status === 'grace' ? 'refresh_grace' : 'token_refreshed',
     userId: user.id,

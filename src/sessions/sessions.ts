@@ -25,7 +25,9 @@ export interface OpenSessionOptions {
  * Opens a new session (one login on one device) for `user` and issues its first pair. The session
  * records when and how it authenticated (`auth_time`, `amr`), for its tokens now and after refreshes.
  * The app's `beforeSessionCreate` hook may refuse it first; the access token is signed before the
- * session is stored, so that a failing `claims` function leaves none.
+ * session is stored, so that a failing `claims` function leaves none. With `client.jkt` (the
+ * thumbprint of the key of a DPoP proof the login carried) the session is bound to that key: its
+ * tokens carry `cnf.jkt`.
  */
 export async function openSession(
   engine: Engine,
@@ -44,10 +46,10 @@ export async function openSession(
   const now = Date.now()
   const sessionId = randomUUID()
   const expiresAt = now + options.sessionMaxAgeMs
+  const jkt = client.jkt ?? null
   const refresh = await createRefreshToken(
     keys,
-    user.id,
-    sessionId,
+    { userId: user.id, sessionId, jkt },
     Math.min(now + options.refreshTokenTtlMs, expiresAt),
     now,
   )
@@ -66,7 +68,16 @@ export async function openSession(
     amr: [...(openOptions.amr ?? ['pwd'])],
   }
   const claims = await readAppClaims(engine, user, session, reason)
-  const access = await createAccessToken(options, keys, user, session, { now, ...(claims ? { claims } : {}) })
+  const access = await createAccessToken(
+    options,
+    keys,
+    user,
+    { ...session, jkt },
+    {
+      now,
+      ...(claims ? { claims } : {}),
+    },
+  )
   await storage.createSession(session, {
     jti: refresh.jti,
     tokenHash: refresh.tokenHash,

@@ -78,6 +78,14 @@ export type RevokeReason =
   | 'session_limit'
   | 'admin'
 
+/** A revoked session, as {@link Storage.listRevokedSessions} lists it. */
+export interface RevokedSession {
+  /** The session's id: the `sid` of its tokens. */
+  sid: string
+  userId: string
+  revokedAt: number
+}
+
 /** A refresh token to store: its hash, never the token. */
 export interface NewRefreshToken {
   jti: string
@@ -285,6 +293,12 @@ export interface Storage {
     now: number,
     options?: { exceptSessionId?: string },
   ): Promise<number>
+
+  /**
+   * Sessions revoked at or after `since`, newest first, at most `limit` (the revocation feed that
+   * other services poll). Sessions a sweep deleted are no longer listed.
+   */
+  listRevokedSessions(since: number, limit: number): Promise<RevokedSession[]>
 
   /** Consumes a refresh token atomically: see {@link ConsumeResult}. */
   consumeRefreshToken(input: ConsumeRefreshTokenInput): Promise<ConsumeResult>

@@ -60,5 +60,40 @@ export function describeSessionConformance(suite: ConformanceSuite): void {
       expect(await suite.storage.listActiveSessions(user.id, now)).toEqual([])
       expect(await suite.storage.listActiveSessions(bystander.user.id, now)).toHaveLength(1)
     })
+
+    it('lists revoked sessions since a time, newest first, up to a limit', async () => {
+      const now = Date.now()
+      const user = makeUser()
+      await suite.storage.createUser(user)
+      const sessions = [
+        makeSession(user.id),
+        makeSession(user.id),
+        makeSession(user.id),
+        makeSession(user.id),
+      ]
+      for (const s of sessions) await suite.storage.createSession(s, makeToken(s.id))
+      const [old, first, second, live] = sessions as [
+        (typeof sessions)[0],
+        (typeof sessions)[0],
+        (typeof sessions)[0],
+        (typeof sessions)[0],
+      ]
+      await suite.storage.revokeSession(old.id, user.id, 'logout', now - 60_000)
+      await suite.storage.revokeSession(first.id, user.id, 'logout', now - 2000)
+      await suite.storage.revokeSession(second.id, user.id, 'session_deleted', now - 1000)
+      const listed = await suite.storage.listRevokedSessions(now - 5000, 10)
+      expect(listed).toEqual([
+        { sid: second.id, userId: user.id, revokedAt: now - 1000 },
+        { sid: first.id, userId: user.id, revokedAt: now - 2000 },
+      ])
+      expect(listed.map((s) => s.sid)).not.toContain(live.id)
+      expect(await suite.storage.listRevokedSessions(now - 5000, 1)).toEqual([listed[0]])
+      expect(await suite.storage.listRevokedSessions(now - 5000, 0)).toEqual([])
+      expect((await suite.storage.listRevokedSessions(now - 60_000, 10)).map((s) => s.sid)).toEqual([
+        second.id,
+        first.id,
+        old.id,
+      ])
+    })
   })
 }

@@ -28,7 +28,7 @@ export interface CreateAccessTokenOptions {
 }
 
 /**
- * Signs an access token for `user` in `session` with the current key. It lives
+ * Signs an access token for `user` in `session` (with `jkt`, a DPoP-bound one) with the current key. It lives
  * `accessTokenTtl`, but never past the session's absolute end: a token must not outlive the login
  * it stands for.
  */
@@ -36,7 +36,7 @@ export async function createAccessToken(
   options: ResolvedOptions,
   keys: KeyRing,
   user: UserRecord,
-  session: Pick<SessionRecord, 'id' | 'expiresAt'>,
+  session: Pick<SessionRecord, 'id' | 'expiresAt'> & { jkt?: string | null },
   settings: CreateAccessTokenOptions = {},
 ): Promise<IssuedAccessToken> {
   const now = settings.now ?? Date.now()
@@ -61,6 +61,8 @@ export async function createAccessToken(
     roles: user.roles,
     email_verified: user.emailVerified,
   }
+  // A bound session's access tokens name its key (RFC 9449 §6.1): they work only with its proofs.
+  if (session.jkt) claims.cnf = { jkt: session.jkt }
   const token = signCompactJWS({ alg: key.alg, typ: 'at+jwt', kid: key.kid }, claims, key.privateKey!)
   // Every reader refuses a longer token: better a clear error here than tokens nobody accepts.
   if (token.length > MAX_TOKEN_LENGTH) {

@@ -17,6 +17,8 @@ export interface AccessTokenClaims {
   roles: string[]
   /** Whether the user's email address is verified. */
   email_verified?: boolean
+  /** Of a DPoP-bound session (RFC 9449 §6.1): the thumbprint of the key every use must prove. */
+  cnf?: { jkt: string }
 }
 
 /** The claims of a refresh token. */
@@ -26,6 +28,19 @@ export interface RefreshTokenClaims {
   jti: string
   iat: number
   exp: number
+  /** Of a DPoP-bound session: the thumbprint of the key a refresh must prove. */
+  cnf?: { jkt: string }
+}
+
+/**
+ * The `cnf` claim of a payload: absent (`undefined`), a well-formed `{jkt}`, or `null` when it is
+ * present but malformed (the token is then refused: a binding must never be mistaken for none).
+ */
+export function readConfirmation(payload: Record<string, unknown>): { jkt: string } | undefined | null {
+  if (!Object.hasOwn(payload, 'cnf')) return undefined
+  const cnf = payload.cnf as { jkt?: unknown } | null
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return null
+  return typeof cnf.jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(cnf.jkt) ? { jkt: cnf.jkt } : null
 }
 
 /** The type a claim must have; with `?` it may also be absent. */
@@ -158,6 +173,7 @@ export function readAccessTokenClaims(
   const time = checkTimeClaims(payload, now, expected.clockToleranceMs)
   if (time === 'expired') throw new AuthError('token_expired', 'Access token has expired')
   if (time !== null) throw invalid('Access token is not valid yet')
+  if (readConfirmation(payload) === null) throw invalid('Access token has a malformed cnf claim')
   return payload as unknown as AccessTokenClaims
 }
 
@@ -172,6 +188,8 @@ export function readAccessTokenClaims(
  */
 export function readRefreshTokenClaims(payload: Record<string, unknown>): RefreshTokenClaims | null {
   if (!hasClaimShape(payload, REFRESH_TOKEN_SHAPE)) return null
+  const cnf = readConfirmation(payload)
+  if (cnf === null) return null
   const { sub, sid, jti, iat, exp } = payload as unknown as RefreshTokenClaims
-  return { sub, sid, jti, iat, exp }
+  return cnf === undefined ? { sub, sid, jti, iat, exp } : { sub, sid, jti, iat, exp, cnf }
 }

@@ -65,7 +65,11 @@ describe('refresh tokens: verifyRefreshToken and readSignedRefreshToken', () => 
   it('accepts its own tokens (the control), and returns the five claims', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     vi.setSystemTime(NOW)
-    const issued = await createRefreshToken(keys, 'user-1', 'session-1', NOW + 86_400_000)
+    const issued = await createRefreshToken(
+      keys,
+      { userId: 'user-1', sessionId: 'session-1', jkt: null },
+      NOW + 86_400_000,
+    )
     const expected = { sub: 'user-1', sid: 'session-1', jti: issued.jti, iat: T, exp: T + 86_400 }
     expect(await verifyRefreshToken(keys, issued.token, TOLERANCE)).toEqual(expected)
     expect(await readSignedRefreshToken(keys, issued.token)).toEqual(expected)

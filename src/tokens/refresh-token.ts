@@ -15,22 +15,30 @@ export interface IssuedRefreshToken {
   expiresAt: number
 }
 
-/** Signs a refresh token for session `sessionId` that expires at `expiresAt` (epoch ms). */
+/** Whom a refresh token is for: the user, the session, and the key of a DPoP-bound session. */
+export interface RefreshTokenSubject {
+  userId: string
+  sessionId: string
+  /** The thumbprint a refresh must prove (`cnf.jkt`), or `null` for an unbound session. */
+  jkt: string | null
+}
+
+/**
+ * Signs a refresh token for `subject` that expires at `expiresAt` (epoch ms). A bound session's
+ * token carries `cnf.jkt`: the binding travels with the token, signed, from one rotation to the next.
+ */
 export async function createRefreshToken(
   keys: KeyRing,
-  userId: string,
-  sessionId: string,
+  subject: RefreshTokenSubject,
   expiresAt: number,
   now = Date.now(),
 ): Promise<IssuedRefreshToken> {
   const jti = randomUUID()
   const iat = Math.floor(now / 1000)
   const exp = Math.floor(expiresAt / 1000)
-  const token = signCompactJWS(
-    { alg: 'HS256', typ: 'rt+jwt', kid: keys.refreshKid },
-    { sub: userId, sid: sessionId, jti, iat, exp },
-    keys.refreshKey,
-  )
+  const claims: Record<string, unknown> = { sub: subject.userId, sid: subject.sessionId, jti, iat, exp }
+  if (subject.jkt !== null) claims.cnf = { jkt: subject.jkt }
+  const token = signCompactJWS({ alg: 'HS256', typ: 'rt+jwt', kid: keys.refreshKid }, claims, keys.refreshKey)
   return { token, jti, tokenHash: hashRefreshToken(token), issuedAt: now, expiresAt: exp * 1000 }
 }
 

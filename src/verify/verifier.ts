@@ -13,7 +13,9 @@ import { isLoopbackHost } from '../internal/loopback.js'
 import { readAccessTokenClaims } from '../tokens/claims.js'
 import { createVerificationKey, type VerificationKey } from '../tokens/compact-jws.js'
 import type { ClaimsWith, CustomClaims, NoClaims } from '../tokens/custom-claims.js'
+import { MemoryDPoPReplayStore } from '../tokens/dpop-replay.js'
 import { verifyCompactJWS } from '../tokens/jws-verify.js'
+import { RevocationList } from './revocation-list.js'
 
 /** Asymmetric algorithms a JWKS-only verifier accepts (HS256 has no public key to publish). */
 export const VERIFIER_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const
@@ -46,6 +48,21 @@ export interface VerifierOptions {
    * answers on the way could serve their own keys.
    */
   allowInsecureJwksUrl?: boolean
+  /**
+   * Refuse tokens of sessions the auth server revoked (`401 session_revoked`), read from its
+   * revocation feed every `revocationPollInterval`: a logout, a reuse detection or a disabled user
+   * reaches this service within that time, although access tokens stay stateless. While the feed
+   * cannot be read (before the first reading, or for three intervals in a row), tokens are answered
+   * `503 unavailable` rather than trusted. Default `false`.
+   */
+  revocations?: boolean
+  /** How often the revocation feed is read (with `revocations`). Default `5s`. */
+  revocationPollInterval?: Duration
+  /**
+   * The auth server's revocation feed. Default: `revoked-sessions` beside `jwksUrl`
+   * (`https://auth.example.com/.well-known/revoked-sessions`).
+   */
+  revocationsUrl?: string | URL
 }
 
 /**
@@ -59,6 +76,8 @@ export interface Verifier<C extends CustomClaims = NoClaims> {
   requireAuth(options?: Omit<RequireAuthOptions, 'checkSession'>): RequestHandler
   /** `req.auth` with the claims typed, behind `requireAuth()`; `401 missing_token` where none ran. */
   readAuth(req: Request): RequestAuth<C>
+  /** Stops reading the revocation feed (with `revocations`); nothing to do otherwise. */
+  close(): void
 }
 
 /** Whether jose gave no key because the JWK Set could not be had (not the token's fault), not because none fits. */
@@ -88,21 +107,7 @@ function isKeySetUnavailable(error: unknown): boolean {
  * ```
  */
 export function createVerifier<C extends CustomClaims = NoClaims>(options: VerifierOptions): Verifier<C> {
-  let url: URL
-  try {
-    url = new URL(options.jwksUrl)
-  } catch {
-    throw new ConfigError('jwksUrl', 'not a URL')
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new ConfigError('jwksUrl', 'must be http(s)')
-  // Over plain http anyone on the path could serve their own keys, and have their tokens accepted.
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && options.allowInsecureJwksUrl !== true) {
-    throw new ConfigError(
-      'jwksUrl',
-      'must be https (or http on loopback), unless allowInsecureJwksUrl is true',
-    )
-  }
+  const url = resolveServerURL('jwksUrl', options.jwksUrl, options)
   if (typeof options.issuer !== 'string' || options.issuer === '') throw new ConfigError('issuer', 'required')
   if (typeof options.audience !== 'string' || options.audience === '') {
     throw new ConfigError('audience', 'required')
@@ -112,11 +117,13 @@ export function createVerifier<C extends CustomClaims = NoClaims>(options: Verif
     throw new ConfigError('algorithms', `use a non-empty list of ${VERIFIER_ALGORITHMS.join(', ')}`)
   }
   const clockToleranceMs = resolveDuration('clockTolerance', options.clockTolerance, '5s')
+  const timeoutMs = resolveDuration('timeout', options.timeout, '5s', { max: MAX_TIMER_MS })
   const jwks = createRemoteJWKSet(url, {
     cooldownDuration: resolveDuration('cooldown', options.cooldown, '10s'),
     cacheMaxAge: resolveDuration('cacheMaxAge', options.cacheMaxAge, '10m'),
-    timeoutDuration: resolveDuration('timeout', options.timeout, '5s', { max: MAX_TIMER_MS }),
+    timeoutDuration: timeoutMs,
   })
+  const revocations = options.revocations === true ? createRevocationList(options, url, timeoutMs) : null
   const expected = Object.freeze({ issuer: options.issuer, audience: options.audience, clockToleranceMs })
   // jose keeps one CryptoKey per JWK of the set it holds; each is turned into a KeyObject once.
   const verificationKeys = new WeakMap<CryptoKey, VerificationKey>()
@@ -154,14 +161,49 @@ export function createVerifier<C extends CustomClaims = NoClaims>(options: Verif
       typ: 'at+jwt',
       findKey,
     })
-    return readAccessTokenClaims(payload, expected) as ClaimsWith<C>
+    const claims = readAccessTokenClaims(payload, expected) as ClaimsWith<C>
+    await revocations?.assertNotRevoked(claims.sid)
+    return claims
   }
 
   const allowedOrigins = Object.freeze([...(options.allowedOrigins ?? [])])
+  // DPoP proofs seen by this verifier (one process); a bound token needs a fresh one every request.
+  const dpop = { replay: new MemoryDPoPReplayStore(), clockToleranceMs }
   return Object.freeze({
     verify,
     requireAuth: (opts?: Omit<RequireAuthOptions, 'checkSession'>) =>
-      createRequireAuth({ verify, allowedOrigins }, { ...opts, checkSession: false }),
+      createRequireAuth({ verify, allowedOrigins, dpop }, { ...opts, checkSession: false }),
     readAuth: (req: Request) => readRequestAuth<C>(req),
+    close: () => revocations?.close(),
   })
+}
+
+/** A URL of the auth server: http(s), and https off loopback unless `allowInsecureJwksUrl`. */
+function resolveServerURL(name: string, value: string | URL, options: VerifierOptions): URL {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(name, 'not a URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(name, 'must be http(s)')
+  // Over plain http anyone on the path could serve their own keys (or hide revocations).
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && options.allowInsecureJwksUrl !== true) {
+    throw new ConfigError(name, 'must be https (or http on loopback), unless allowInsecureJwksUrl is true')
+  }
+  return url
+}
+
+/** The poller of `revocations: true`, its options checked. */
+function createRevocationList(options: VerifierOptions, jwksUrl: URL, timeoutMs: number): RevocationList {
+  const url = resolveServerURL(
+    'revocationsUrl',
+    options.revocationsUrl ?? new URL('revoked-sessions', jwksUrl),
+    options,
+  )
+  const intervalMs = resolveDuration('revocationPollInterval', options.revocationPollInterval, '5s', {
+    min: 100,
+    max: MAX_TIMER_MS,
+  })
+  return new RevocationList({ url, intervalMs, timeoutMs })
 }

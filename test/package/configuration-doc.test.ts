@@ -46,6 +46,7 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   claims: true,
   hooks: true,
   providers: true,
+  dpop: true,
 }
 const RATE_LIMIT_OPTIONS: Record<keyof RateLimitOptions, true> = {
   loginPair: true,

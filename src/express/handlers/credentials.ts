@@ -6,6 +6,7 @@ import { authenticateUser, registerUser } from '../../users/accounts.js'
 import { queueEmailVerification } from '../../users/email-flows.js'
 import type { LoginInput, RegisterInput } from '../../users/user-schemas.js'
 import { readClientInfo } from '../client-info.js'
+import { dpopCheckOf, readLoginBinding } from '../dpop.js'
 import type { RouteAnswer, RouteHandler } from '../route-table.js'
 import { sendTokenPair } from '../token-response.js'
 import { readLinkBase } from './email.js'
@@ -15,8 +16,10 @@ export function registerHandler(
   engine: Engine,
   answer: RouteAnswer<TokenResponseData>,
 ): RouteHandler<RegisterInput> {
+  const dpop = dpopCheckOf(engine)
   return async function register(req, res, input) {
-    const client = readClientInfo(req)
+    // The proof is checked first: a broken one creates no user.
+    const client = { ...readClientInfo(req), ...(await readLoginBinding(req, dpop)) }
     const user = await registerUser(engine, input, client)
     const pair = await openSession(engine, user, client, 'register')
     const ip = client.ip ?? undefined
@@ -33,8 +36,9 @@ export function loginHandler(
   engine: Engine,
   answer: RouteAnswer<TokenResponseData>,
 ): RouteHandler<LoginInput> {
+  const dpop = dpopCheckOf(engine)
   return async function login(req, res, input) {
-    const client = readClientInfo(req)
+    const client = { ...readClientInfo(req), ...(await readLoginBinding(req, dpop)) }
     const ip = client.ip ?? undefined
     const user = await authenticateUser(engine, input, client)
     const pair = await openSession(engine, user, client, 'login')

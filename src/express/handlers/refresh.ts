@@ -6,6 +6,7 @@ import { isRefusedRefreshToken, rotateRefreshToken } from '../../sessions/rotati
 import { readClientInfo } from '../client-info.js'
 import { clearTokenCookies } from '../cookies.js'
 import { assertSameOrigin } from '../csrf.js'
+import { dpopCheckOf, readRefreshProof } from '../dpop.js'
 import { sendError } from '../envelope.js'
 import type { RouteAnswer, RouteHandler } from '../route-table.js'
 import { sendTokenPair } from '../token-response.js'
@@ -17,12 +18,14 @@ export function refreshHandler(
   answer: RouteAnswer<TokenResponseData>,
 ): RouteHandler<undefined> {
   const cookieNames = resolveCookieNames(engine.options.cookiePrefix)
+  const dpop = dpopCheckOf(engine)
   return async function refresh(req, res) {
     const presented = readRefreshToken(req, cookieNames)
     if (!presented) throw new AuthError('missing_refresh_token', 'Refresh token is required')
     if (presented.from === 'cookie') assertSameOrigin(req, engine.options.allowedOrigins)
     try {
-      const pair = await rotateRefreshToken(engine, presented.token, readClientInfo(req))
+      const client = { ...readClientInfo(req), ...(await readRefreshProof(req, dpop)) }
+      const pair = await rotateRefreshToken(engine, presented.token, client)
       sendTokenPair(engine, req, res, pair, answer, 'Access token is updated')
     } catch (error) {
       // A refused refresh token is dead for good: drop the cookies so the browser stops sending them.

@@ -33,6 +33,8 @@ export async function createMongoDBIndexes(
   await sessions.createIndex({ userId: 1, createdAt: -1 }, { name: 'tp_sessions_user' })
   await sessions.createIndex({ expiresAt: 1 }, { name: 'tp_sessions_expires' })
   await sessions.createIndex({ idleExpiresAt: 1 }, { name: 'tp_sessions_idle' })
+  // The revocation feed: sessions by the time they were revoked (live ones hold null).
+  await sessions.createIndex({ revokedAt: -1, _id: -1 }, { name: 'tp_sessions_revoked' })
   await sessions.createIndex({ 'refreshTokens.expiresAt': 1 }, { name: 'tp_sessions_token_expires' })
   await ensureTTLIndex(db, sessions, 'deadAt', 'tp_sessions_ttl', retentionSeconds)
   await emailTokens.createIndex({ tokenHash: 1 }, { name: 'tp_email_tokens_hash', unique: true })

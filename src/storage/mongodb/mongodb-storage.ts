@@ -262,6 +262,19 @@ export class MongoDBStorage implements model.Storage {
     })
   }
 
+  listRevokedSessions(since: number, limit: number): Promise<model.RevokedSession[]> {
+    return this.#guard.run(async () => {
+      // MongoDB reads limit(0) as "no limit"; SQL's LIMIT 0 returns nothing.
+      if (limit <= 0) return []
+      const docs = await this.#sessions
+        .find({ revokedAt: { $gte: since } }, { projection: { _id: 1, userId: 1, revokedAt: 1 } })
+        .sort({ revokedAt: -1, _id: -1 })
+        .limit(limit)
+        .toArray()
+      return docs.map((doc) => ({ sid: doc._id, userId: doc.userId, revokedAt: doc.revokedAt as number }))
+    })
+  }
+
   consumeRefreshToken(input: model.ConsumeRefreshTokenInput): Promise<model.ConsumeResult> {
     return this.#guard.run(() => consumeRefreshTokenInSession(this.#sessions, input))
   }

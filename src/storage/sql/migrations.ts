@@ -279,6 +279,15 @@ function identities(traits: SQLTraits): Migration {
   }
 }
 
+/** Revoked sessions found by the time they ended: the revocation feed reads them that way. */
+function revokedIndex(): Migration {
+  return {
+    async up(db: AnyDB) {
+      await db.schema.createIndex('tp_sessions_revoked').on('tp_sessions').column('revoked_at').execute()
+    },
+  }
+}
+
 /** Every migration, in order. Names sort in the order they run. */
 export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
   return {
@@ -288,6 +297,7 @@ export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
     '0004_exact_names': exactNames(traits),
     '0006_second_factor': secondFactor(traits),
     '0008_identities': identities(traits),
+    '0007_revoked_index': revokedIndex(),
   }
 }
 

@@ -2,7 +2,7 @@ import { type Kysely, sql, type Transaction, type Updateable } from 'kysely'
 import type * as model from '../storage.js'
 import { StorageGuard } from '../storage-guard.js'
 import { migrateToLatest } from './migrations.js'
-import type { Database, UsersTable } from './schema.js'
+import { type Database, toNumber, type UsersTable } from './schema.js'
 import { consumeEmailTokenInTransaction, replaceEmailTokenInTransaction } from './sql-email-tokens.js'
 import { SQLFactorStorage } from './sql-factors.js'
 import {
@@ -233,6 +233,21 @@ export class SQLStorage implements model.Storage {
       if (options?.exceptSessionId !== undefined) query = query.where('id', '!=', options.exceptSessionId)
       const result = await query.executeTakeFirst()
       return Number(result.numUpdatedRows)
+    })
+  }
+
+  listRevokedSessions(since: number, limit: number): Promise<model.RevokedSession[]> {
+    return this.#guard.run(async () => {
+      if (limit <= 0) return []
+      const rows = await this.#db
+        .selectFrom('tp_sessions')
+        .select(['id', 'user_id', 'revoked_at'])
+        .where('revoked_at', '>=', since)
+        .orderBy('revoked_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute()
+      return rows.map((row) => ({ sid: row.id, userId: row.user_id, revokedAt: toNumber(row.revoked_at) }))
     })
   }
 
