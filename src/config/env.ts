@@ -10,6 +10,7 @@ import {
   resolveRateLimits,
 } from '../limits/rate-limit-settings.js'
 import { MAIL_DEFAULTS, type MailOptions } from '../mail/mail-options.js'
+import { readProvidersEnv } from './oidc-providers.js'
 import { type AuthOptions, MIN_SECRET_LENGTH, OPTION_DEFAULTS, resolveOptions } from './options.js'
 
 /** pino's levels, `silent` included. */
@@ -188,6 +189,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'APP_URL', option: 'appUrl', kind: 'url', default: null },
   ...forOptions('duration', ['emailVerifyTtl', 'passwordResetTtl']),
   { name: 'MAX_SESSIONS_PER_USER', option: 'maxSessionsPerUser', kind: 'count', default: null },
+  // The names of the providers; each one's own OIDC_<NAME>_* variables are read by readProvidersEnv.
+  { name: 'OIDC_PROVIDERS', option: 'providers', kind: 'list', default: null },
   forOption('DPOP', 'dpop', 'keyword'),
   forOption('DPOP_NONCE', 'dpopNonce', 'boolean'),
   { name: 'LOG_LEVEL', setting: 'logLevel', kind: 'log-level', default: 'info' },
@@ -342,6 +345,7 @@ export function readServerConfig(env: Env): ServerConfig {
   const dataDir = settings.dataDir as string
   // Without SMTP_URL, mail goes to files in the data folder.
   auth.mail = { outboxDir: join(dataDir, 'outbox'), ...(auth.mail as MailOptions | undefined) }
+  if (Array.isArray(auth.providers)) auth.providers = readProvidersEnv(env, auth.providers as string[])
   const config = {
     ...settings,
     databaseUrl: settings.databaseUrl ?? `sqlite:${dataDir.replace(/\/+$/, '')}/tokenpair.db`,

@@ -54,6 +54,12 @@ export interface RateLimitSettings {
   sensitiveUser?: LimitOption
   /** Sensitive account changes per client IP, any user. Default `30/1h`. Env `RATE_LIMIT_SENSITIVE_IP`. */
   sensitiveIp?: LimitOption
+  /**
+   * Identity-provider callbacks per client IP (`GET /auth/oidc/:provider/callback`): each one
+   * costs a request to the provider, so every callback counts, good or bad. Default `30/15m`. Env
+   * `RATE_LIMIT_OIDC_CALLBACK`.
+   */
+  oidcCallback?: LimitOption
 }
 
 /** `rateLimit` option of `createAuth`. */
@@ -84,6 +90,7 @@ export interface ResolvedRateLimits {
   readonly verifyMailAddress: ResolvedLimit | null
   readonly sensitiveUser: ResolvedLimit | null
   readonly sensitiveIp: ResolvedLimit | null
+  readonly oidcCallback: ResolvedLimit | null
   readonly redisUrl: string | null
   readonly redis: RedisClientLike | null
   readonly keyPrefix: string
@@ -101,6 +108,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<keyof RateLimitSettings, strin
   verifyMailAddress: '5/1h',
   sensitiveUser: '10/1h',
   sensitiveIp: '30/1h',
+  oidcCallback: '30/15m',
 })
 
 /** Environment variable of each limit. */
@@ -115,6 +123,7 @@ export const RATE_LIMIT_ENV: Readonly<Record<keyof RateLimitSettings, string>> =
   verifyMailAddress: 'RATE_LIMIT_VERIFY_ADDRESS',
   sensitiveUser: 'RATE_LIMIT_SENSITIVE_USER',
   sensitiveIp: 'RATE_LIMIT_SENSITIVE_IP',
+  oidcCallback: 'RATE_LIMIT_OIDC_CALLBACK',
 })
 
 export const LIMIT_NAMES = Object.keys(DEFAULT_RATE_LIMITS) as (keyof RateLimitSettings)[]

@@ -184,6 +184,11 @@ export class RateLimits {
     ])
   }
 
+  /** Counts one identity-provider callback from `ip`; throws `RateLimitError` past the limit. */
+  async consumeOIDCCallback(ip: string | null | undefined): Promise<void> {
+    await this.#consumeAll([['oidcCallback', deriveClientKey(ip)]])
+  }
+
   /**
    * Counts one verification mail to `email`; `false` once the address has had its share, and the
    * mail is then not sent. It never throws for the limit: the mail goes out after the answer.

@@ -4,6 +4,7 @@ import { isSessionLive } from '../storage/storage.js'
 import { createAccessToken } from '../tokens/access-token.js'
 import type { RefreshTokenClaims } from '../tokens/claims.js'
 import { createRefreshToken, hashRefreshToken, verifyRefreshToken } from '../tokens/refresh-token.js'
+import { readAppClaims } from './app-claims.js'
 import { openSuccessor, sealSuccessor } from './lineage.js'
 import type { ClientInfo, TokenPair } from './token-pair.js'
 
@@ -93,6 +94,8 @@ async function rotate(engine: Engine, token: string, client: ClientInfo): Promis
   }
   if (!user || user.disabledAt !== null) throw invalid()
 
+  // Before the consume: a claims function that fails must not burn the presented token.
+  const appClaims = await readAppClaims(engine, user, session, 'refresh')
   const refresh = await createRefreshToken(
     keys,
     { userId: user.id, sessionId: session.id, jkt },
@@ -132,7 +135,16 @@ async function rotate(engine: Engine, token: string, client: ClientInfo): Promis
   const issued =
     result.status === 'grace' ? await openSuccessor(keys, token, session.id, result.successor) : refresh
   if (issued === null) throw invalid()
-  const access = await createAccessToken(options, keys, user, { ...result.session, jkt }, now)
+  const access = await createAccessToken(
+    options,
+    keys,
+    user,
+    { ...result.session, jkt },
+    {
+      now,
+      ...(appClaims ? { claims: appClaims } : {}),
+    },
+  )
   engine.events.emit({
     type: result.status === 'grace' ? 'refresh_grace' : 'token_refreshed',
     userId: user.id,

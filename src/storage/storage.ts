@@ -4,6 +4,10 @@
  * opaque strings made by the caller. Adapters know nothing of HTTP or tokens' formats.
  */
 
+import type { FactorStorage } from './factor-storage.js'
+
+export type * from './factor-storage.js'
+
 /** A user as stored. `username` and `email` are already trimmed and lower-cased. */
 export interface UserRecord {
   id: string
@@ -18,6 +22,17 @@ export interface UserRecord {
   disabledAt: number | null
   createdAt: number
   updatedAt: number
+  /**
+   * The user's factors beyond the password: whether TOTP is on and how many passkeys they hold.
+   * Kept by the adapter as factors change (`Storage.factors`); `createUser` stores it as given.
+   */
+  mfa: UserFactors
+}
+
+/** A user's factors beyond the password, as the user object shows them. */
+export interface UserFactors {
+  totp: boolean
+  passkeys: number
 }
 
 /** One login on one device. */
@@ -34,6 +49,13 @@ export interface SessionRecord {
   ip: string | null
   revokedAt: number | null
   revokedReason: RevokeReason | null
+  /** When the session last authenticated (login or re-authentication): the tokens' `auth_time`. */
+  authTime: number
+  /**
+   * How it authenticated (RFC 8176 method values: `pwd`, `otp`, `hwk`, `mfa`, `fed`, ...): the
+   * tokens' `amr`. An open list, so that new ways in add their own values.
+   */
+  amr: string[]
 }
 
 /**
@@ -162,6 +184,25 @@ export interface EmailTokenRecord {
   expiresAt: number
 }
 
+/**
+ * A provider account linked to a user (sign-in with an identity provider). Its key is the
+ * provider's issuer and subject (`iss` + `sub`), never the email: an address can change hands at
+ * a provider, a subject does not.
+ */
+export interface IdentityRecord {
+  id: string
+  userId: string
+  /** The configured provider's name (`google`), for display; the key does not depend on it. */
+  provider: string
+  /** The provider's `iss` (for GitHub, its web origin). */
+  issuer: string
+  /** The provider's `sub` for the person (for GitHub, the numeric user id): case-sensitive. */
+  subject: string
+  /** The address the provider gave at linking, or `null`. */
+  email: string | null
+  createdAt: number
+}
+
 /** Fields of a user that {@link Storage.updateUser} may change. */
 export interface UserUpdate {
   fullname?: string
@@ -176,6 +217,11 @@ export interface SweepResult {
   emailTokens: number
   /** Sealed successors cleared: those of tokens used before the grace window. */
   sealedSuccessors: number
+  /**
+   * Expired challenges deleted (`factors.deleteExpiredChallenges`): set by the sweeper, which runs
+   * both; `deleteExpired` itself leaves it out.
+   */
+  challenges?: number
 }
 
 /** Options of {@link Storage.deleteExpired}. */
@@ -201,10 +247,14 @@ export interface StorageCapabilities {
  *   `AuthError('username_taken' | 'email_taken')`; never a read-then-write check.
  * - `consumeRefreshToken` is atomic: under concurrent calls on one token, exactly one returns
  *   `rotated`; the compare-and-set and the insert of `next` commit together or not at all.
+ * - An identity's `issuer` + `subject` is unique in the database itself (compared exactly), so
+ *   that one provider account is linked to one user at most, whatever the races.
  * - A database that cannot be reached makes any method throw `AuthError('unavailable')`.
  */
 export interface Storage {
   readonly capabilities: StorageCapabilities
+  /** The second factor's records: TOTP, recovery codes, passkeys, challenges (factor-storage.ts). */
+  readonly factors: FactorStorage
 
   /** Creates or upgrades the schema. Safe to run from several processes at once. */
   migrate(): Promise<void>
@@ -272,6 +322,21 @@ export interface Storage {
     purpose: EmailTokenPurpose,
     now: number,
   ): Promise<EmailTokenRecord | null>
+
+  /**
+   * Inserts a user and its first identity together (a first sign-in with a provider): both or
+   * neither. Throws `username_taken` or `email_taken` on a duplicate user; returns `false`, having
+   * written nothing, when the identity's `issuer` + `subject` is already linked.
+   */
+  createUserWithIdentity(user: UserRecord, identity: IdentityRecord): Promise<boolean>
+  /** Links an identity to its user; `false` when its `issuer` + `subject` is already linked (to anyone). */
+  createIdentity(identity: IdentityRecord): Promise<boolean>
+  /** The identity of this `issuer` + `subject` (compared exactly), or `null`. */
+  findIdentity(issuer: string, subject: string): Promise<IdentityRecord | null>
+  /** The identities of `userId`, oldest first. */
+  listIdentities(userId: string): Promise<IdentityRecord[]>
+  /** Unlinks one identity of `userId`; returns whether it did (`false` for another user's). */
+  deleteIdentity(id: string, userId: string): Promise<boolean>
 
   /** Every signing key, retired ones included, newest first. */
   listKeys(): Promise<KeyRecord[]>

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { describeFactorConformance } from './conformance-factors.js'
+import { describeIdentityConformance } from './conformance-identities.js'
 import { describeKeyConformance } from './conformance-keys.js'
 import { describeMailTokenConformance } from './conformance-mail-tokens.js'
 import { describeRotationConformance } from './conformance-rotation.js'
@@ -41,5 +43,7 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
     describeMailTokenConformance(suite)
     describeKeyConformance(suite)
     describeSweepConformance(suite)
+    describeFactorConformance(suite)
+    describeIdentityConformance(suite)
   })
 }

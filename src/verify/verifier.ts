@@ -1,13 +1,19 @@
 import { KeyObject } from 'node:crypto'
-import type { RequestHandler } from 'express'
+import type { Request, RequestHandler } from 'express'
 import { createRemoteJWKSet, type JWSHeaderParameters, errors as joseErrors } from 'jose'
 import { type Duration, MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { AuthError, ConfigError } from '../errors.js'
-import { createRequireAuth, type RequireAuthOptions } from '../express/require-auth.js'
+import {
+  createRequireAuth,
+  type RequestAuth,
+  type RequireAuthOptions,
+  readRequestAuth,
+} from '../express/require-auth.js'
 import { isLoopbackHost } from '../internal/loopback.js'
 import { REVOCATIONS_CHANNEL } from '../protocol/wire-schemas.js'
-import { type AccessTokenClaims, readAccessTokenClaims } from '../tokens/claims.js'
+import { readAccessTokenClaims } from '../tokens/claims.js'
 import { createVerificationKey, type VerificationKey } from '../tokens/compact-jws.js'
+import type { ClaimsWith, CustomClaims, NoClaims } from '../tokens/custom-claims.js'
 import { MemoryDPoPReplayStore } from '../tokens/dpop-replay.js'
 import { verifyCompactJWS } from '../tokens/jws-verify.js'
 import { RevocationList } from './revocation-list.js'
@@ -67,12 +73,17 @@ export interface VerifierOptions {
   redisChannel?: string
 }
 
-/** A verifier of the auth server's access tokens, from its public keys alone. */
-export interface Verifier {
+/**
+ * A verifier of the auth server's access tokens, from its public keys alone. `C` is the type of
+ * the auth server's own claims (its `claims` option), which the verifier hands on as they are.
+ */
+export interface Verifier<C extends CustomClaims = NoClaims> {
   /** Verifies an access token; throws `AuthError` (`token_expired`, `invalid_token`, `unavailable`). */
-  verify(token: string): Promise<AccessTokenClaims>
+  verify(token: string): Promise<ClaimsWith<C>>
   /** The same `requireAuth({ roles })` middleware as the auth server's, minus `checkSession`. */
   requireAuth(options?: Omit<RequireAuthOptions, 'checkSession'>): RequestHandler
+  /** `req.auth` with the claims typed, behind `requireAuth()`; `401 missing_token` where none ran. */
+  readAuth(req: Request): RequestAuth<C>
   /** Stops reading the revocation feed (with `revocations`); nothing to do otherwise. */
   close(): void
 }
@@ -103,7 +114,7 @@ function isKeySetUnavailable(error: unknown): boolean {
  * app.delete('/api/users/:id', verifier.requireAuth({ roles: ['admin'] }), handler)
  * ```
  */
-export function createVerifier(options: VerifierOptions): Verifier {
+export function createVerifier<C extends CustomClaims = NoClaims>(options: VerifierOptions): Verifier<C> {
   const url = resolveServerURL('jwksUrl', options.jwksUrl, options)
   if (typeof options.issuer !== 'string' || options.issuer === '') throw new ConfigError('issuer', 'required')
   if (typeof options.audience !== 'string' || options.audience === '') {
@@ -149,7 +160,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return key
   }
 
-  async function verify(token: string): Promise<AccessTokenClaims> {
+  async function verify(token: string): Promise<ClaimsWith<C>> {
     // The same reading and checks as the auth server's (jws-verify.ts, claims.ts).
     const { payload } = await verifyCompactJWS(token, {
       code: 'invalid_token',
@@ -158,7 +169,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       typ: 'at+jwt',
       findKey,
     })
-    const claims = readAccessTokenClaims(payload, expected)
+    const claims = readAccessTokenClaims(payload, expected) as ClaimsWith<C>
     await revocations?.assertNotRevoked(claims.sid)
     return claims
   }
@@ -170,6 +181,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     verify,
     requireAuth: (opts?: Omit<RequireAuthOptions, 'checkSession'>) =>
       createRequireAuth({ verify, allowedOrigins, dpop }, { ...opts, checkSession: false }),
+    readAuth: (req: Request) => readRequestAuth<C>(req),
     close: () => revocations?.close(),
   })
 }

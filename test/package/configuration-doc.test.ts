@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { ENV_VARIABLES } from '../../src/config/env.js'
+import type { OIDCProviderOptions } from '../../src/config/oidc-providers.js'
 import type { AuthOptions } from '../../src/config/options.js'
 import type { RateLimitOptions } from '../../src/limits/rate-limit-settings.js'
 import type { MailOptions } from '../../src/mail/mail-options.js'
@@ -42,6 +43,9 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   passwordResetTtl: true,
   mail: true,
   maxSessionsPerUser: true,
+  claims: true,
+  hooks: true,
+  providers: true,
   dpop: true,
   dpopNonce: true,
 }
@@ -56,6 +60,7 @@ const RATE_LIMIT_OPTIONS: Record<keyof RateLimitOptions, true> = {
   verifyMailAddress: true,
   sensitiveUser: true,
   sensitiveIp: true,
+  oidcCallback: true,
   redisUrl: true,
   redis: true,
   keyPrefix: true,
@@ -71,6 +76,16 @@ const MAIL_OPTIONS: Record<keyof MailOptions, true> = {
   attemptTimeout: true,
   maxPending: true,
 }
+const PROVIDER_OPTIONS: Record<keyof OIDCProviderOptions, true> = {
+  kind: true,
+  issuer: true,
+  clientId: true,
+  clientSecret: true,
+  scopes: true,
+  redirectUri: true,
+  apiUrl: true,
+  label: true,
+}
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const rows = readFileSync(join(repo, 'docs/configuration.md'), 'utf8')
@@ -82,11 +97,12 @@ const rows = readFileSync(join(repo, 'docs/configuration.md'), 'utf8')
 const rowsOf = (name: string) => rows.filter((cells) => cells[1] === `\`${name}\``)
 
 describe('docs/configuration.md', () => {
-  it('has a row for every option of createAuth, rateLimit and mail', () => {
+  it('has a row for every option of createAuth, rateLimit, mail and a provider', () => {
     const names = [
       ...Object.keys(OPTIONS),
       ...Object.keys(RATE_LIMIT_OPTIONS).map((n) => `rateLimit.${n}`),
       ...Object.keys(MAIL_OPTIONS).map((n) => `mail.${n}`),
+      ...Object.keys(PROVIDER_OPTIONS).map((n) => `providers.NAME.${n}`),
     ]
     expect(names.filter((name) => rowsOf(name).length !== 1)).toEqual([])
   })

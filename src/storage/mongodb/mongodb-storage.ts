@@ -19,6 +19,8 @@ import {
   WITHOUT_TOKENS,
 } from './mongodb-documents.js'
 import { classifyMongoError } from './mongodb-errors.js'
+import { type ChallengeDoc, MongoDBFactorStorage } from './mongodb-factors.js'
+import { MongoDBIdentities } from './mongodb-identities.js'
 import { createMongoDBIndexes } from './mongodb-indexes.js'
 import { consumeRefreshTokenInSession } from './mongodb-rotation.js'
 import { deleteExpiredDocuments } from './mongodb-sweep.js'
@@ -55,14 +57,17 @@ export interface MongoDBStorageOptions {
  */
 export class MongoDBStorage implements model.Storage {
   readonly capabilities: model.StorageCapabilities = Object.freeze({ sharedAcrossProcesses: true })
+  readonly factors: model.FactorStorage
   readonly #client: MongoClient
   readonly #db: Db
   readonly #users: Collection<UserDoc>
   readonly #sessions: Collection<SessionDoc>
   readonly #emailTokens: Collection<EmailTokenDoc>
   readonly #keys: Collection<KeyDoc>
+  readonly #challenges: Collection<ChallengeDoc>
   readonly #retentionSeconds: number
   readonly #guard = new StorageGuard(classifyMongoError)
+  readonly #identities: MongoDBIdentities
 
   /** Wraps a connected-on-demand client; {@link createMongoDBStorage} is the usual way in. */
   constructor(
@@ -76,7 +81,15 @@ export class MongoDBStorage implements model.Storage {
     this.#sessions = this.#db.collection<SessionDoc>(`${prefix}sessions`)
     this.#emailTokens = this.#db.collection<EmailTokenDoc>(`${prefix}email_tokens`)
     this.#keys = this.#db.collection<KeyDoc>(`${prefix}signing_keys`)
+    this.#challenges = this.#db.collection<ChallengeDoc>(`${prefix}challenges`)
+    this.factors = new MongoDBFactorStorage({
+      users: this.#users,
+      sessions: this.#sessions,
+      challenges: this.#challenges,
+      run: (work) => this.#guard.run(work),
+    })
     this.#retentionSeconds = Math.ceil(options.expiredRetentionMs / 1000)
+    this.#identities = new MongoDBIdentities(this.#users)
   }
 
   /** The database, for tests and tools. */
@@ -85,13 +98,20 @@ export class MongoDBStorage implements model.Storage {
   }
 
   migrate(): Promise<void> {
-    return this.#guard.run(() =>
-      createMongoDBIndexes(
+    return this.#guard.run(async () => {
+      await createMongoDBIndexes(
         this.#db,
-        { users: this.#users, sessions: this.#sessions, emailTokens: this.#emailTokens, keys: this.#keys },
+        {
+          users: this.#users,
+          sessions: this.#sessions,
+          emailTokens: this.#emailTokens,
+          keys: this.#keys,
+          challenges: this.#challenges,
+        },
         this.#retentionSeconds,
-      ),
-    )
+      )
+      await this.#identities.createIndex()
+    })
   }
 
   ping(): Promise<void> {
@@ -103,6 +123,26 @@ export class MongoDBStorage implements model.Storage {
   close(): Promise<void> {
     this.#guard.close()
     return this.#client.close()
+  }
+
+  createUserWithIdentity(user: model.UserRecord, identity: model.IdentityRecord): Promise<boolean> {
+    return this.#guard.run(() => this.#identities.createUserWithIdentity(user, identity))
+  }
+
+  createIdentity(identity: model.IdentityRecord): Promise<boolean> {
+    return this.#guard.run(() => this.#identities.createIdentity(identity))
+  }
+
+  findIdentity(issuer: string, subject: string): Promise<model.IdentityRecord | null> {
+    return this.#guard.run(() => this.#identities.findIdentity(issuer, subject))
+  }
+
+  listIdentities(userId: string): Promise<model.IdentityRecord[]> {
+    return this.#guard.run(() => this.#identities.listIdentities(userId))
+  }
+
+  deleteIdentity(id: string, userId: string): Promise<boolean> {
+    return this.#guard.run(() => this.#identities.deleteIdentity(id, userId))
   }
 
   createUser(user: model.UserRecord): Promise<void> {

@@ -4,6 +4,14 @@ import { StorageGuard } from '../storage-guard.js'
 import { migrateToLatest } from './migrations.js'
 import { type Database, toNumber, type UsersTable } from './schema.js'
 import { consumeEmailTokenInTransaction, replaceEmailTokenInTransaction } from './sql-email-tokens.js'
+import { SQLFactorStorage } from './sql-factors.js'
+import {
+  insertIdentity,
+  removeIdentity,
+  selectIdentities,
+  selectIdentity,
+  unlessIdentityTaken,
+} from './sql-identities.js'
 import { consumeRefreshTokenInTransaction } from './sql-rotation.js'
 import {
   keyFromRow,
@@ -34,10 +42,12 @@ const TRANSACTION_ATTEMPTS = 3
 /**
  * The Storage of every SQL database, on Kysely. The database's own differences come in through
  * {@link SQLTraits}; the SQL is written once, here and in the files beside this one: the rows
- * (sql-rows.ts), the rotation (sql-rotation.ts) and the mail tokens (sql-email-tokens.ts).
+ * (sql-rows.ts), the rotation (sql-rotation.ts), the mail tokens (sql-email-tokens.ts) and the
+ * second factor (sql-factors.ts, as `factors`).
  */
 export class SQLStorage implements model.Storage {
   readonly capabilities: model.StorageCapabilities
+  readonly factors: model.FactorStorage
   readonly #db: Kysely<Database>
   readonly #traits: SQLTraits
   readonly #close: () => Promise<void>
@@ -49,6 +59,12 @@ export class SQLStorage implements model.Storage {
     this.#close = options.close ?? (() => options.db.destroy())
     this.#guard = new StorageGuard((error) => options.traits.classifyError(error))
     this.capabilities = Object.freeze({ sharedAcrossProcesses: true, ...options.capabilities })
+    this.factors = new SQLFactorStorage({
+      db: options.db,
+      traits: options.traits,
+      run: (work) => this.#guard.run(work),
+      transaction: (work) => this.#runTransaction(work),
+    })
   }
 
   /** The Kysely instance, for adapters' own extensions and tests. */
@@ -261,6 +277,44 @@ export class SQLStorage implements model.Storage {
     now: number,
   ): Promise<model.EmailTokenRecord | null> {
     return this.#runTransaction((trx) => consumeEmailTokenInTransaction(trx, tokenHash, purpose, now))
+  }
+
+  createUserWithIdentity(user: model.UserRecord, identity: model.IdentityRecord): Promise<boolean> {
+    return this.#guard.run(() =>
+      unlessIdentityTaken(
+        this.#db,
+        identity,
+        () =>
+          this.#transaction(async (trx) => {
+            await trx.insertInto('tp_users').values(userRow(user)).execute()
+            await insertIdentity(trx, identity)
+          }),
+        (error) => this.#traits.classifyError(error) === 'unique_other',
+      ),
+    )
+  }
+
+  createIdentity(identity: model.IdentityRecord): Promise<boolean> {
+    return this.#guard.run(() =>
+      unlessIdentityTaken(
+        this.#db,
+        identity,
+        () => insertIdentity(this.#db, identity),
+        (error) => this.#traits.classifyError(error) === 'unique_other',
+      ),
+    )
+  }
+
+  findIdentity(issuer: string, subject: string): Promise<model.IdentityRecord | null> {
+    return this.#guard.run(() => selectIdentity(this.#db, issuer, subject))
+  }
+
+  listIdentities(userId: string): Promise<model.IdentityRecord[]> {
+    return this.#guard.run(() => selectIdentities(this.#db, userId))
+  }
+
+  deleteIdentity(id: string, userId: string): Promise<boolean> {
+    return this.#guard.run(() => removeIdentity(this.#db, id, userId))
   }
 
   listKeys(): Promise<model.KeyRecord[]> {
