@@ -55,6 +55,7 @@ export async function createMicroAuth(): Promise<MicroAuth> {
           revokedReason: null,
           authTime: now,
           amr: ['pwd'],
+          dpopJkt: null,
         },
         {
           jti: refresh.jti,

@@ -95,6 +95,7 @@ async function serveMinter(): Promise<void> {
         userAgent: 'bench',
         authTime: at,
         amr: ['pwd'],
+        dpopJkt: jkt,
         ip: '127.0.0.1',
         revokedAt: null,
         revokedReason: null,

@@ -32,6 +32,8 @@ export const sessionEntrySchema = z.object({
   ip: z.string().nullable(),
   /** The session the request was made with. */
   current: z.boolean(),
+  /** Whether the session is bound to a DPoP key (its tokens work only with proofs by that key). */
+  bound: z.boolean(),
 })
 /** One active session of the user (`GET /sessions`). */
 export type SessionEntry = z.infer<typeof sessionEntrySchema>

@@ -66,6 +66,7 @@ export async function openSession(
     revokedReason: null,
     authTime: now,
     amr: [...(openOptions.amr ?? ['pwd'])],
+    dpopJkt: jkt,
   }
   const claims = await readAppClaims(engine, user, session, reason)
   const access = await createAccessToken(

@@ -56,6 +56,12 @@ export interface SessionRecord {
    * tokens' `amr`. An open list, so that new ways in add their own values.
    */
   amr: string[]
+  /**
+   * The RFC 7638 thumbprint of the DPoP key the session is bound to, or `null` for an unbound
+   * session (and sessions stored before this field). The tokens carry the binding themselves
+   * (`cnf.jkt`); this copy is what the session list shows.
+   */
+  dpopJkt: string | null
 }
 
 /**

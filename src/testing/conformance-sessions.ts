@@ -12,6 +12,15 @@ export function describeSessionConformance(suite: ConformanceSuite): void {
       expect(await suite.storage.findSession('no-such-session')).toBeNull()
     })
 
+    it('keeps the DPoP binding of a session', async () => {
+      const user = makeUser()
+      await suite.storage.createUser(user)
+      const bound = makeSession(user.id, { dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' })
+      await suite.storage.createSession(bound, makeToken(bound.id))
+      expect((await suite.storage.findSession(bound.id))?.dpopJkt).toBe(bound.dpopJkt)
+      expect((await suite.storage.listActiveSessions(user.id, Date.now()))[0]?.dpopJkt).toBe(bound.dpopJkt)
+    })
+
     it('lists active sessions newest first, leaving out revoked and expired ones', async () => {
       const now = Date.now()
       const user = makeUser()

@@ -41,6 +41,7 @@ export function makeSession(
     revokedReason: null,
     authTime: now,
     amr: ['pwd'],
+    dpopJkt: null,
     ...overrides,
   }
 }

@@ -85,7 +85,7 @@ describe('sessions', () => {
       ip: expect.stringMatching(/127\.0\.0\.1/),
     })
     expect(Object.keys(list.body.data[0]!).sort()).toEqual(
-      ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'].sort(),
+      ['bound', 'createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'].sort(),
     )
 
     const del = await request(`${server.url}/auth/sessions/${sidOf(third.accessToken)}`, {

@@ -104,6 +104,21 @@ describe('DPoP: binding a session at login', () => {
     expect(payloadOf(data.refreshToken).cnf).toEqual({ jkt: key.jkt })
   })
 
+  it('shows bound: true in the session list for a bound session, false otherwise', async () => {
+    const key = await makeKey()
+    const bound = await register(key)
+    const plain = await register()
+    const listOf = async (authorization: string, dpop?: string) =>
+      (await request(url('/auth/sessions'), { headers: dpop ? { authorization, dpop } : { authorization } }))
+        .body.data as { bound: boolean }[]
+    const mine = await listOf(
+      `DPoP ${bound.accessToken}`,
+      await proof(key, url('/auth/sessions'), { htm: 'GET', accessToken: bound.accessToken }),
+    )
+    expect(mine.map((s) => s.bound)).toEqual([true])
+    expect((await listOf(`Bearer ${plain.accessToken}`)).map((s) => s.bound)).toEqual([false])
+  })
+
   it('leaves a login without a proof unbound (DPOP=optional), as before', async () => {
     const data = await register()
     expect(data.tokenType).toBe('Bearer')

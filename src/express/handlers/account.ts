@@ -48,6 +48,7 @@ export function sessionsHandler(
       userAgent: s.userAgent,
       ip: s.ip,
       current: s.id === req.auth!.sessionId,
+      bound: s.dpopJkt !== null,
     }))
     answer.send(res, data, 'Active sessions')
   }

@@ -114,6 +114,7 @@ export function sessionDoc(session: SessionRecord, firstToken: NewRefreshToken):
     revokedReason: session.revokedReason,
     authTime: session.authTime,
     amr: [...session.amr],
+    dpopJkt: session.dpopJkt,
     deadAt: new Date(Math.min(session.expiresAt, session.idleExpiresAt)),
     refreshTokens: [tokenDoc(firstToken)],
   }
@@ -133,6 +134,7 @@ export function sessionFromDoc(doc: Omit<SessionDoc, 'refreshTokens'>): SessionR
     revokedReason: doc.revokedReason ?? null,
     authTime: doc.authTime ?? doc.createdAt,
     amr: doc.amr ? [...doc.amr] : ['pwd'],
+    dpopJkt: doc.dpopJkt ?? null,
   }
 }
 

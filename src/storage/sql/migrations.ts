@@ -279,11 +279,15 @@ function identities(traits: SQLTraits): Migration {
   }
 }
 
-/** Revoked sessions found by the time they ended: the revocation feed reads them that way. */
+/**
+ * Revoked sessions found by the time they ended (the revocation feed reads them that way), and
+ * the DPoP key thumbprint of a bound session (the session list shows `bound`).
+ */
 function revokedIndex(): Migration {
   return {
     async up(db: AnyDB) {
       await db.schema.createIndex('tp_sessions_revoked').on('tp_sessions').column('revoked_at').execute()
+      await db.schema.alterTable('tp_sessions').addColumn('dpop_jkt', 'varchar(64)').execute()
     },
   }
 }
@@ -296,8 +300,8 @@ export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
     '0003_lineage': lineage(),
     '0004_exact_names': exactNames(traits),
     '0006_second_factor': secondFactor(traits),
-    '0008_identities': identities(traits),
     '0007_revoked_index': revokedIndex(),
+    '0008_identities': identities(traits),
   }
 }
 

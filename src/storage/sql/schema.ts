@@ -40,6 +40,8 @@ export interface SessionsTable {
   auth_time: ColumnType<number | null, number | null | undefined, number | null>
   /** JSON array of RFC 8176 method values; `null` on sessions older than this column (read as `["pwd"]`). */
   amr: ColumnType<string | null, string | null | undefined, string | null>
+  /** The DPoP key thumbprint of a bound session; `null` otherwise. */
+  dpop_jkt: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface RefreshTokensTable {

@@ -78,6 +78,7 @@ export function sessionFromRow(row: Selectable<SessionsTable>): model.SessionRec
     revokedReason: row.revoked_reason as model.RevokeReason | null,
     authTime: toNullableNumber(row.auth_time) ?? toNumber(row.created_at),
     amr: row.amr === null ? ['pwd'] : (JSON.parse(row.amr) as string[]),
+    dpopJkt: row.dpop_jkt ?? null,
   }
 }
 
@@ -95,6 +96,7 @@ export function sessionRow(session: model.SessionRecord): Insertable<SessionsTab
     revoked_reason: session.revokedReason,
     auth_time: session.authTime,
     amr: JSON.stringify(session.amr),
+    dpop_jkt: session.dpopJkt,
   }
 }
 
