@@ -150,10 +150,20 @@ export class RelyingParty {
   }
 }
 
-/** A short description of a failed flow for the log: the error's class and code, no message (it may quote the provider). */
-export function describeFlowFailure(error: unknown): { reason: string; code?: string } {
-  const cause = error instanceof FederationError && error.cause !== undefined ? error.cause : error
-  if (!(cause instanceof Error)) return { reason: typeof cause }
-  const code = (cause as { code?: unknown }).code
-  return typeof code === 'string' ? { reason: cause.name, code } : { reason: cause.name }
+/**
+ * A failed flow for the log: the error's class, the library's error code and the ID-token claim
+ * that failed its check (`iss`, `nonce`), found along the cause chain. Never a message, which
+ * may quote the provider, nor the cause's other fields (they hold the ID token's claims).
+ */
+export function describeFlowFailure(error: unknown): { reason: string; check?: string; claim?: string } {
+  const found: { reason: string; check?: string; claim?: string } = { reason: 'unknown' }
+  let at: unknown = error instanceof FederationError && error.cause !== undefined ? error.cause : error
+  found.reason = at instanceof Error ? at.name : typeof at
+  for (let depth = 0; depth < 4 && typeof at === 'object' && at !== null; depth++) {
+    const { code, claim, cause } = at as { code?: unknown; claim?: unknown; cause?: unknown }
+    if (found.check === undefined && typeof code === 'string') found.check = code
+    if (found.claim === undefined && typeof claim === 'string') found.claim = claim
+    at = cause
+  }
+  return found
 }
