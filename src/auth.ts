@@ -1,9 +1,9 @@
-import type { RequestHandler, Router } from 'express'
+import type { Request, RequestHandler, Router } from 'express'
 import { type AuthOptions, type ResolvedOptions, resolveOptions } from './config/options.js'
 import type { Engine } from './engine/engine.js'
 import { AuthError } from './errors.js'
 import { EventBus, type SecurityEventListener } from './events/events.js'
-import type { RequireAuthOptions } from './express/require-auth.js'
+import { type RequestAuth, type RequireAuthOptions, readRequestAuth } from './express/require-auth.js'
 import { createAuthRouter, errorHandler, jwksHandler, notFoundHandler } from './express/router.js'
 import { createServerRequireAuth } from './express/server-require-auth.js'
 import { createDemoPageRouter } from './express/web-pages.js'
@@ -14,11 +14,14 @@ import { openStorage } from './storage/open-storage.js'
 import { observeRevocations, SessionStatusCache } from './storage/session-status-cache.js'
 import type { Storage, SweepResult } from './storage/storage.js'
 import { verifyAccessToken } from './tokens/access-token.js'
-import type { AccessTokenClaims } from './tokens/claims.js'
+import type { ClaimsWith, CustomClaims, NoClaims } from './tokens/custom-claims.js'
 import { type JWKSet, KeyRing } from './tokens/keys.js'
 
-/** What `createAuth` returns: the router, the middleware and the parts behind them. */
-export interface Auth {
+/**
+ * What `createAuth` returns: the router, the middleware and the parts behind them. `C` is the
+ * type of the app's own access-token claims (the `claims` option).
+ */
+export interface Auth<C extends CustomClaims = NoClaims> {
   /** Settings in force, defaults applied. */
   readonly options: ResolvedOptions
   /** The storage in use. */
@@ -42,8 +45,13 @@ export interface Auth {
   notFound(): RequestHandler
   /** Renders errors in the envelope, for the end of an app. */
   errorHandler(): ReturnType<typeof errorHandler>
+  /**
+   * `req.auth` with the app's claims typed, in a route behind `requireAuth()`; `401
+   * missing_token` where none ran.
+   */
+  readAuth(req: Request): RequestAuth<C>
   /** Verifies an access token outside Express. Throws `AuthError`. */
-  verifyAccessToken(token: string): Promise<AccessTokenClaims>
+  verifyAccessToken(token: string): Promise<ClaimsWith<C>>
   /** Whether the database answers. */
   isReady(): Promise<boolean>
   /** Security events (logins, refresh reuse, revocations): add a listener, get its remover. */
@@ -72,7 +80,9 @@ export interface Auth {
  * app.get('/api/notes', auth.requireAuth(), (req, res) => res.json({ user: req.auth!.userId }))
  * ```
  */
-export async function createAuth(options: AuthOptions): Promise<Auth> {
+export async function createAuth<C extends CustomClaims = NoClaims>(
+  options: AuthOptions<C>,
+): Promise<Auth<C>> {
   const resolved = resolveOptions(options)
   const ownsStorage = resolved.storage === null
   const storage = resolved.storage ?? (await openStorage(resolved.databaseUrl!))
@@ -117,7 +127,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       jwkSet: () => keys.jwks,
       notFound: () => notFoundHandler(),
       errorHandler: () => errorHandler(engine),
-      verifyAccessToken: (token) => verifyAccessToken(resolved, keys, token),
+      readAuth: (req) => readRequestAuth<C>(req),
+      verifyAccessToken: async (token) => (await verifyAccessToken(resolved, keys, token)) as ClaimsWith<C>,
       isReady: async () => {
         try {
           await storage.ping()

@@ -2,6 +2,12 @@ export { type Auth, createAuth } from './auth.js'
 export { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from './common/algorithms.js'
 export { type Duration, parseDuration } from './common/duration.js'
 export type { AuthLogger } from './common/logger.js'
+export type {
+  AppSession,
+  AppUser,
+  ClaimsContext,
+  ClaimsFunction,
+} from './config/app-options.js'
 export type { AuthOptions, ResolvedOptions } from './config/options.js'
 export {
   AuthError,
@@ -25,5 +31,14 @@ export * from './mail/index.js'
 export type * from './storage/storage.js'
 export { isSessionLive } from './storage/storage.js'
 export type { AccessTokenClaims, RefreshTokenClaims } from './tokens/claims.js'
+export {
+  type ClaimsWith,
+  type ClaimValue,
+  type CustomClaims,
+  MAX_CUSTOM_CLAIMS_BYTES,
+  type NoClaims,
+  RESERVED_CLAIMS,
+  type ReservedClaim,
+} from './tokens/custom-claims.js'
 export type { JWKSet } from './tokens/keys.js'
 export type { PublicUser } from './users/user-view.js'

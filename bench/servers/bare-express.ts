@@ -6,7 +6,8 @@ const app = express()
 app.disable('x-powered-by')
 app.set('etag', false)
 app.get('/api/protected', (_req, res) => {
-  res.json({ user: 'anonymous' })
+  // An id of the length of the others' user ids, so that every server writes as many bytes.
+  res.json({ user: '00000000-0000-4000-8000-000000000000' })
 })
 
 await serveBench(app, {

@@ -63,6 +63,7 @@ async function serveMinter(): Promise<void> {
     disabledAt: null,
     createdAt: now,
     updatedAt: now,
+    mfa: { totp: false, passkeys: 0 },
   }
   await storage.createUser(user)
 
@@ -92,6 +93,8 @@ async function serveMinter(): Promise<void> {
         expiresAt,
         idleExpiresAt: refresh.expiresAt,
         userAgent: 'bench',
+        authTime: at,
+        amr: ['pwd'],
         ip: '127.0.0.1',
         revokedAt: null,
         revokedReason: null,
@@ -105,7 +108,13 @@ async function serveMinter(): Promise<void> {
         expiresAt: refresh.expiresAt,
       },
     )
-    const access = await createAccessToken(auth.options, keys, user, { id: sessionId, expiresAt }, at)
+    const access = await createAccessToken(
+      auth.options,
+      keys,
+      user,
+      { id: sessionId, expiresAt },
+      { now: at },
+    )
     return { sessionId, expiresAt, refreshToken: refresh.token, accessToken: access.token }
   }
 

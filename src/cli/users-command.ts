@@ -121,6 +121,7 @@ export async function runUsersCommand(
         disabledAt: null,
         createdAt: now,
         updatedAt: now,
+        mfa: { totp: false, passkeys: 0 },
       }
       await context.storage.createUser(user)
       io.out(json ? `${JSON.stringify(viewOf(user))}\n` : `created user ${user.username} (${user.id})\n`)

@@ -15,14 +15,19 @@ import {
   resolveMailOptions,
 } from '../mail/mail-options.js'
 import { COOKIE_PREFIXES, type CookiePrefix } from '../protocol/cookies.js'
+import type { CustomClaims } from '../protocol/reserved-claims.js'
 import type { Storage } from '../storage/storage.js'
+import { type AuthHooks, type ClaimsFunction, resolveHooks } from './app-options.js'
 import { type OIDCProviderOptions, type ResolvedOIDCProvider, resolveProviders } from './oidc-providers.js'
 
 /** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
 export const MIN_SECRET_LENGTH = 32
 
-/** Options of `createAuth`. {@link OPTION_DEFAULTS} holds the defaults (docs/configuration.md lists them). */
-export interface AuthOptions {
+/**
+ * Options of `createAuth`. {@link OPTION_DEFAULTS} holds the defaults (docs/configuration.md lists
+ * them). `C` is the type of the app's own access-token claims (`claims`).
+ */
+export interface AuthOptions<C extends CustomClaims = CustomClaims> {
   /** A database URL (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`, `mysql://…`, `mongodb://…`) or a ready {@link Storage}. */
   database: string | Storage
   /**
@@ -114,6 +119,22 @@ export interface AuthOptions {
    */
   maxSessionsPerUser?: number
   /**
+   * The app's own claims for every access token, at login and at each refresh (docs/embedding.md).
+   * Reserved names (`iss`, `sub`, `sid`, `exp`, `amr`, `cnf`, … `RESERVED_CLAIMS`) are refused;
+   * at most 2 KiB of JSON. Default: none.
+   *
+   * @example
+   * ```ts
+   * claims: async ({ user }) => ({ tenant: await tenantOf(user.id) })
+   * ```
+   */
+  claims?: ClaimsFunction<C>
+  /**
+   * The app's hooks into registration and login: `beforeRegister`, `afterRegister`, `afterLogin`,
+   * `beforeSessionCreate` (their order and rules: {@link AuthHooks}). Default: none.
+   */
+  hooks?: AuthHooks
+  /**
    * Identity providers to sign in with (`OIDC_PROVIDERS`, `OIDC_<NAME>_*`), by name:
    * `{ google: { issuer: 'https://accounts.google.com', clientId, clientSecret }, github: {
    * clientId, clientSecret } }` (docs/oidc.md). Default none.
@@ -152,6 +173,10 @@ export interface ResolvedOptions {
   readonly mail: ResolvedMailOptions
   /** `null` for no cap. */
   readonly maxSessionsPerUser: number | null
+  /** The app's claims function, or `null`. */
+  readonly claims: ClaimsFunction | null
+  /** The app's hooks, each checked to be a function; frozen. */
+  readonly hooks: Readonly<AuthHooks>
   /** The identity providers, in the order given. */
   readonly providers: readonly ResolvedOIDCProvider[]
 }
@@ -220,6 +245,13 @@ function resolveSessionCap(value: number | undefined): number | null {
   return value
 }
 
+/** An optional function option: `null` when absent, a `ConfigError` when not a function. */
+export function resolveFunction<F>(name: string, value: F | undefined): F | null {
+  if (value === undefined) return null
+  if (typeof value !== 'function') throw new ConfigError(name, 'must be a function')
+  return value
+}
+
 function resolveSecret(name: string, value: string | undefined): string | null {
   if (value === undefined || value === '') return null
   if (value.length < MIN_SECRET_LENGTH) {
@@ -265,7 +297,7 @@ function resolveCookiePrefix(value: CookiePrefix | undefined, secure: boolean): 
  * Checks `options`, applies the defaults and freezes the result. A wrong setting throws a
  * {@link ConfigError} that names it.
  */
-export function resolveOptions(options: AuthOptions): ResolvedOptions {
+export function resolveOptions<C extends CustomClaims>(options: AuthOptions<C>): ResolvedOptions {
   const algorithm = options.algorithm ?? OPTION_DEFAULTS.algorithm
   if (!ACCESS_TOKEN_ALGORITHMS.includes(algorithm)) {
     throw new ConfigError(
@@ -331,6 +363,8 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     passwordResetTtlMs: resolveDurationOption(options, 'passwordResetTtl'),
     mail: resolveMailOptions(options.mail),
     maxSessionsPerUser: resolveSessionCap(options.maxSessionsPerUser),
+    claims: resolveFunction('claims', options.claims),
+    hooks: resolveHooks(options.hooks),
     providers: resolveProviders(options.providers),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')

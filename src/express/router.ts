@@ -1,5 +1,6 @@
 import { type ErrorRequestHandler, type RequestHandler, Router } from 'express'
 import { z } from 'zod'
+import { describeErrorForLog } from '../common/logger.js'
 import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
 import {
@@ -90,11 +91,10 @@ export function errorHandler(engine: Engine): ErrorRequestHandler {
   return function renderError(error: unknown, req, res, _next) {
     const known = error instanceof AuthError ? error : toRequestError(error)
     if (!known) {
-      const err =
-        error instanceof Error
-          ? { name: error.name, message: error.message, stack: error.stack }
-          : { message: String(error) }
-      engine.options.logger.error({ err, method: req.method, path: req.path }, 'unhandled error')
+      engine.options.logger.error(
+        { err: describeErrorForLog(error), method: req.method, path: req.path },
+        'unhandled error',
+      )
     }
     if (res.headersSent) {
       res.end()

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express'
 import type { Engine } from '../engine/engine.js'
 import { resolveCookieNames } from '../protocol/cookies.js'
 import { isSessionActive } from '../sessions/session-check.js'
-import { verifyAccessToken } from '../tokens/access-token.js'
+import { lookUpVerifiedAccessToken, verifyAccessToken } from '../tokens/access-token.js'
 import { createRequireAuth, type RequireAuthOptions } from './require-auth.js'
 
 /**
@@ -12,7 +12,10 @@ import { createRequireAuth, type RequireAuthOptions } from './require-auth.js'
 export function createServerRequireAuth(engine: Engine, options: RequireAuthOptions = {}): RequestHandler {
   return createRequireAuth(
     {
-      verify: (token) => verifyAccessToken(engine.options, engine.keys, token),
+      // A token verified before is answered synchronously from the cache.
+      verify: (token) =>
+        lookUpVerifiedAccessToken(engine.keys, token) ??
+        verifyAccessToken(engine.options, engine.keys, token),
       allowedOrigins: engine.options.allowedOrigins,
       cookieNames: resolveCookieNames(engine.options.cookiePrefix),
       isSessionActive: (sessionId, userId) => isSessionActive(engine, sessionId, userId),

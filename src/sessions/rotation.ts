@@ -3,6 +3,7 @@ import { AuthError, RefreshTokenReusedError } from '../errors.js'
 import { isSessionLive } from '../storage/storage.js'
 import { createAccessToken } from '../tokens/access-token.js'
 import { createRefreshToken, hashRefreshToken, verifyRefreshToken } from '../tokens/refresh-token.js'
+import { readAppClaims } from './app-claims.js'
 import { openSuccessor, sealSuccessor } from './lineage.js'
 import type { ClientInfo, TokenPair } from './token-pair.js'
 
@@ -61,6 +62,8 @@ async function rotate(engine: Engine, token: string): Promise<TokenPair> {
   }
   if (!user || user.disabledAt !== null) throw invalid()
 
+  // Before the consume: a claims function that fails must not burn the presented token.
+  const appClaims = await readAppClaims(engine, user, session, 'refresh')
   const refresh = await createRefreshToken(
     keys,
     user.id,
@@ -101,7 +104,10 @@ async function rotate(engine: Engine, token: string): Promise<TokenPair> {
   const issued =
     result.status === 'grace' ? await openSuccessor(keys, token, session.id, result.successor) : refresh
   if (issued === null) throw invalid()
-  const access = await createAccessToken(options, keys, user, result.session, now)
+  const access = await createAccessToken(options, keys, user, result.session, {
+    now,
+    ...(appClaims ? { claims: appClaims } : {}),
+  })
   engine.events.emit({
     type: result.status === 'grace' ? 'refresh_grace' : 'token_refreshed',
     userId: user.id,

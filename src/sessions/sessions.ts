@@ -1,17 +1,46 @@
 import { randomUUID } from 'node:crypto'
+import { toAppUser } from '../config/app-options.js'
+import { runBeforeHook } from '../engine/app-hooks.js'
 import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
 import type { SessionRecord, UserRecord } from '../storage/storage.js'
 import { createAccessToken } from '../tokens/access-token.js'
 import { createRefreshToken } from '../tokens/refresh-token.js'
+import { readAppClaims } from './app-claims.js'
 import type { ClientInfo, TokenPair } from './token-pair.js'
 
 const MAX_USER_AGENT = 512
 const MAX_IP = 64
 
-/** Opens a new session (one login on one device) for `user` and issues its first pair. */
-export async function openSession(engine: Engine, user: UserRecord, client: ClientInfo): Promise<TokenPair> {
+/** Options of {@link openSession}. */
+export interface OpenSessionOptions {
+  /**
+   * How the user authenticated (RFC 8176 method values), carried by every token of the session as
+   * `amr`. Default `['pwd']`.
+   */
+  amr?: readonly string[]
+}
+
+/**
+ * Opens a new session (one login on one device) for `user` and issues its first pair. The session
+ * records when and how it authenticated (`auth_time`, `amr`), for its tokens now and after refreshes.
+ * The app's `beforeSessionCreate` hook may refuse it first; the access token is signed before the
+ * session is stored, so that a failing `claims` function leaves none.
+ */
+export async function openSession(
+  engine: Engine,
+  user: UserRecord,
+  client: ClientInfo,
+  reason: 'register' | 'login',
+  openOptions: OpenSessionOptions = {},
+): Promise<TokenPair> {
   const { options, storage, keys } = engine
+  // At registration the hook ran before the user was written (registerUser).
+  const { beforeSessionCreate } = options.hooks
+  if (beforeSessionCreate && reason !== 'register') {
+    const appUser = toAppUser(user)
+    await runBeforeHook('beforeSessionCreate', () => beforeSessionCreate({ user: appUser, client, reason }))
+  }
   const now = Date.now()
   const sessionId = randomUUID()
   const expiresAt = now + options.sessionMaxAgeMs
@@ -33,7 +62,11 @@ export async function openSession(engine: Engine, user: UserRecord, client: Clie
     ip: client.ip?.slice(0, MAX_IP) ?? null,
     revokedAt: null,
     revokedReason: null,
+    authTime: now,
+    amr: [...(openOptions.amr ?? ['pwd'])],
   }
+  const claims = await readAppClaims(engine, user, session, reason)
+  const access = await createAccessToken(options, keys, user, session, { now, ...(claims ? { claims } : {}) })
   await storage.createSession(session, {
     jti: refresh.jti,
     tokenHash: refresh.tokenHash,
@@ -44,7 +77,6 @@ export async function openSession(engine: Engine, user: UserRecord, client: Clie
   })
   if (options.maxSessionsPerUser !== null)
     await enforceSessionCap(engine, user.id, options.maxSessionsPerUser, now)
-  const access = await createAccessToken(options, keys, user, session, now)
   return { user, session, access, refresh }
 }
 

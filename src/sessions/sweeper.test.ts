@@ -48,6 +48,7 @@ describe('startSweeping', () => {
       refreshTokens: 1,
       emailTokens: 0,
       sealedSuccessors: 0,
+      challenges: 0,
     })
     expect(await storage.findSession(dead.id)).toBeNull()
     sweeper.stop()

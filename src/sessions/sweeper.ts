@@ -9,6 +9,12 @@ export interface Sweeper {
   stop(): void
 }
 
+/** Deletes what `deleteExpired` does, then the expired challenges (login tickets, WebAuthn challenges). */
+async function sweepAll(storage: Storage, now: number, options: SweepOptions): Promise<SweepResult> {
+  const result = await storage.deleteExpired(now, options)
+  return { ...result, challenges: await storage.factors.deleteExpiredChallenges(now) }
+}
+
 /**
  * Deletes dead sessions, expired refresh tokens and expired mail tokens every `intervalMs`
  * (`Storage.deleteExpired`), so that the tables hold live data and not one row per rotation
@@ -24,7 +30,7 @@ export function startSweeping(
 ): Sweeper {
   let running: Promise<SweepResult> | null = null
   const sweepNow = (): Promise<SweepResult> => {
-    running ??= storage.deleteExpired(Date.now(), options).finally(() => {
+    running ??= sweepAll(storage, Date.now(), options).finally(() => {
       running = null
     })
     return running
@@ -34,7 +40,8 @@ export function startSweeping(
       ? setInterval(() => {
           sweepNow().then(
             (result) => {
-              if (result.sessions + result.refreshTokens + result.emailTokens + result.sealedSuccessors > 0) {
+              const { sessions, refreshTokens, emailTokens, sealedSuccessors } = result
+              if (sessions + refreshTokens + emailTokens + sealedSuccessors + (result.challenges ?? 0) > 0) {
                 logger.info({ sweep: result }, 'deleted expired sessions and tokens')
               }
             },

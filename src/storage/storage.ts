@@ -4,6 +4,10 @@
  * opaque strings made by the caller. Adapters know nothing of HTTP or tokens' formats.
  */
 
+import type { FactorStorage } from './factor-storage.js'
+
+export type * from './factor-storage.js'
+
 /** A user as stored. `username` and `email` are already trimmed and lower-cased. */
 export interface UserRecord {
   id: string
@@ -18,6 +22,17 @@ export interface UserRecord {
   disabledAt: number | null
   createdAt: number
   updatedAt: number
+  /**
+   * The user's factors beyond the password: whether TOTP is on and how many passkeys they hold.
+   * Kept by the adapter as factors change (`Storage.factors`); `createUser` stores it as given.
+   */
+  mfa: UserFactors
+}
+
+/** A user's factors beyond the password, as the user object shows them. */
+export interface UserFactors {
+  totp: boolean
+  passkeys: number
 }
 
 /** One login on one device. */
@@ -34,6 +49,13 @@ export interface SessionRecord {
   ip: string | null
   revokedAt: number | null
   revokedReason: RevokeReason | null
+  /** When the session last authenticated (login or re-authentication): the tokens' `auth_time`. */
+  authTime: number
+  /**
+   * How it authenticated (RFC 8176 method values: `pwd`, `otp`, `hwk`, `mfa`, `fed`, ...): the
+   * tokens' `amr`. An open list, so that new ways in add their own values.
+   */
+  amr: string[]
 }
 
 /**
@@ -187,6 +209,11 @@ export interface SweepResult {
   emailTokens: number
   /** Sealed successors cleared: those of tokens used before the grace window. */
   sealedSuccessors: number
+  /**
+   * Expired challenges deleted (`factors.deleteExpiredChallenges`): set by the sweeper, which runs
+   * both; `deleteExpired` itself leaves it out.
+   */
+  challenges?: number
 }
 
 /** Options of {@link Storage.deleteExpired}. */
@@ -218,6 +245,8 @@ export interface StorageCapabilities {
  */
 export interface Storage {
   readonly capabilities: StorageCapabilities
+  /** The second factor's records: TOTP, recovery codes, passkeys, challenges (factor-storage.ts). */
+  readonly factors: FactorStorage
 
   /** Creates or upgrades the schema. Safe to run from several processes at once. */
   migrate(): Promise<void>

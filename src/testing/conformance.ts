@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { describeFactorConformance } from './conformance-factors.js'
 import { describeIdentityConformance } from './conformance-identities.js'
 import { describeKeyConformance } from './conformance-keys.js'
 import { describeMailTokenConformance } from './conformance-mail-tokens.js'
@@ -42,6 +43,7 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
     describeMailTokenConformance(suite)
     describeKeyConformance(suite)
     describeSweepConformance(suite)
+    describeFactorConformance(suite)
     describeIdentityConformance(suite)
   })
 }

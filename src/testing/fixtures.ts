@@ -17,6 +17,7 @@ export function makeUser(overrides: Partial<UserRecord> = {}, now = Date.now()):
     disabledAt: null,
     createdAt: now,
     updatedAt: now,
+    mfa: { totp: false, passkeys: 0 },
     ...overrides,
   }
 }
@@ -38,6 +39,8 @@ export function makeSession(
     ip: '127.0.0.1',
     revokedAt: null,
     revokedReason: null,
+    authTime: now,
+    amr: ['pwd'],
     ...overrides,
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ResolvedOptions } from '../config/options.js'
+import { ConfigError } from '../errors.js'
 import type { SessionRecord, UserRecord } from '../storage/storage.js'
 import { type AccessTokenClaims, readAccessTokenClaims } from './claims.js'
 import { signCompactJWS } from './compact-jws.js'
@@ -15,6 +16,17 @@ export interface IssuedAccessToken {
   expiresAt: number
 }
 
+/** Options of {@link createAccessToken}. */
+export interface CreateAccessTokenOptions {
+  /** Now, in epoch milliseconds. Default `Date.now()`. */
+  now?: number
+  /**
+   * The app's own claims, already checked by `checkCustomClaims` (no reserved name, bounded
+   * size). They go first, so that no standard claim could ever be overwritten. Default none.
+   */
+  claims?: Readonly<Record<string, unknown>>
+}
+
 /**
  * Signs an access token for `user` in `session` with the current key. It lives
  * `accessTokenTtl`, but never past the session's absolute end: a token must not outlive the login
@@ -25,8 +37,9 @@ export async function createAccessToken(
   keys: KeyRing,
   user: UserRecord,
   session: Pick<SessionRecord, 'id' | 'expiresAt'>,
-  now = Date.now(),
+  settings: CreateAccessTokenOptions = {},
 ): Promise<IssuedAccessToken> {
+  const now = settings.now ?? Date.now()
   const key = keys.current
   const iat = Math.floor(now / 1000)
   const exp = Math.min(
@@ -34,6 +47,7 @@ export async function createAccessToken(
     Math.floor(session.expiresAt / 1000),
   )
   const claims: AccessTokenClaims = {
+    ...settings.claims,
     iss: options.issuer,
     aud: options.audience,
     sub: user.id,
@@ -48,7 +62,23 @@ export async function createAccessToken(
     email_verified: user.emailVerified,
   }
   const token = signCompactJWS({ alg: key.alg, typ: 'at+jwt', kid: key.kid }, claims, key.privateKey!)
+  // Every reader refuses a longer token: better a clear error here than tokens nobody accepts.
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw new ConfigError(
+      'claims',
+      `the access token would be ${token.length} characters, over ${MAX_TOKEN_LENGTH}`,
+    )
+  }
   return { token, claims, expiresAt: exp * 1000 }
+}
+
+/**
+ * The claims of `token` if {@link verifyAccessToken} accepted it before, it has not expired and
+ * its key still stands (token-cache.ts): the same string, so the same signature, claims and
+ * checks. Synchronous, so that a reused token costs no promise.
+ */
+export function lookUpVerifiedAccessToken(keys: KeyRing, token: string): AccessTokenClaims | undefined {
+  return token.length <= MAX_TOKEN_LENGTH ? getTokenCache(keys).lookUp(token, keys, Date.now()) : undefined
 }
 
 /**
@@ -62,11 +92,9 @@ export async function verifyAccessToken(
   keys: KeyRing,
   token: string,
 ): Promise<AccessTokenClaims> {
-  // A token that passed every check below is served from memory until its exp, while its key
-  // stands (token-cache.ts): the same string, so the same signature, claims and checks.
-  const cache = getTokenCache(keys)
-  const cached = token.length <= MAX_TOKEN_LENGTH ? cache.lookUp(token, keys, Date.now()) : undefined
+  const cached = lookUpVerifiedAccessToken(keys, token)
   if (cached !== undefined) return cached
+  const cache = getTokenCache(keys)
   const { payload, key } = await verifyCompactJWS(token, {
     code: 'invalid_token',
     name: 'Access token',

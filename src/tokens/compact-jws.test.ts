@@ -1,8 +1,14 @@
 import { createSecretKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
 import { jwtVerify, SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { createVerificationKey, signCompactJWS, verifyJWSSignature } from './compact-jws.js'
-import { readCompactJWS } from './jws-reader.js'
+import {
+  createVerificationKey,
+  signCompactJWS,
+  type VerificationKey,
+  verifyJWSSignature,
+  verifyJWSSignatureAsync,
+} from './compact-jws.js'
+import { type DecodedJWS, readCompactJWS } from './jws-reader.js'
 import { isType, verifyCompactJWS } from './jws-verify.js'
 
 /** An HS256 check of a compact JWS with `key`: its decoded header and payload, or `null`. */
@@ -83,7 +89,14 @@ describe('verifyHS256CompactJWS', () => {
   })
 })
 
-describe('verifyJWSSignature', () => {
+describe('verifyJWSSignature and verifyJWSSignatureAsync', () => {
+  /** The verdict of both forms, which must agree: the thread-pool check refuses what the sync one does. */
+  async function check(jws: DecodedJWS, key: VerificationKey): Promise<boolean> {
+    const sync = verifyJWSSignature(jws, key)
+    expect(await verifyJWSSignatureAsync(jws, key)).toBe(sync)
+    return sync
+  }
+
   const input = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0'
   const jwsOf = (signature: Buffer) => ({
     header: {},
@@ -100,47 +113,47 @@ describe('verifyJWSSignature', () => {
 
   it.each(['HS256', 'EdDSA', 'ES256', 'RS256'] as const)(
     '%s: accepts its own signature; refuses another key, another input, a flipped bit, one byte more or less',
-    (alg) => {
+    async (alg) => {
       const pair = alg === 'HS256' ? null : pairs[alg]
       const secret = createSecretKey(Buffer.alloc(32, 5))
       const signing = pair ? pair.privateKey : secret
       const key = createVerificationKey(alg, pair ? pair.publicKey : secret)
       const token = signCompactJWS({ alg, typ: 'at+jwt' }, { sub: 'u' }, signing)
       const jws = readCompactJWS(token)!
-      expect(verifyJWSSignature(jws, key)).toBe(true)
+      expect(await check(jws, key)).toBe(true)
       expect(jws.signature).toHaveLength(key.signatureLength)
       const stranger = alg === 'HS256' ? createSecretKey(Buffer.alloc(32, 6)) : makePair[alg]().publicKey
-      expect(verifyJWSSignature(jws, createVerificationKey(alg, stranger))).toBe(false)
-      expect(verifyJWSSignature({ ...jws, signingInput: Buffer.from(`${input}x`) }, key)).toBe(false)
+      expect(await check(jws, createVerificationKey(alg, stranger))).toBe(false)
+      expect(await check({ ...jws, signingInput: Buffer.from(`${input}x`) }, key)).toBe(false)
       const flipped = Buffer.from(jws.signature)
       flipped[5]! ^= 1
-      expect(verifyJWSSignature({ ...jws, signature: flipped }, key)).toBe(false)
-      expect(
-        verifyJWSSignature({ ...jws, signature: Buffer.concat([jws.signature, Buffer.alloc(1)]) }, key),
-      ).toBe(false)
-      expect(verifyJWSSignature({ ...jws, signature: jws.signature.subarray(1) }, key)).toBe(false)
+      expect(await check({ ...jws, signature: flipped }, key)).toBe(false)
+      expect(await check({ ...jws, signature: Buffer.concat([jws.signature, Buffer.alloc(1)]) }, key)).toBe(
+        false,
+      )
+      expect(await check({ ...jws, signature: jws.signature.subarray(1) }, key)).toBe(false)
     },
   )
 
-  it('refuses an ES256 signature in DER form, which OpenSSL would take by default', () => {
+  it('refuses an ES256 signature in DER form, which OpenSSL would take by default', async () => {
     const { privateKey, publicKey } = pairs.ES256
     const der = sign('sha256', Buffer.from(input), privateKey)
     const p1363 = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' })
     const key = createVerificationKey('ES256', publicKey)
-    expect(verifyJWSSignature(jwsOf(p1363), key)).toBe(true)
+    expect(await check(jwsOf(p1363), key)).toBe(true)
     expect(der.length).not.toBe(64)
-    expect(verifyJWSSignature(jwsOf(der), key)).toBe(false)
+    expect(await check(jwsOf(der), key)).toBe(false)
     // The same DER signature cut or padded to 64 bytes is no signature either.
     const sized = Buffer.concat([der, Buffer.alloc(64)]).subarray(0, 64)
-    expect(verifyJWSSignature(jwsOf(sized), key)).toBe(false)
+    expect(await check(jwsOf(sized), key)).toBe(false)
   })
 
-  it('refuses an HS256 MAC of another length without throwing', () => {
+  it('refuses an HS256 MAC of another length without throwing', async () => {
     const secret = createSecretKey(Buffer.alloc(32, 5))
     const key = createVerificationKey('HS256', secret)
     const jws = readCompactJWS(signCompactJWS({ alg: 'HS256', typ: 'at+jwt' }, { sub: 'u' }, secret))!
     expect(() => verifyJWSSignature({ ...jws, signature: jws.signature.subarray(0, 16) }, key)).not.toThrow()
-    expect(verifyJWSSignature({ ...jws, signature: jws.signature.subarray(0, 16) }, key)).toBe(false)
+    expect(await check({ ...jws, signature: jws.signature.subarray(0, 16) }, key)).toBe(false)
   })
 })
 

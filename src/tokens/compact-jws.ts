@@ -97,6 +97,22 @@ export function createVerificationKey(alg: AccessTokenAlgorithm, key: KeyObject)
   return { alg, publicKey: key, signatureLength }
 }
 
+/** The arguments of `crypto.verify` for an asymmetric `key`: digest and key input. */
+function asymmetricInput(key: VerificationKey): {
+  digest: string | null
+  input: KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' }
+} {
+  switch (key.alg) {
+    case 'EdDSA':
+      return { digest: null, input: key.publicKey }
+    case 'ES256':
+      // The JOSE form, r||s (RFC 7518 §3.4), not the DER that OpenSSL reads by default.
+      return { digest: 'sha256', input: { key: key.publicKey, dsaEncoding: 'ieee-p1363' } }
+    default:
+      return { digest: 'sha256', input: key.publicKey }
+  }
+}
+
 /**
  * Whether the signature of `jws` is one `key` made over its signing input, under `key.alg` (the
  * caller has checked that the token's `alg` header names it). A signature of another length is
@@ -111,16 +127,33 @@ export function verifyJWSSignature(jws: DecodedJWS, key: VerificationKey): boole
   const { signingInput, signature } = jws
   // OpenSSL refuses these too for the asymmetric algorithms; timingSafeEqual would throw.
   if (signature.length !== key.signatureLength) return false
-  switch (key.alg) {
-    case 'HS256':
-      // Constant-time comparison, so that the time taken says nothing about the expected MAC.
-      return timingSafeEqual(createHmac('sha256', key.publicKey).update(signingInput).digest(), signature)
-    case 'EdDSA':
-      return verify(null, signingInput, key.publicKey, signature)
-    case 'ES256':
-      // The JOSE form, r||s (RFC 7518 §3.4), not the DER that OpenSSL reads by default.
-      return verify('sha256', signingInput, { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature)
-    case 'RS256':
-      return verify('sha256', signingInput, key.publicKey, signature)
+  if (key.alg === 'HS256') {
+    // Constant-time comparison, so that the time taken says nothing about the expected MAC.
+    return timingSafeEqual(createHmac('sha256', key.publicKey).update(signingInput).digest(), signature)
   }
+  const { digest, input } = asymmetricInput(key)
+  return verify(digest, signingInput, input, signature)
+}
+
+/**
+ * {@link verifyJWSSignature} off the event loop: the asymmetric algorithms (EdDSA, ES256, RS256)
+ * run on libuv's thread pool through `crypto.verify`'s callback form, with the same inputs and the
+ * same refusals (length first, the JOSE `r||s` form for ES256); HS256, a hash of a few hundred
+ * bytes, stays on the calling thread, where it costs less than the hop to the pool would.
+ *
+ * @example
+ * ```ts
+ * if (!(await verifyJWSSignatureAsync(jws, key))) throw new AuthError('invalid_token', 'Access token is invalid')
+ * ```
+ */
+export function verifyJWSSignatureAsync(jws: DecodedJWS, key: VerificationKey): Promise<boolean> {
+  if (key.alg === 'HS256' || jws.signature.length !== key.signatureLength) {
+    return Promise.resolve(verifyJWSSignature(jws, key))
+  }
+  const { digest, input } = asymmetricInput(key)
+  return new Promise((resolve) => {
+    // An error (a key OpenSSL cannot use for this input) is a refusal, as the sync form's throw
+    // would be a refusal of the caller.
+    verify(digest, jws.signingInput, input, jws.signature, (error, valid) => resolve(error === null && valid))
+  })
 }

@@ -1,6 +1,6 @@
 import type { AccessTokenAlgorithm } from '../common/algorithms.js'
 import { AuthError } from '../errors.js'
-import { type VerificationKey, verifyJWSSignature } from './compact-jws.js'
+import { type VerificationKey, verifyJWSSignatureAsync } from './compact-jws.js'
 import { readCompactJWS } from './jws-reader.js'
 
 /** What a kind of token must be for {@link verifyCompactJWS} to accept it. */
@@ -48,7 +48,8 @@ export function isType(typ: unknown, expected: string): boolean {
  * duplicated names) and checks its header and signature: an `alg` among the configured ones
  * (never `none`, never one the configuration does not name), the `typ` of its kind, no `crit`
  * (no extension is understood, RFC 7515 §4.1.11), a key from `findKey` made for that very `alg`,
- * and a signature that key made. Throws `AuthError(expectations.code)`. The claims are the caller's
+ * and a signature that key made (checked on libuv's thread pool for the asymmetric algorithms,
+ * compact-jws.ts). Throws `AuthError(expectations.code)`. The claims are the caller's
  * to check (claims.ts).
  *
  * @example
@@ -77,6 +78,7 @@ export async function verifyCompactJWS<K extends VerificationKey>(
   const key = await expectations.findKey(header)
   if (key === undefined) throw new AuthError(code, `${name} is signed by an unknown key`)
   // The key's own algorithm, not only the header's: a key never checks another algorithm's tokens.
-  if (key.alg !== header.alg || !verifyJWSSignature(jws, key)) throw new AuthError(code, `${name} is invalid`)
+  if (key.alg !== header.alg || !(await verifyJWSSignatureAsync(jws, key)))
+    throw new AuthError(code, `${name} is invalid`)
   return { header, payload: jws.payload, key }
 }

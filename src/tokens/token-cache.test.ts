@@ -43,6 +43,7 @@ describe('verified access-token cache', () => {
       disabledAt: null,
       createdAt: t0,
       updatedAt: t0,
+      mfa: { totp: false, passkeys: 0 },
     }
   })
 

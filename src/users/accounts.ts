@@ -1,21 +1,30 @@
 import { randomUUID } from 'node:crypto'
+import { toAppUser } from '../config/app-options.js'
+import { runBeforeHook } from '../engine/app-hooks.js'
 import type { Engine } from '../engine/engine.js'
-import { AuthError } from '../errors.js'
+import { AuthError, ConfigError } from '../errors.js'
 import type { ClientInfo } from '../sessions/token-pair.js'
 import type { UserRecord } from '../storage/storage.js'
 import { hasPassword } from './federation.js'
 import { queueSecurityNotice } from './notices.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 import { assertReauthenticated } from './reauthentication.js'
-import type { ChangePasswordInput, LoginInput, RegisterInput } from './user-schemas.js'
+import {
+  type ChangePasswordInput,
+  fullnameSchema,
+  type LoginInput,
+  type RegisterInput,
+} from './user-schemas.js'
 
 function invalidCredentials(): AuthError {
   return new AuthError('invalid_credentials', 'Invalid login or password')
 }
 
 /**
- * Registers a user. Counted per client IP before the costly password hash (docs/security.md). The
- * database's unique indexes decide `username_taken` and `email_taken`.
+ * Registers a user. Counted per client IP before the costly password hash (docs/security.md).
+ * The app's `beforeRegister` and `beforeSessionCreate` hooks run before anything is written (and
+ * before the hash, so that a refusal costs little); the database's unique indexes decide
+ * `username_taken` and `email_taken`.
  */
 export async function registerUser(
   engine: Engine,
@@ -23,21 +32,44 @@ export async function registerUser(
   client: ClientInfo,
 ): Promise<UserRecord> {
   await engine.limits.consumeRegistration(client.ip)
+  const { beforeRegister, beforeSessionCreate } = engine.options.hooks
+  let fullname = input.fullname
+  if (beforeRegister) {
+    const draft = Object.freeze({ username: input.username, email: input.email, fullname })
+    const change = await runBeforeHook('beforeRegister', () => beforeRegister({ input: draft, client }))
+    if (change?.fullname !== undefined) fullname = readHookFullname(change.fullname)
+  }
   const now = Date.now()
-  const user: UserRecord = {
+  const profile: Omit<UserRecord, 'passwordHash'> = {
     id: randomUUID(),
     username: input.username,
     email: input.email,
-    fullname: input.fullname,
-    passwordHash: await hashPassword(input.password),
+    fullname,
     roles: ['user'],
     emailVerified: false,
     disabledAt: null,
     createdAt: now,
     updatedAt: now,
+    mfa: { totp: false, passkeys: 0 },
   }
+  if (beforeSessionCreate) {
+    const user = toAppUser({ ...profile, passwordHash: '' })
+    await runBeforeHook('beforeSessionCreate', () =>
+      beforeSessionCreate({ user, client, reason: 'register' }),
+    )
+  }
+  const user: UserRecord = { ...profile, passwordHash: await hashPassword(input.password) }
   await engine.storage.createUser(user)
   return user
+}
+
+/** The `fullname` a `beforeRegister` hook returned, under the rule of the field. */
+function readHookFullname(value: unknown): string {
+  const parsed = fullnameSchema.safeParse(value)
+  if (!parsed.success) {
+    throw new ConfigError('hooks.beforeRegister', 'returned a fullname that is not 1 to 100 characters')
+  }
+  return parsed.data
 }
 
 /**

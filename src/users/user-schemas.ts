@@ -18,7 +18,8 @@ const email = z
   .max(254, 'must be at most 254 characters')
   .pipe(z.email('must be a valid email address'))
 
-const fullname = z
+/** A full name: trimmed, 1 to 100 characters (also the rule of what `beforeRegister` returns). */
+export const fullnameSchema = z
   .string()
   .trim()
   .min(1, 'must be 1 to 100 characters')
@@ -30,7 +31,12 @@ export const passwordSchema = z
   .min(8, 'must be 8 to 128 characters')
   .max(128, 'must be 8 to 128 characters')
 
-export const registerSchema = z.object({ username, email, fullname, password: passwordSchema })
+export const registerSchema = z.object({
+  username,
+  email,
+  fullname: fullnameSchema,
+  password: passwordSchema,
+})
 export type RegisterInput = z.infer<typeof registerSchema>
 
 const loginName = z.string().trim().toLowerCase().min(1, 'is required').max(254, 'is too long')
@@ -65,7 +71,7 @@ export type ChangePasswordInput = z.infer<typeof changePasswordSchema>
  */
 export const updateProfileSchema = z
   .strictObject({
-    fullname: fullname.optional(),
+    fullname: fullnameSchema.optional(),
     email: email.optional(),
     currentPassword: currentPasswordSchema.optional(),
   })

@@ -1,12 +1,18 @@
 import { KeyObject } from 'node:crypto'
-import type { RequestHandler } from 'express'
+import type { Request, RequestHandler } from 'express'
 import { createRemoteJWKSet, type JWSHeaderParameters, errors as joseErrors } from 'jose'
 import { type Duration, MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { AuthError, ConfigError } from '../errors.js'
-import { createRequireAuth, type RequireAuthOptions } from '../express/require-auth.js'
+import {
+  createRequireAuth,
+  type RequestAuth,
+  type RequireAuthOptions,
+  readRequestAuth,
+} from '../express/require-auth.js'
 import { isLoopbackHost } from '../internal/loopback.js'
-import { type AccessTokenClaims, readAccessTokenClaims } from '../tokens/claims.js'
+import { readAccessTokenClaims } from '../tokens/claims.js'
 import { createVerificationKey, type VerificationKey } from '../tokens/compact-jws.js'
+import type { ClaimsWith, CustomClaims, NoClaims } from '../tokens/custom-claims.js'
 import { verifyCompactJWS } from '../tokens/jws-verify.js'
 
 /** Asymmetric algorithms a JWKS-only verifier accepts (HS256 has no public key to publish). */
@@ -42,12 +48,17 @@ export interface VerifierOptions {
   allowInsecureJwksUrl?: boolean
 }
 
-/** A verifier of the auth server's access tokens, from its public keys alone. */
-export interface Verifier {
+/**
+ * A verifier of the auth server's access tokens, from its public keys alone. `C` is the type of
+ * the auth server's own claims (its `claims` option), which the verifier hands on as they are.
+ */
+export interface Verifier<C extends CustomClaims = NoClaims> {
   /** Verifies an access token; throws `AuthError` (`token_expired`, `invalid_token`, `unavailable`). */
-  verify(token: string): Promise<AccessTokenClaims>
+  verify(token: string): Promise<ClaimsWith<C>>
   /** The same `requireAuth({ roles })` middleware as the auth server's, minus `checkSession`. */
   requireAuth(options?: Omit<RequireAuthOptions, 'checkSession'>): RequestHandler
+  /** `req.auth` with the claims typed, behind `requireAuth()`; `401 missing_token` where none ran. */
+  readAuth(req: Request): RequestAuth<C>
 }
 
 /** Whether jose gave no key because the JWK Set could not be had (not the token's fault), not because none fits. */
@@ -76,7 +87,7 @@ function isKeySetUnavailable(error: unknown): boolean {
  * app.delete('/api/users/:id', verifier.requireAuth({ roles: ['admin'] }), handler)
  * ```
  */
-export function createVerifier(options: VerifierOptions): Verifier {
+export function createVerifier<C extends CustomClaims = NoClaims>(options: VerifierOptions): Verifier<C> {
   let url: URL
   try {
     url = new URL(options.jwksUrl)
@@ -134,7 +145,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return key
   }
 
-  async function verify(token: string): Promise<AccessTokenClaims> {
+  async function verify(token: string): Promise<ClaimsWith<C>> {
     // The same reading and checks as the auth server's (jws-verify.ts, claims.ts).
     const { payload } = await verifyCompactJWS(token, {
       code: 'invalid_token',
@@ -143,7 +154,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       typ: 'at+jwt',
       findKey,
     })
-    return readAccessTokenClaims(payload, expected)
+    return readAccessTokenClaims(payload, expected) as ClaimsWith<C>
   }
 
   const allowedOrigins = Object.freeze([...(options.allowedOrigins ?? [])])
@@ -151,5 +162,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
     verify,
     requireAuth: (opts?: Omit<RequireAuthOptions, 'checkSession'>) =>
       createRequireAuth({ verify, allowedOrigins }, { ...opts, checkSession: false }),
+    readAuth: (req: Request) => readRequestAuth<C>(req),
   })
 }

@@ -10,5 +10,9 @@ export async function resetSQLStorage(storage: Storage): Promise<void> {
   await db.deleteFrom('tp_users').execute()
   await db.deleteFrom('tp_signing_keys').execute()
   await db.deleteFrom('tp_email_tokens').execute()
+  await db.deleteFrom('tp_totp_factors').execute()
+  await db.deleteFrom('tp_recovery_codes').execute()
+  await db.deleteFrom('tp_passkeys').execute()
+  await db.deleteFrom('tp_challenges').execute()
   await db.deleteFrom('tp_identities').execute()
 }

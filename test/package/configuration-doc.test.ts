@@ -43,6 +43,8 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   passwordResetTtl: true,
   mail: true,
   maxSessionsPerUser: true,
+  claims: true,
+  hooks: true,
   providers: true,
 }
 const RATE_LIMIT_OPTIONS: Record<keyof RateLimitOptions, true> = {

@@ -7,6 +7,7 @@ import {
   type AuthError,
   createAuth,
   type ErrorCode,
+  type NoClaims,
   type PublicUser,
   type RequestAuth,
   type Storage,
@@ -18,7 +19,7 @@ import { createVerifier } from '../../src/verify/index.js'
 
 describe('public types', () => {
   it('createAuth resolves to the router, the middleware and the storage', () => {
-    expectTypeOf(createAuth).returns.resolves.toEqualTypeOf<Auth>()
+    expectTypeOf(createAuth<NoClaims>).returns.resolves.toEqualTypeOf<Auth>()
     expectTypeOf<Auth['router']>().returns.toEqualTypeOf<Router>()
     expectTypeOf<Auth['requireAuth']>().returns.toEqualTypeOf<RequestHandler>()
     expectTypeOf<Auth['storage']>().toEqualTypeOf<Storage>()
@@ -36,6 +37,29 @@ describe('public types', () => {
     expectTypeOf<RequestAuth['userId']>().toBeString()
     expectTypeOf<RequestAuth['sessionId']>().toBeString()
     expectTypeOf<AccessTokenClaims['roles']>().toEqualTypeOf<string[]>()
+  })
+
+  it("the app's claims are typed through a generic, and reserved names are refused", async () => {
+    type Tenant = { tenant: string; plan: 'free' | 'pro' }
+    const options = { database: 'sqlite::memory:', secret: 'x'.repeat(32) }
+    const make = () =>
+      createAuth({ ...options, claims: async (): Promise<Tenant> => ({ tenant: 't', plan: 'free' }) })
+    expectTypeOf(make).returns.resolves.toEqualTypeOf<Auth<Tenant>>()
+    expectTypeOf<ReturnType<Auth<Tenant>['readAuth']>['claims']['tenant']>().toBeString()
+    expectTypeOf<ReturnType<Auth<Tenant>['readAuth']>['claims']['sub']>().toBeString()
+    expectTypeOf<Auth<Tenant>['verifyAccessToken']>().returns.resolves.toHaveProperty('plan')
+    const verifier = () =>
+      createVerifier<Tenant>({ jwksUrl: 'https://a.example/jwks', issuer: 'i', audience: 'a' })
+    expectTypeOf(verifier).returns.toHaveProperty('verify').returns.resolves.toHaveProperty('tenant')
+    // @ts-expect-error `sub` is reserved: the app cannot set it.
+    const reserved = () => createAuth({ ...options, claims: () => ({ sub: 'someone else', tenant: 't' }) })
+    // @ts-expect-error `amr` is reserved: only a verified factor sets it.
+    const amr = () => createAuth({ ...options, claims: () => ({ amr: ['mfa'] }) })
+    // @ts-expect-error a function is not a JSON value.
+    const fn = () => createAuth({ ...options, claims: () => ({ tenant: () => 't' }) })
+    expectTypeOf(reserved).toBeFunction()
+    expectTypeOf(amr).toBeFunction()
+    expectTypeOf(fn).toBeFunction()
   })
 
   it('errors carry a code from the closed list', () => {

@@ -1,3 +1,4 @@
+import { runAfterSessionHook } from '../../engine/app-hooks.js'
 import type { Engine } from '../../engine/engine.js'
 import type { TokenResponseData } from '../../protocol/wire-schemas.js'
 import { openSession } from '../../sessions/sessions.js'
@@ -17,10 +18,11 @@ export function registerHandler(
   return async function register(req, res, input) {
     const client = readClientInfo(req)
     const user = await registerUser(engine, input, client)
-    const pair = await openSession(engine, user, client)
+    const pair = await openSession(engine, user, client, 'register')
     const ip = client.ip ?? undefined
     engine.events.emit({ type: 'user_registered', userId: user.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
+    await runAfterSessionHook(engine, 'afterRegister', pair, client)
     sendTokenPair(engine, req, res, pair, answer, 'Registered')
     queueEmailVerification(engine, user.id, readLinkBase(engine, req))
   }
@@ -35,9 +37,10 @@ export function loginHandler(
     const client = readClientInfo(req)
     const ip = client.ip ?? undefined
     const user = await authenticateUser(engine, input, client)
-    const pair = await openSession(engine, user, client)
+    const pair = await openSession(engine, user, client, 'login')
     engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
+    await runAfterSessionHook(engine, 'afterLogin', pair, client)
     sendTokenPair(engine, req, res, pair, answer, 'Logged in')
   }
 }

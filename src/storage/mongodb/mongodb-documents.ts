@@ -1,5 +1,13 @@
 import type { Filter } from 'mongodb'
-import type { EmailTokenRecord, KeyRecord, NewRefreshToken, SessionRecord, UserRecord } from '../storage.js'
+import type {
+  EmailTokenRecord,
+  KeyRecord,
+  NewRefreshToken,
+  PasskeyRecord,
+  SessionRecord,
+  TOTPFactorRecord,
+  UserRecord,
+} from '../storage.js'
 import type { IdentityDoc } from './mongodb-identities.js'
 
 /* The documents of the MongoDB adapter: the records of storage.ts under `_id`, with the few fields
@@ -10,8 +18,19 @@ export interface UserDoc extends Omit<UserRecord, 'id'> {
   _id: string
   usernameKey: string
   emailKey: string
+  /** The TOTP factor, absent while there is none: its changes are single-document updates. */
+  totp?: Omit<TOTPFactorRecord, 'userId'>
+  /** Hashes of the recovery codes and when each was used. */
+  recoveryCodes?: { hash: string; usedAt: number | null }[]
+  /** The passkeys; `credentialKey` (SHA-256 of the credential id) is what the unique index covers. */
+  passkeys?: PasskeyDoc[]
   /** Linked provider accounts (mongodb-identities.ts); absent on users without one. */
   identities?: IdentityDoc[]
+}
+
+/** A passkey, kept inside its user's document. */
+export interface PasskeyDoc extends Omit<PasskeyRecord, 'userId'> {
+  credentialKey: string
 }
 
 /** A refresh token, kept inside its session's document. */
@@ -60,6 +79,7 @@ export function userDoc(user: UserRecord): UserDoc {
     disabledAt: user.disabledAt,
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
+    mfa: { totp: user.mfa.totp, passkeys: user.mfa.passkeys },
   }
 }
 
@@ -75,6 +95,7 @@ export function userFromDoc(doc: UserDoc): UserRecord {
     disabledAt: doc.disabledAt ?? null,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
+    mfa: { totp: doc.mfa?.totp === true, passkeys: doc.mfa?.passkeys ?? 0 },
   }
 }
 
@@ -91,6 +112,8 @@ export function sessionDoc(session: SessionRecord, firstToken: NewRefreshToken):
     ip: session.ip,
     revokedAt: session.revokedAt,
     revokedReason: session.revokedReason,
+    authTime: session.authTime,
+    amr: [...session.amr],
     deadAt: new Date(Math.min(session.expiresAt, session.idleExpiresAt)),
     refreshTokens: [tokenDoc(firstToken)],
   }
@@ -108,6 +131,8 @@ export function sessionFromDoc(doc: Omit<SessionDoc, 'refreshTokens'>): SessionR
     ip: doc.ip ?? null,
     revokedAt: doc.revokedAt ?? null,
     revokedReason: doc.revokedReason ?? null,
+    authTime: doc.authTime ?? doc.createdAt,
+    amr: doc.amr ? [...doc.amr] : ['pwd'],
   }
 }
 

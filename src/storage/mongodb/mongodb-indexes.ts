@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb'
 import type { EmailTokenDoc, KeyDoc, SessionDoc, UserDoc } from './mongodb-documents.js'
+import type { ChallengeDoc } from './mongodb-factors.js'
 
 /** The unique index of `usernameKey`: a duplicate that names it is a taken username. */
 export const USERNAME_INDEX = 'tp_users_username'
@@ -12,6 +13,7 @@ export interface MongoDBCollections {
   sessions: Collection<SessionDoc>
   emailTokens: Collection<EmailTokenDoc>
   keys: Collection<KeyDoc>
+  challenges: Collection<ChallengeDoc>
 }
 
 /**
@@ -23,7 +25,7 @@ export async function createMongoDBIndexes(
   collections: MongoDBCollections,
   retentionSeconds: number,
 ): Promise<void> {
-  const { users, sessions, emailTokens, keys } = collections
+  const { users, sessions, emailTokens, keys, challenges } = collections
   // createIndex is idempotent for an identical index, so several processes may run this at once.
   await users.createIndex({ usernameKey: 1 }, { name: USERNAME_INDEX, unique: true })
   await users.createIndex({ emailKey: 1 }, { name: EMAIL_INDEX, unique: true })
@@ -37,12 +39,24 @@ export async function createMongoDBIndexes(
   await emailTokens.createIndex({ expiresAt: 1 }, { name: 'tp_email_tokens_expires' })
   await ensureTTLIndex(db, emailTokens, 'expireAt', 'tp_email_tokens_ttl', retentionSeconds)
   await keys.createIndex({ createdAt: -1, _id: -1 }, { name: 'tp_signing_keys_created' })
+  // A credential belongs to one user; users without passkeys stay out of the unique index.
+  await users.createIndex(
+    { 'passkeys.credentialKey': 1 },
+    {
+      name: 'tp_users_passkey_credential',
+      unique: true,
+      partialFilterExpression: { 'passkeys.credentialKey': { $exists: true } },
+    },
+  )
+  await users.createIndex({ 'passkeys.id': 1 }, { name: 'tp_users_passkey_id' })
+  await challenges.createIndex({ expiresAt: 1 }, { name: 'tp_challenges_expires' })
+  await ensureTTLIndex(db, challenges, 'expireAt', 'tp_challenges_ttl', 0)
 }
 
 /** Creates a TTL index, or changes its retention when a previous start used another one. */
 async function ensureTTLIndex(
   db: Db,
-  collection: Collection<SessionDoc> | Collection<EmailTokenDoc>,
+  collection: Collection<SessionDoc> | Collection<EmailTokenDoc> | Collection<ChallengeDoc>,
   field: string,
   name: string,
   retentionSeconds: number,

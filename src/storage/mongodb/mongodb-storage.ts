@@ -19,6 +19,7 @@ import {
   WITHOUT_TOKENS,
 } from './mongodb-documents.js'
 import { classifyMongoError } from './mongodb-errors.js'
+import { type ChallengeDoc, MongoDBFactorStorage } from './mongodb-factors.js'
 import { MongoDBIdentities } from './mongodb-identities.js'
 import { createMongoDBIndexes } from './mongodb-indexes.js'
 import { consumeRefreshTokenInSession } from './mongodb-rotation.js'
@@ -56,12 +57,14 @@ export interface MongoDBStorageOptions {
  */
 export class MongoDBStorage implements model.Storage {
   readonly capabilities: model.StorageCapabilities = Object.freeze({ sharedAcrossProcesses: true })
+  readonly factors: model.FactorStorage
   readonly #client: MongoClient
   readonly #db: Db
   readonly #users: Collection<UserDoc>
   readonly #sessions: Collection<SessionDoc>
   readonly #emailTokens: Collection<EmailTokenDoc>
   readonly #keys: Collection<KeyDoc>
+  readonly #challenges: Collection<ChallengeDoc>
   readonly #retentionSeconds: number
   readonly #guard = new StorageGuard(classifyMongoError)
   readonly #identities: MongoDBIdentities
@@ -78,6 +81,13 @@ export class MongoDBStorage implements model.Storage {
     this.#sessions = this.#db.collection<SessionDoc>(`${prefix}sessions`)
     this.#emailTokens = this.#db.collection<EmailTokenDoc>(`${prefix}email_tokens`)
     this.#keys = this.#db.collection<KeyDoc>(`${prefix}signing_keys`)
+    this.#challenges = this.#db.collection<ChallengeDoc>(`${prefix}challenges`)
+    this.factors = new MongoDBFactorStorage({
+      users: this.#users,
+      sessions: this.#sessions,
+      challenges: this.#challenges,
+      run: (work) => this.#guard.run(work),
+    })
     this.#retentionSeconds = Math.ceil(options.expiredRetentionMs / 1000)
     this.#identities = new MongoDBIdentities(this.#users)
   }
@@ -91,7 +101,13 @@ export class MongoDBStorage implements model.Storage {
     return this.#guard.run(async () => {
       await createMongoDBIndexes(
         this.#db,
-        { users: this.#users, sessions: this.#sessions, emailTokens: this.#emailTokens, keys: this.#keys },
+        {
+          users: this.#users,
+          sessions: this.#sessions,
+          emailTokens: this.#emailTokens,
+          keys: this.#keys,
+          challenges: this.#challenges,
+        },
         this.#retentionSeconds,
       )
       await this.#identities.createIndex()

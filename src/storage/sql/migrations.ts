@@ -173,6 +173,84 @@ function exactNames(traits: SQLTraits): Migration {
 }
 
 /**
+ * The second factor: TOTP factors (sealed secrets, the last accepted step), recovery codes (hashes),
+ * passkeys, challenges (login tickets and WebAuthn challenges), the user's factor summary, and the
+ * authentication (`amr`, `auth_time`) each session's tokens carry.
+ */
+function secondFactor(traits: SQLTraits): Migration {
+  const time = traits.timeType
+  return {
+    async up(db: AnyDB) {
+      await db.schema
+        .alterTable('tp_users')
+        .addColumn('mfa_totp', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute()
+      await db.schema
+        .alterTable('tp_users')
+        .addColumn('mfa_passkeys', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute()
+      await db.schema.alterTable('tp_sessions').addColumn('auth_time', time).execute()
+      await db.schema.alterTable('tp_sessions').addColumn('amr', 'varchar(200)').execute()
+
+      await db.schema
+        .createTable('tp_totp_factors')
+        .addColumn('user_id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('secret', 'varchar(255)')
+        .addColumn('enabled_at', time)
+        .addColumn('pending_secret', 'varchar(255)')
+        .addColumn('pending_created_at', time)
+        .addColumn('last_step', time)
+        .execute()
+
+      await db.schema
+        .createTable('tp_recovery_codes')
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('code_hash', 'char(64)', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('used_at', time)
+        .addPrimaryKeyConstraint('tp_recovery_codes_pk', ['user_id', 'code_hash'])
+        .execute()
+
+      await db.schema
+        .createTable('tp_passkeys')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        // Credential ids run to 1023 bytes: too long for a unique index on every database, so
+        // the index is on their SHA-256.
+        .addColumn('credential_key', 'char(64)', (c) => c.notNull().unique())
+        .addColumn('credential_id', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', time, (c) => c.notNull())
+        .addColumn('transports', 'varchar(255)', (c) => c.notNull())
+        .addColumn('device_type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('backed_up', 'integer', (c) => c.notNull())
+        .addColumn('name', 'varchar(100)', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('last_used_at', time)
+        .execute()
+      await db.schema
+        .createIndex('tp_passkeys_user')
+        .on('tp_passkeys')
+        .columns(['user_id', 'created_at'])
+        .execute()
+
+      await db.schema
+        .createTable('tp_challenges')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('purpose', 'varchar(32)', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(64)')
+        .addColumn('challenge', 'varchar(128)')
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('expires_at', time, (c) => c.notNull())
+        .addColumn('used_at', time)
+        .execute()
+      await db.schema.createIndex('tp_challenges_expires').on('tp_challenges').column('expires_at').execute()
+    },
+  }
+}
+
+/**
  * Provider accounts linked to users (sign-in with an identity provider). The unique key is a hash
  * of issuer and subject rather than the two columns: a subject is case-sensitive, and a hash is
  * compared exactly under every collation (MySQL's default folds case) and fits any index.
@@ -208,6 +286,7 @@ export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
     '0002_email_tokens': emailTokens(traits),
     '0003_lineage': lineage(),
     '0004_exact_names': exactNames(traits),
+    '0006_second_factor': secondFactor(traits),
     '0008_identities': identities(traits),
   }
 }

@@ -19,6 +19,10 @@ export interface UsersTable {
   disabled_at: NullableInt
   created_at: Int
   updated_at: Int
+  /** `1` while TOTP is on. */
+  mfa_totp: ColumnType<number, number | undefined, number>
+  /** How many passkeys the user holds. */
+  mfa_passkeys: ColumnType<number, number | undefined, number>
 }
 
 export interface SessionsTable {
@@ -32,6 +36,10 @@ export interface SessionsTable {
   ip: string | null
   revoked_at: NullableInt
   revoked_reason: string | null
+  /** When the session last authenticated; `null` on sessions older than this column (read as created_at). */
+  auth_time: ColumnType<number | null, number | null | undefined, number | null>
+  /** JSON array of RFC 8176 method values; `null` on sessions older than this column (read as `["pwd"]`). */
+  amr: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface RefreshTokensTable {
@@ -68,6 +76,50 @@ export interface EmailTokensTable {
   used_at: NullableInt
 }
 
+export interface TOTPFactorsTable {
+  user_id: string
+  secret: string | null
+  enabled_at: NullableInt
+  pending_secret: string | null
+  pending_created_at: NullableInt
+  last_step: NullableInt
+}
+
+export interface RecoveryCodesTable {
+  user_id: string
+  code_hash: string
+  created_at: Int
+  used_at: NullableInt
+}
+
+export interface PasskeysTable {
+  id: string
+  user_id: string
+  /** Hex SHA-256 of `credential_id`: what the unique index covers. */
+  credential_key: string
+  credential_id: string
+  public_key: string
+  counter: Int
+  /** JSON array of transports. */
+  transports: string
+  device_type: string
+  backed_up: Int
+  name: string
+  created_at: Int
+  last_used_at: NullableInt
+}
+
+export interface ChallengesTable {
+  id: string
+  purpose: string
+  user_id: string | null
+  challenge: string | null
+  attempts: Int
+  created_at: Int
+  expires_at: Int
+  used_at: NullableInt
+}
+
 export interface IdentitiesTable {
   id: string
   /** Hex SHA-256 of `issuer` and `subject`: the unique key, the same bytes in every collation. */
@@ -87,6 +139,10 @@ export interface Database {
   tp_refresh_tokens: RefreshTokensTable
   tp_signing_keys: SigningKeysTable
   tp_email_tokens: EmailTokensTable
+  tp_totp_factors: TOTPFactorsTable
+  tp_recovery_codes: RecoveryCodesTable
+  tp_passkeys: PasskeysTable
+  tp_challenges: ChallengesTable
   tp_identities: IdentitiesTable
 }
 

@@ -43,6 +43,7 @@ export function userFromRow(row: Selectable<UsersTable>): model.UserRecord {
     disabledAt: toNullableNumber(row.disabled_at),
     createdAt: toNumber(row.created_at),
     updatedAt: toNumber(row.updated_at),
+    mfa: { totp: toNumber(row.mfa_totp) === 1, passkeys: toNumber(row.mfa_passkeys) },
   }
 }
 
@@ -58,6 +59,8 @@ export function userRow(user: model.UserRecord): Insertable<UsersTable> {
     disabled_at: user.disabledAt,
     created_at: user.createdAt,
     updated_at: user.updatedAt,
+    mfa_totp: user.mfa.totp ? 1 : 0,
+    mfa_passkeys: user.mfa.passkeys,
   }
 }
 
@@ -73,6 +76,8 @@ export function sessionFromRow(row: Selectable<SessionsTable>): model.SessionRec
     ip: row.ip,
     revokedAt: toNullableNumber(row.revoked_at),
     revokedReason: row.revoked_reason as model.RevokeReason | null,
+    authTime: toNullableNumber(row.auth_time) ?? toNumber(row.created_at),
+    amr: row.amr === null ? ['pwd'] : (JSON.parse(row.amr) as string[]),
   }
 }
 
@@ -88,6 +93,8 @@ export function sessionRow(session: model.SessionRecord): Insertable<SessionsTab
     ip: session.ip,
     revoked_at: session.revokedAt,
     revoked_reason: session.revokedReason,
+    auth_time: session.authTime,
+    amr: JSON.stringify(session.amr),
   }
 }
 

@@ -4,6 +4,7 @@ import { StorageGuard } from '../storage-guard.js'
 import { migrateToLatest } from './migrations.js'
 import type { Database, UsersTable } from './schema.js'
 import { consumeEmailTokenInTransaction, replaceEmailTokenInTransaction } from './sql-email-tokens.js'
+import { SQLFactorStorage } from './sql-factors.js'
 import {
   insertIdentity,
   removeIdentity,
@@ -41,10 +42,12 @@ const TRANSACTION_ATTEMPTS = 3
 /**
  * The Storage of every SQL database, on Kysely. The database's own differences come in through
  * {@link SQLTraits}; the SQL is written once, here and in the files beside this one: the rows
- * (sql-rows.ts), the rotation (sql-rotation.ts) and the mail tokens (sql-email-tokens.ts).
+ * (sql-rows.ts), the rotation (sql-rotation.ts), the mail tokens (sql-email-tokens.ts) and the
+ * second factor (sql-factors.ts, as `factors`).
  */
 export class SQLStorage implements model.Storage {
   readonly capabilities: model.StorageCapabilities
+  readonly factors: model.FactorStorage
   readonly #db: Kysely<Database>
   readonly #traits: SQLTraits
   readonly #close: () => Promise<void>
@@ -56,6 +59,12 @@ export class SQLStorage implements model.Storage {
     this.#close = options.close ?? (() => options.db.destroy())
     this.#guard = new StorageGuard((error) => options.traits.classifyError(error))
     this.capabilities = Object.freeze({ sharedAcrossProcesses: true, ...options.capabilities })
+    this.factors = new SQLFactorStorage({
+      db: options.db,
+      traits: options.traits,
+      run: (work) => this.#guard.run(work),
+      transaction: (work) => this.#runTransaction(work),
+    })
   }
 
   /** The Kysely instance, for adapters' own extensions and tests. */
