@@ -1,5 +1,6 @@
 import type { CookieOptions, Request, Response } from 'express'
 import type { ResolvedOIDCProvider } from '../config/oidc-providers.js'
+import { runAfterSessionHook } from '../engine/app-hooks.js'
 import type { Engine } from '../engine/engine.js'
 import { AuthError, FederationError } from '../errors.js'
 import { FLOW_COOKIE, FLOW_LIFETIME_MS, FlowCookieSealer } from '../oidc/flow-cookie.js'
@@ -110,9 +111,9 @@ export async function readLoggedInUser(engine: Engine, req: Request): Promise<st
 }
 
 /**
- * Where a sign-in with an identity provider opens its session, the one place: the session and
- * its pair, the token cookies, the events. (A second factor, once users can have one, is asked
- * for here, and the session's `amr` says `fed`.)
+ * Where a sign-in with an identity provider opens its session, the one place: the session (its
+ * tokens' `amr` is `["fed"]`) and its pair, the token cookies, the events, the `afterLogin` hook.
+ * (The second factor of a user who has one is to be asked for here.)
  */
 export async function openFederatedSession(
   engine: Engine,
@@ -122,10 +123,11 @@ export async function openFederatedSession(
 ): Promise<void> {
   if (user.disabledAt !== null) throw new FederationError('account_disabled', 'This account is disabled')
   const client = readClientInfo(req)
-  const pair = await openSession(engine, user, client)
+  const pair = await openSession(engine, user, client, 'login', { amr: ['fed'] })
   const ip = client.ip ?? undefined
   engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
   engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
+  await runAfterSessionHook(engine, 'afterLogin', pair, client)
   setTokenCookies(res, engine.options, {
     accessToken: pair.access.token,
     refreshToken: pair.refresh.token,

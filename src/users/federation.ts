@@ -97,6 +97,7 @@ export async function signInWithIdentity(
       disabledAt: null,
       createdAt: now,
       updatedAt: now,
+      mfa: { totp: false, passkeys: 0 },
     }
     try {
       if (await engine.storage.createUserWithIdentity(user, newIdentity(user.id, profile, email))) {

@@ -7,7 +7,7 @@ import { assertReauthenticated } from './reauthentication.js'
 
 /**
  * How recent the session's login must be to stand in for a password, for an account that has
- * none (5 minutes, the `REAUTH_MAX_AGE` default): the session's opening is its last login.
+ * none (5 minutes, the `REAUTH_MAX_AGE` default): the session's `auth_time`.
  */
 const RECENT_LOGIN_MS = 5 * 60_000
 
@@ -31,7 +31,7 @@ async function assertOwnerPresent(
     return
   }
   const session = await engine.storage.findSession(actor.sessionId)
-  if (!session || Date.now() - session.createdAt > RECENT_LOGIN_MS) {
+  if (!session || Date.now() - session.authTime > RECENT_LOGIN_MS) {
     throw new AuthError(
       'reauthentication_required',
       'This change needs a recent login: sign in with your identity provider again',
@@ -42,7 +42,7 @@ async function assertOwnerPresent(
 /**
  * Unlinks one identity of the user (`DELETE /identities/:id`), after re-authentication and under
  * the limits of sensitive changes. `404 not_found` for another user's; `409 last_credential` when
- * it is the account's only way in (no password, no other identity). Two unlinks at once may each
+ * it is the account's only way in (no password, no other identity, no passkey). Two unlinks at once may each
  * see the other's identity still there: each checks again after its delete and puts its identity
  * back when none is left, so the account always keeps one way in.
  */
@@ -64,11 +64,13 @@ export async function unlinkIdentity(
       'last_credential',
       'This is the only way into the account; add a password or another provider first',
     )
-  if (!hasPassword(user) && identities.length <= 1) throw lastCredential()
+  // The other ways in: a password, another identity, a passkey (a whole login by itself).
+  const othersThan = (count: number) => (hasPassword(user) ? 1 : 0) + user.mfa.passkeys + count
+  if (othersThan(identities.length - 1) === 0) throw lastCredential()
   await assertOwnerPresent(engine, user, actor, currentPassword)
   if (!(await engine.storage.deleteIdentity(identityId, userId)))
     throw new AuthError('not_found', 'No such identity')
-  if (!hasPassword(user) && (await engine.storage.listIdentities(userId)).length === 0) {
+  if (othersThan((await engine.storage.listIdentities(userId)).length) === 0) {
     await engine.storage.createIdentity(identity)
     throw lastCredential()
   }

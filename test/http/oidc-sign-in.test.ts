@@ -178,7 +178,10 @@ describe('sign-in with an identity provider', () => {
     expect(first.callback.status).toBe(302)
     expect(first.callback.location!.href).toBe(`${server.url}/notes?tab=1`)
     const cookies = parseSetCookies(first.callback.setCookies)
-    expect(cookies.get('accessToken')?.value).toBeTruthy()
+    const access = cookies.get('accessToken')!.value
+    const claims = JSON.parse(Buffer.from(access.split('.')[1]!, 'base64url').toString())
+    expect(claims.amr).toEqual(['fed'])
+    expect(typeof claims.auth_time).toBe('number')
     expect(cookies.get('refreshToken')?.attributes).toMatchObject({ path: '/auth', samesite: 'Strict' })
     // The flow cookie is gone: a callback uses it once.
     expect(first.browser.cookie(server.url, 'tokenpair_oidc')).toBeUndefined()
