@@ -26,6 +26,14 @@ async function tabTo(page: Page, selector: string, limit = 40): Promise<void> {
   throw new Error(`${selector} not reached with ${limit} presses of Tab`)
 }
 
+/**
+ * Waits until a sign-in has finished on the page: it moves the focus to the profile's heading as its
+ * last step, after the sessions and the linked providers are drawn. Tabbing before that would race it.
+ */
+async function signInSettled(page: Page): Promise<void> {
+  await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('profile-title')
+}
+
 /** Fills the focused field and moves on, by keyboard only. */
 async function typeAndTab(page: Page, text: string): Promise<void> {
   await page.keyboard.type(text)
@@ -109,6 +117,7 @@ describe('demo page (the ready server, in Chromium)', () => {
     await page.keyboard.press('Enter')
 
     await page.locator('[data-view="signed-in"]').waitFor({ state: 'visible' })
+    await signInSettled(page)
     await expect.poll(() => page.textContent('#profile-username')).toBe(user.username)
     expect(await page.textContent('#profile-email')).toBe(user.email)
     const sessions = page.locator('#sessions li')
@@ -160,6 +169,7 @@ describe('demo page (the ready server, in Chromium)', () => {
     await typeAndTab(page, user.username)
     await page.keyboard.type(user.password)
     await page.keyboard.press('Enter')
+    await signInSettled(page)
     const sessions = page.locator('#sessions li')
     await expect.poll(() => sessions.count()).toBe(2)
     expect(await page.locator('#sessions li', { hasText: '(this device)' }).count()).toBe(1)
