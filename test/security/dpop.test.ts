@@ -346,6 +346,35 @@ describe('DPoP settings', () => {
     }
   })
 
+  it('counts refreshes refused for their proof against the refresh limit', async () => {
+    const limited = await startTestServer({ rateLimit: { refresh: '3/1m' } })
+    try {
+      const key = await makeKey()
+      const target = `${limited.url}/auth/register`
+      const res = await request(target, {
+        body: newUser(),
+        headers: { 'x-auth-mode': 'bearer', dpop: await proof(key, target) },
+      })
+      const refreshToken = res.body.data.refreshToken as string
+      const codes: string[] = []
+      for (let i = 0; i < 4; i++) {
+        const refused = await request(`${limited.url}/auth/refresh`, {
+          body: { refreshToken },
+          headers: { 'x-auth-mode': 'bearer' },
+        })
+        codes.push(String(refused.body.code))
+      }
+      expect(codes).toEqual([
+        'invalid_dpop_proof',
+        'invalid_dpop_proof',
+        'invalid_dpop_proof',
+        'rate_limited',
+      ])
+    } finally {
+      await limited.close()
+    }
+  })
+
   it('DPOP=off ignores proofs: the session stays unbound', async () => {
     const open = await startTestServer({ rateLimit: false, dpop: 'off' })
     try {
