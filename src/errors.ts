@@ -4,6 +4,7 @@
  */
 import type { FieldError } from './protocol/envelope.js'
 import type { ErrorCode } from './protocol/error-codes.js'
+import type { OIDCErrorCode } from './protocol/oidc-errors.js'
 
 export type { FieldError } from './protocol/envelope.js'
 export { ERROR_CODES, type ErrorCode } from './protocol/error-codes.js'
@@ -75,4 +76,19 @@ export class ConfigError extends Error {
 /** True when `error` is an {@link AuthError} with the given code. */
 export function isAuthError(error: unknown, code?: ErrorCode): error is AuthError {
   return error instanceof AuthError && (code === undefined || error.code === code)
+}
+
+/**
+ * A sign-in with an identity provider that ends in a redirect with `?error=<code>` rather than an
+ * envelope: the browser is on a top-level navigation. Never holds a provider token or code.
+ */
+export class FederationError extends Error {
+  /** The redirect error code. */
+  readonly code: OIDCErrorCode
+
+  constructor(code: OIDCErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = this.constructor.name
+  }
 }

@@ -84,6 +84,87 @@ async function showSignedIn(user) {
   showView('signed-in')
   renderProfile(user ?? (await client.me()))
   await renderSessions()
+  await renderIdentities()
+}
+
+// ---- identity providers ----
+
+/** What each `?error=` of a provider sign-in means, for people. */
+const PROVIDER_ERRORS = {
+  oidc_failed: 'The sign-in with the identity provider failed. Please try again.',
+  account_exists: 'An account with this address exists. Log in, then link the provider.',
+  identity_taken: 'This provider account is linked to another user.',
+  email_missing: 'The identity provider gave no verified email address.',
+  login_required: 'Log in first to link an identity provider.',
+  account_disabled: 'This account is disabled.',
+  rate_limited: 'Too many attempts; try again later.',
+}
+
+/** The configured providers (`GET /auth/oidc/providers`); none on a server without them. */
+let providers = []
+
+async function loadProviders() {
+  try {
+    const res = await fetch('/auth/oidc/providers')
+    providers = res.ok ? ((await res.json()).data ?? []) : []
+  } catch {
+    providers = []
+  }
+}
+
+/** A link that starts a provider's flow: a top-level navigation, as the redirect dance needs. */
+function providerLink(provider, link) {
+  const a = document.createElement('a')
+  a.className = 'button'
+  const params = new URLSearchParams({ returnTo: '/' })
+  if (link) params.set('link', '1')
+  a.href = `/auth/oidc/${encodeURIComponent(provider.name)}/start?${params}`
+  a.textContent = `${link ? 'Link' : 'Sign in with'} ${provider.label}`
+  return a
+}
+
+function renderProviderButtons() {
+  $('#providers').hidden = providers.length === 0
+  $('#provider-buttons').replaceChildren(...providers.map((p) => providerLink(p, false)))
+}
+
+async function renderIdentities() {
+  const card = $('#identities-card')
+  const res = await client.fetch('/auth/identities')
+  const identities = res.ok ? ((await res.json()).data ?? []) : []
+  card.hidden = providers.length === 0 && identities.length === 0
+  const list = $('#identities')
+  list.replaceChildren()
+  for (const identity of identities) {
+    const item = document.createElement('li')
+    const label = providers.find((p) => p.name === identity.provider)?.label ?? identity.provider
+    const text = document.createElement('div')
+    text.textContent = `${label}${identity.email ? ` (${identity.email})` : ''}`
+    const unlink = document.createElement('button')
+    unlink.type = 'button'
+    unlink.className = 'danger'
+    unlink.textContent = 'Unlink'
+    unlink.setAttribute('aria-label', `Unlink ${label}`)
+    unlink.addEventListener('click', async () => {
+      const currentPassword = $('#unlink-password').value
+      const answer = await client.fetch(`/auth/identities/${encodeURIComponent(identity.id)}`, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(currentPassword ? { currentPassword } : {}),
+      })
+      const body = await answer.json()
+      $('#unlink-password').value = ''
+      if (!answer.ok) {
+        setStatus(body.message ?? 'Could not unlink.', 'error')
+        return
+      }
+      setStatus(`${label} unlinked.`, 'ok')
+      await renderIdentities()
+    })
+    item.append(text, unlink)
+    list.append(item)
+  }
+  $('#link-buttons').replaceChildren(...providers.map((p) => providerLink(p, true)))
 }
 
 function renderProfile(user) {
@@ -257,6 +338,14 @@ for (const id of ['#profile-title', '#sessions-title']) $(id).tabIndex = -1
 let pendingToken = new URLSearchParams(location.search).get('token') ?? ''
 
 async function start() {
+  await loadProviders()
+  renderProviderButtons()
+  // A provider sign-in that failed comes back with ?error=<code>: say what it means, once.
+  const providerError = new URLSearchParams(location.search).get('error')
+  if (providerError && location.pathname === '/') {
+    history.replaceState(null, '', '/')
+    setStatus(PROVIDER_ERRORS[providerError] ?? PROVIDER_ERRORS.oidc_failed, 'error')
+  }
   if (pendingToken && location.pathname === '/reset-password') {
     history.replaceState(null, '', '/reset-password')
     showView('reset')

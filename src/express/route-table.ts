@@ -34,8 +34,10 @@ export interface RouteRow<Deps> {
   readonly data: z.ZodType
   /** Set when the success body is not the envelope: its media type. */
   readonly bare?: BareMediaType
-  /** Status of the success answer. */
+  /** Status of the success answer; a `3xx` is a redirect (`Location`), with no body. */
   readonly status: number
+  /** Query parameters the route reads, for the document (the handler reads and checks them itself). */
+  readonly query?: z.ZodObject
   /** Builds the function the router mounts, after the access check that `auth` asks for. */
   create(deps: Deps): RequestHandler
 }
@@ -73,6 +75,7 @@ export interface BareRouteDefinition<Deps> {
   data: z.ZodType
   bare: BareMediaType
   status: number
+  query?: z.ZodObject
   handler: (deps: Deps) => RequestHandler
 }
 

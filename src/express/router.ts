@@ -4,7 +4,9 @@ import { describeErrorForLog } from '../common/logger.js'
 import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
 import {
+  identityEntrySchema,
   jwkSetSchema,
+  providerEntrySchema,
   publicUserSchema,
   revokedCountSchema,
   revokedSessionsSchema,
@@ -18,6 +20,7 @@ import {
   passwordResetRequestSchema,
   passwordResetSchema,
   registerSchema,
+  unlinkIdentitySchema,
   updateProfileSchema,
   verifyEmailSchema,
 } from '../users/user-schemas.js'
@@ -35,7 +38,9 @@ import {
   passwordResetHandler,
   passwordResetRequestHandler,
 } from './handlers/email.js'
+import { deleteIdentityHandler, identitiesHandler } from './handlers/identities.js'
 import { logoutAllHandler, logoutHandler } from './handlers/logout.js'
+import { oidcCallbackHandler, oidcProvidersHandler, oidcStartHandler } from './handlers/oidc.js'
 import { updateProfileHandler } from './handlers/profile.js'
 import { refreshHandler } from './handlers/refresh.js'
 import { jsonBody } from './json-body.js'
@@ -281,6 +286,70 @@ export const AUTH_ROUTES: readonly RouteRow<Engine>[] = [
     data: z.null(),
     status: 200,
     handler: deleteSessionHandler,
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/oidc/providers',
+    auth: 'none',
+    summary: 'The identity providers one can sign in with',
+    data: z.array(providerEntrySchema),
+    status: 200,
+    handler: oidcProvidersHandler,
+  }),
+  defineBareRoute({
+    method: 'get',
+    path: '/oidc/:provider/start',
+    auth: 'none',
+    summary:
+      'Redirect to the identity provider (authorization code, PKCE S256, state and nonce in a sealed cookie); `?link=1` with an access token links it to that user',
+    query: z.object({
+      returnTo: z
+        .string()
+        .optional()
+        .describe('A path of this site (`/…`, not `//…`); anything else becomes `/`'),
+      link: z.literal('1').optional().describe('Link the provider to the logged-in user'),
+    }),
+    data: z.null(),
+    bare: 'text/plain',
+    status: 302,
+    handler: oidcStartHandler,
+  }),
+  defineBareRoute({
+    method: 'get',
+    path: '/oidc/:provider/callback',
+    auth: 'none',
+    summary:
+      'The provider redirects back here: sets the token cookies and redirects to returnTo; a failure redirects to returnTo?error=<code> (oidc_failed, account_exists, identity_taken, email_missing, login_required, account_disabled, rate_limited)',
+    query: z.object({
+      code: z.string().optional(),
+      state: z.string().optional(),
+      iss: z.string().optional(),
+      error: z.string().optional(),
+    }),
+    data: z.null(),
+    bare: 'text/plain',
+    status: 302,
+    handler: oidcCallbackHandler,
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/identities',
+    auth: 'access',
+    summary: 'Provider accounts linked to the user, oldest first',
+    data: z.array(identityEntrySchema),
+    status: 200,
+    handler: identitiesHandler,
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/identities/:id',
+    auth: 'access',
+    summary:
+      'Unlink a provider account (needs currentPassword, or a recent login without a password); 409 last_credential for the only way in',
+    body: unlinkIdentitySchema,
+    data: z.null(),
+    status: 200,
+    handler: deleteIdentityHandler,
   }),
   defineBareRoute({ ...JWKS_ROUTE, handler: jwksHandler }),
   defineBareRoute({ ...REVOKED_SESSIONS_ROUTE, handler: revokedSessionsHandler }),

@@ -21,6 +21,7 @@ const ERROR_TABLE = [
   ['forbidden', 403],
   ['email_unverified', 403],
   ['reauthentication_required', 403],
+  ['last_credential', 409],
   ['not_found', 404],
   ['invalid_email_token', 400],
   ['invalid_reset_token', 400],

@@ -38,6 +38,28 @@ export const sessionEntrySchema = z.object({
 /** One active session of the user (`GET /sessions`). */
 export type SessionEntry = z.infer<typeof sessionEntrySchema>
 
+/** A provider account linked to the user (`GET /identities`). */
+export const identityEntrySchema = z.object({
+  id: z.string(),
+  /** The configured provider's name, e.g. `google`. */
+  provider: z.string(),
+  /** The address the provider gave at linking, or `null`. */
+  email: z.string().nullable(),
+  createdAt: isoTime,
+})
+/** A provider account linked to the user (`GET /identities`). */
+export type IdentityEntry = z.infer<typeof identityEntrySchema>
+
+/** A configured identity provider (`GET /oidc/providers`): what a sign-in button needs. */
+export const providerEntrySchema = z.object({
+  /** The name in the provider's paths: `/oidc/<name>/start`. */
+  name: z.string(),
+  /** The button text. */
+  label: z.string(),
+})
+/** A configured identity provider (`GET /oidc/providers`). */
+export type ProviderEntry = z.infer<typeof providerEntrySchema>
+
 /** `data` of `POST /logout-all`: how many sessions it ended, the current one included. */
 export const revokedCountSchema = z.object({ revoked: z.int().min(0) })
 /** `data` of `POST /logout-all`. */

@@ -101,6 +101,14 @@ function parametersOf(row: RouteRow<unknown>): unknown[] {
     required: true,
     schema: inputSchemaOf(z.string()),
   }))
+  for (const [name, schema] of Object.entries(row.query?.shape ?? {})) {
+    parameters.push({
+      name,
+      in: 'query',
+      required: !(schema as z.ZodType).safeParse(undefined).success,
+      schema: inputSchemaOf(schema as z.ZodType),
+    })
+  }
   if (issuesTokens(row)) {
     parameters.push({
       name: AUTH_MODE_HEADER,
@@ -144,10 +152,15 @@ function describe(
   }
   const security = SECURITY[row.auth]
   if (security) operation.security = security
-  const success: Record<string, unknown> = {
-    description: 'Success',
-    content: { [row.bare ?? 'application/json']: { schema: answer } },
-  }
+  const redirects = row.status >= 300 && row.status < 400
+  const success: Record<string, unknown> = redirects
+    ? {
+        description: row.summary,
+        headers: {
+          Location: { description: 'Where the browser goes next', schema: inputSchemaOf(z.string()) },
+        },
+      }
+    : { description: 'Success', content: { [row.bare ?? 'application/json']: { schema: answer } } }
   if (issuesTokens(row)) success.headers = tokenCookiesHeader(options.basePath)
   operation.responses = {
     [String(row.status)]: success,

@@ -5,6 +5,7 @@ import type { Engine } from '../engine/engine.js'
 import { AuthError, ConfigError } from '../errors.js'
 import type { ClientInfo } from '../sessions/token-pair.js'
 import type { UserRecord } from '../storage/storage.js'
+import { hasPassword } from './federation.js'
 import { queueSecurityNotice } from './notices.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 import { assertReauthenticated } from './reauthentication.js'
@@ -103,7 +104,8 @@ export async function authenticateUser(
  */
 async function checkCredentials(engine: Engine, input: LoginInput): Promise<UserRecord> {
   const user = await engine.storage.findUserByLogin(input.login)
-  if (!user) {
+  // An account without a password (made by an identity provider) takes as long as an unknown name.
+  if (!user || !hasPassword(user)) {
     await verifyAgainstDummy(input.password)
     throw invalidCredentials()
   }

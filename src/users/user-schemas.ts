@@ -94,3 +94,9 @@ export type PasswordResetRequestInput = z.infer<typeof passwordResetRequestSchem
 /** `POST /password/reset`. */
 export const passwordResetSchema = z.object({ token: mailToken, newPassword: passwordSchema })
 export type PasswordResetInput = z.infer<typeof passwordResetSchema>
+
+/** `DELETE /identities/:id`: `currentPassword` where the account has a password. No body is fine. */
+export const unlinkIdentitySchema = z
+  .strictObject({ currentPassword: currentPasswordSchema.optional() })
+  .optional()
+export type UnlinkIdentityInput = z.infer<typeof unlinkIdentitySchema>

@@ -1,0 +1,167 @@
+import type { Request, RequestHandler, Response } from 'express'
+import type { Engine } from '../../engine/engine.js'
+import { FederationError, RateLimitError } from '../../errors.js'
+import { FLOW_LIFETIME_MS } from '../../oidc/flow-cookie.js'
+import { createFlowSecrets, describeFlowFailure } from '../../oidc/relying-party.js'
+import { resolveReturnTo, withErrorCode } from '../../oidc/return-to.js'
+import type { ProviderEntry } from '../../protocol/wire-schemas.js'
+import { linkIdentity, signInWithIdentity } from '../../users/federation.js'
+import { readClientInfo } from '../client-info.js'
+import { sendError } from '../envelope.js'
+import {
+  clearFlowCookie,
+  type Federation,
+  federationOf,
+  openFederatedSession,
+  readLoggedInUser,
+  readRedirectURI,
+  readRelyingParty,
+  setFlowCookie,
+} from '../federation.js'
+import type { RouteAnswer, RouteHandler } from '../route-table.js'
+import { readCookie } from '../token-source.js'
+
+/** Sends the browser on: a redirect that no cache keeps. */
+function redirect(res: Response, location: string): void {
+  res.setHeader('Cache-Control', 'no-store')
+  res.redirect(302, location)
+}
+
+/**
+ * Ends a failed flow: a redirect to `returnTo` with `?error=<code>` and nothing logged in. The
+ * log line names the provider and the failed check, never the code, a token or the provider's words.
+ */
+function redirectWithError(
+  federation: Federation,
+  res: Response,
+  returnTo: string,
+  provider: string,
+  error: unknown,
+): void {
+  const code =
+    error instanceof FederationError
+      ? error.code
+      : error instanceof RateLimitError
+        ? 'rate_limited'
+        : 'oidc_failed'
+  const logger = federation.engine.options.logger
+  if (error instanceof FederationError || error instanceof RateLimitError) {
+    logger.warn({ provider, outcome: code, ...describeFlowFailure(error) }, 'oidc: sign-in failed')
+  } else {
+    const err =
+      error instanceof Error
+        ? { name: error.name, message: error.message, stack: error.stack }
+        : { message: String(error) }
+    logger.error({ provider, err }, 'oidc: sign-in failed')
+  }
+  redirect(res, withErrorCode(returnTo, code))
+}
+
+/** Runs a flow step; an unknown provider is a `404` in the envelope, any other failure a redirect with its code. */
+async function runFlowStep(
+  federation: Federation,
+  req: Request,
+  res: Response,
+  step: (returnTo: { value: string }) => Promise<void>,
+): Promise<void> {
+  const returnTo = { value: resolveReturnTo(req.query.returnTo) }
+  let party: ReturnType<typeof readRelyingParty>
+  try {
+    party = readRelyingParty(federation, req)
+  } catch (error) {
+    sendError(res, error)
+    return
+  }
+  try {
+    await step(returnTo)
+  } catch (error) {
+    redirectWithError(federation, res, returnTo.value, party.provider.name, error)
+  }
+}
+
+/**
+ * `GET /oidc/:provider/start`: sends the browser to the provider (authorization code with PKCE
+ * S256, `state` and `nonce`), keeping the flow in a sealed cookie that only the callback gets.
+ * With `?link=1` and a valid access token, the callback links the provider to that user.
+ */
+export function oidcStartHandler(engine: Engine): RequestHandler {
+  const federation = federationOf(engine)
+  return async function oidcStart(req, res) {
+    await runFlowStep(federation, req, res, async (returnTo) => {
+      const party = readRelyingParty(federation, req)
+      let linkUserId: string | null = null
+      if (req.query.link === '1') {
+        linkUserId = await readLoggedInUser(engine, req)
+        if (linkUserId === null)
+          throw new FederationError('login_required', 'Log in to link an identity provider')
+      }
+      const redirectUri = readRedirectURI(engine, party.provider, req)
+      if (redirectUri === null) {
+        throw new FederationError('oidc_failed', 'No redirect URI: set APP_URL or the provider redirectUri')
+      }
+      const secrets = createFlowSecrets(party.provider)
+      const location = await party.authorizationURL(redirectUri, secrets)
+      const sealed = federation.sealer.seal(party.provider.name, {
+        ...secrets,
+        returnTo: returnTo.value,
+        linkUserId,
+        expiresAt: Date.now() + FLOW_LIFETIME_MS,
+      })
+      setFlowCookie(federation, res, redirectUri, sealed)
+      redirect(res, location.href)
+    })
+  }
+}
+
+/**
+ * `GET /oidc/:provider/callback`: the provider's redirect back. Rate-limited per IP; the flow
+ * cookie is cleared whatever happens; the code is exchanged and the ID token checked
+ * (openid-client); then the identity signs in (or, for a link, joins the logged-in user) and the
+ * browser goes on to `returnTo`. Every failure: `302` to `returnTo?error=<code>`, nothing logged in.
+ */
+export function oidcCallbackHandler(engine: Engine): RequestHandler {
+  const federation = federationOf(engine)
+  return async function oidcCallback(req, res) {
+    await runFlowStep(federation, req, res, async (returnTo) => {
+      const party = readRelyingParty(federation, req)
+      const redirectUri = readRedirectURI(engine, party.provider, req)
+      if (redirectUri === null) throw new FederationError('oidc_failed', 'No redirect URI')
+      const flow = federation.sealer.open(
+        party.provider.name,
+        readCookie(req, federation.cookieName),
+        Date.now(),
+      )
+      clearFlowCookie(federation, res, redirectUri)
+      // The returnTo the start checked and sealed, not one from this URL's query.
+      returnTo.value = flow?.returnTo ?? '/'
+      await engine.limits.consumeOIDCCallback(readClientInfo(req).ip)
+      if (!flow)
+        throw new FederationError('oidc_failed', 'No sign-in in progress (missing or expired cookie)')
+      const query = new URL(req.originalUrl, 'http://callback.invalid').searchParams
+      const profile = await party.completeSignIn(redirectUri, query, flow)
+      if (flow.linkUserId !== null) {
+        // The same user must still be logged in here as at the start.
+        if ((await readLoggedInUser(engine, req)) !== flow.linkUserId) {
+          throw new FederationError('login_required', 'Log in again to link the provider')
+        }
+        await linkIdentity(engine, flow.linkUserId, profile)
+        redirect(res, returnTo.value)
+        return
+      }
+      const { user } = await signInWithIdentity(engine, profile)
+      await openFederatedSession(engine, req, res, user)
+      redirect(res, returnTo.value)
+    })
+  }
+}
+
+/** `GET /oidc/providers`: the configured providers, for sign-in buttons. */
+export function oidcProvidersHandler(
+  engine: Engine,
+  answer: RouteAnswer<ProviderEntry[]>,
+): RouteHandler<undefined> {
+  const entries = engine.options.providers.map((p) => ({ name: p.name, label: p.label }))
+  return function oidcProviders(_req, res) {
+    answer.send(res, entries, 'Identity providers')
+  }
+}
