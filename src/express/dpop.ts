@@ -27,9 +27,12 @@ export function readDPoPHeader(req: Request): string | null {
   return header.trim()
 }
 
-/** The URL the client addressed (`htu`): scheme and `Host` as Express reads them (`trust proxy`). */
+/**
+ * The URL the client addressed (`htu`): scheme and host as Express reads them, so that behind a
+ * proxy (`trust proxy`) they are the ones the client used (`X-Forwarded-Proto`, `X-Forwarded-Host`).
+ */
 export function requestTarget(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl}`
+  return `${req.protocol}://${req.host}${req.originalUrl}`
 }
 
 /** Verifies the request's proof for `request` (this method and URL, and `ath` when given). */

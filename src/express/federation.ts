@@ -120,9 +120,11 @@ export async function openFederatedSession(
   req: Request,
   res: Response,
   user: UserRecord,
+  dpopJkt: string | null,
 ): Promise<void> {
   if (user.disabledAt !== null) throw new FederationError('account_disabled', 'This account is disabled')
-  const client = readClientInfo(req)
+  // With `dpopJkt` the session is bound to the key the start named (its first refresh proves it).
+  const client = { ...readClientInfo(req), jkt: dpopJkt }
   const pair = await openSession(engine, user, client, 'login', { amr: ['fed'] })
   const ip = client.ip ?? undefined
   engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })

@@ -13,6 +13,11 @@ export interface FlowState extends FlowSecrets {
   returnTo: string
   /** The user who asked to link this provider (`?link=1`), or `null` for a sign-in. */
   linkUserId: string | null
+  /**
+   * The DPoP key thumbprint the start named (`?dpop_jkt=`, RFC 9449 §10): the session the
+   * callback opens is bound to it. `null` (or absent) for an unbound session.
+   */
+  dpopJkt?: string | null
   /** Epoch milliseconds after which the callback refuses it. */
   expiresAt: number
 }

@@ -33,7 +33,9 @@ export async function rotateRefreshToken(
   try {
     pair = await rotate(engine, token, client)
   } catch (error) {
-    if (!isRefusedRefreshToken(error)) await attempt.cancel()
+    // A refresh refused for its proof counts too: a thief holding a bound token has no key to try.
+    const refusedProof = error instanceof AuthError && error.code === 'invalid_dpop_proof'
+    if (!isRefusedRefreshToken(error) && !refusedProof) await attempt.cancel()
     throw error
   }
   await attempt.succeed()

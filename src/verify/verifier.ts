@@ -17,6 +17,7 @@ import type { ClaimsWith, CustomClaims, NoClaims } from '../tokens/custom-claims
 import { MemoryDPoPReplayStore } from '../tokens/dpop-replay.js'
 import { verifyCompactJWS } from '../tokens/jws-verify.js'
 import { RevocationList } from './revocation-list.js'
+import { createSharedReplayStore } from './shared-replay.js'
 
 /** Asymmetric algorithms a JWKS-only verifier accepts (HS256 has no public key to publish). */
 export const VERIFIER_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const
@@ -65,8 +66,10 @@ export interface VerifierOptions {
    */
   revocationsUrl?: string | URL
   /**
-   * With `revocations`: a Redis (the auth server's `REDIS_URL`) to listen on, so that a
-   * revocation is read at once rather than at the next poll; needs `ioredis`. Default: poll only.
+   * A Redis (the auth server's `REDIS_URL`; needs `ioredis`): with `revocations`, the verifier
+   * listens there and reads the feed at once when the server announces a revocation, rather than
+   * at the next poll; and the DPoP proofs any instance of this service accepted are remembered
+   * there, so that one replayed to another instance is refused. Default: poll only, proofs in memory.
    */
   redisUrl?: string
   /** The channel the auth server announces revocations on. Default `tokenpair:revocations` (its key prefix, then `revocations`). */
@@ -131,6 +134,9 @@ export function createVerifier<C extends CustomClaims = NoClaims>(options: Verif
     cacheMaxAge: resolveDuration('cacheMaxAge', options.cacheMaxAge, '10m'),
     timeoutDuration: timeoutMs,
   })
+  if (options.redisUrl !== undefined && !/^rediss?:\/\//.test(options.redisUrl)) {
+    throw new ConfigError('redisUrl', 'must start with redis:// or rediss://')
+  }
   const revocations = options.revocations === true ? createRevocationList(options, url, timeoutMs) : null
   const expected = Object.freeze({ issuer: options.issuer, audience: options.audience, clockToleranceMs })
   // jose keeps one CryptoKey per JWK of the set it holds; each is turned into a KeyObject once.
@@ -175,14 +181,19 @@ export function createVerifier<C extends CustomClaims = NoClaims>(options: Verif
   }
 
   const allowedOrigins = Object.freeze([...(options.allowedOrigins ?? [])])
-  // DPoP proofs seen by this verifier (one process); a bound token needs a fresh one every request.
-  const dpop = { replay: new MemoryDPoPReplayStore(), clockToleranceMs }
+  // DPoP proofs seen by this service: a bound token needs a fresh one on every request. With
+  // `redisUrl` they are shared by every instance; else remembered by this process alone.
+  const shared = options.redisUrl === undefined ? null : createSharedReplayStore(options.redisUrl)
+  const dpop = { replay: shared?.store ?? new MemoryDPoPReplayStore(), clockToleranceMs }
   return Object.freeze({
     verify,
     requireAuth: (opts?: Omit<RequireAuthOptions, 'checkSession'>) =>
       createRequireAuth({ verify, allowedOrigins, dpop }, { ...opts, checkSession: false }),
     readAuth: (req: Request) => readRequestAuth<C>(req),
-    close: () => revocations?.close(),
+    close: () => {
+      revocations?.close()
+      shared?.close()
+    },
   })
 }
 
@@ -213,9 +224,6 @@ function createRevocationList(options: VerifierOptions, jwksUrl: URL, timeoutMs:
     min: 100,
     max: MAX_TIMER_MS,
   })
-  if (options.redisUrl !== undefined && !/^rediss?:\/\//.test(options.redisUrl)) {
-    throw new ConfigError('redisUrl', 'must start with redis:// or rediss://')
-  }
   const redis =
     options.redisUrl === undefined
       ? undefined

@@ -104,11 +104,18 @@ function callbackHop(hops: Hop[]): Hop {
 /** Runs the dance from tokenpair's start up to (and including) its callback; returns every hop. */
 async function dance(
   browser: RedirectBrowser,
-  options: { provider?: string; returnTo?: string; link?: boolean; stopAt?: (next: URL) => boolean } = {},
+  options: {
+    provider?: string
+    returnTo?: string
+    link?: boolean
+    dpopJkt?: string
+    stopAt?: (next: URL) => boolean
+  } = {},
 ): Promise<Hop[]> {
   const start = new URL(`${server.url}/auth/oidc/${options.provider ?? 'corp'}/start`)
   if (options.returnTo !== undefined) start.searchParams.set('returnTo', options.returnTo)
   if (options.link) start.searchParams.set('link', '1')
+  if (options.dpopJkt !== undefined) start.searchParams.set('dpop_jkt', options.dpopJkt)
   // Stop after the callback: where it sends the browser is what the tests look at.
   let passedCallback = false
   return browser.follow(start, {
@@ -210,6 +217,20 @@ describe('sign-in with an identity provider', () => {
       },
     })
     expect(refreshed.status).toBe(200)
+  })
+
+  it('binds the session to the key the start names (dpop_jkt): its refresh needs a proof by it', async () => {
+    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'
+    const { callback, browser } = await signInAs(newAccount(), { dpopJkt: jkt })
+    const access = parseSetCookies(callback.setCookies).get('accessToken')!.value
+    expect(JSON.parse(Buffer.from(access.split('.')[1]!, 'base64url').toString()).cnf).toEqual({ jkt })
+    const refresh = await request(`${server.url}/auth/refresh`, {
+      body: { refreshToken: browser.cookie(server.url, 'refreshToken') },
+      headers: { 'x-auth-mode': 'bearer' },
+    })
+    expect([refresh.status, refresh.body.code]).toEqual([401, 'invalid_dpop_proof'])
+    const malformed = await dance(new RedirectBrowser(), { dpopJkt: 'not-a-thumbprint' })
+    expect(malformed[0]!.location!.searchParams.get('error')).toBe('oidc_failed')
   })
 
   it('takes a free username when the provider’s is taken', async () => {

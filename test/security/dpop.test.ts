@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SecurityEvent } from '../../src/events/events.js'
 import { createVerifier } from '../../src/verify/index.js'
 import { newUser, request } from '../helpers/http.js'
+import { REDIS_URL, requireRedis } from '../helpers/redis.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 
 /** A client's key pair, as a DPoP client holds it. */
@@ -299,6 +300,52 @@ describe('DPoP: bound access tokens on protected routes', () => {
   })
 })
 
+const redisUp = await requireRedis('test/security/dpop.test.ts')
+
+describe.runIf(redisUp)('DPoP: a service of several instances (createVerifier with redisUrl)', () => {
+  it('refuses on one instance a proof that another instance accepted', async () => {
+    const key = await makeKey()
+    const tokens = await register(key)
+    // Two instances of one service behind one URL: the proxy's, as X-Forwarded-* tell them.
+    const instances = await Promise.all(
+      [0, 1].map(async () => {
+        const verifier = createVerifier({
+          jwksUrl: url('/.well-known/jwks.json'),
+          issuer: 'tokenpair',
+          audience: 'tokenpair',
+          redisUrl: REDIS_URL,
+        })
+        const app = express().set('trust proxy', true)
+        app.get('/notes', verifier.requireAuth(), (_req, res) => {
+          res.json({ ok: true })
+        })
+        const served = await new Promise<Server>((resolve) => {
+          const s = app.listen(0, '127.0.0.1', () => resolve(s))
+        })
+        return { verifier, served, url: `http://127.0.0.1:${(served.address() as AddressInfo).port}/notes` }
+      }),
+    )
+    try {
+      const publicUrl = `https://notes-${randomUUID()}.example/notes`
+      const sound = await proof(key, publicUrl, { htm: 'GET', accessToken: tokens.accessToken })
+      const headers = {
+        authorization: `DPoP ${tokens.accessToken}`,
+        dpop: sound,
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': new URL(publicUrl).host,
+      }
+      expect((await request(instances[0]!.url, { headers })).status).toBe(200)
+      const replayed = await request(instances[1]!.url, { headers })
+      expect([replayed.status, replayed.body.code]).toEqual([401, 'invalid_dpop_proof'])
+    } finally {
+      for (const instance of instances) {
+        instance.verifier.close()
+        instance.served.close()
+      }
+    }
+  })
+})
+
 describe('DPoP settings', () => {
   it('DPOP=required refuses a login and a refresh without a proof', async () => {
     const strict = await startTestServer({ rateLimit: false, dpop: 'required' })
@@ -343,6 +390,35 @@ describe('DPoP settings', () => {
       expect(payloadOf(second.body.data.accessToken).cnf).toEqual({ jkt: key.jkt })
     } finally {
       await strict.close()
+    }
+  })
+
+  it('counts refreshes refused for their proof against the refresh limit', async () => {
+    const limited = await startTestServer({ rateLimit: { refresh: '3/1m' } })
+    try {
+      const key = await makeKey()
+      const target = `${limited.url}/auth/register`
+      const res = await request(target, {
+        body: newUser(),
+        headers: { 'x-auth-mode': 'bearer', dpop: await proof(key, target) },
+      })
+      const refreshToken = res.body.data.refreshToken as string
+      const codes: string[] = []
+      for (let i = 0; i < 4; i++) {
+        const refused = await request(`${limited.url}/auth/refresh`, {
+          body: { refreshToken },
+          headers: { 'x-auth-mode': 'bearer' },
+        })
+        codes.push(String(refused.body.code))
+      }
+      expect(codes).toEqual([
+        'invalid_dpop_proof',
+        'invalid_dpop_proof',
+        'invalid_dpop_proof',
+        'rate_limited',
+      ])
+    } finally {
+      await limited.close()
     }
   })
 

@@ -80,6 +80,25 @@ async function runFlowStep(
 }
 
 /**
+ * The key a sign-in's session is to be bound to: a navigation carries no `DPoP` header, so the
+ * start names the key's thumbprint (`?dpop_jkt=`, RFC 9449 §10) and the client's first refresh
+ * proves it. Refused when malformed, and when absent under `DPOP=required`; ignored with `off`.
+ */
+function readStartBinding(engine: Engine, req: Request): string | null {
+  if (engine.options.dpop === 'off') return null
+  const jkt = req.query.dpop_jkt
+  if (jkt === undefined) {
+    if (engine.options.dpop === 'required')
+      throw new FederationError('oidc_failed', 'DPoP is required: send dpop_jkt')
+    return null
+  }
+  if (typeof jkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jkt)) {
+    throw new FederationError('oidc_failed', 'dpop_jkt is not a key thumbprint')
+  }
+  return jkt
+}
+
+/**
  * `GET /oidc/:provider/start`: sends the browser to the provider (authorization code with PKCE
  * S256, `state` and `nonce`), keeping the flow in a sealed cookie that only the callback gets.
  * With `?link=1` and a valid access token, the callback links the provider to that user.
@@ -99,12 +118,14 @@ export function oidcStartHandler(engine: Engine): RequestHandler {
       if (redirectUri === null) {
         throw new FederationError('oidc_failed', 'No redirect URI: set APP_URL or the provider redirectUri')
       }
+      const dpopJkt = readStartBinding(engine, req)
       const secrets = createFlowSecrets(party.provider)
       const location = await party.authorizationURL(redirectUri, secrets)
       const sealed = federation.sealer.seal(party.provider.name, {
         ...secrets,
         returnTo: returnTo.value,
         linkUserId,
+        dpopJkt,
         expiresAt: Date.now() + FLOW_LIFETIME_MS,
       })
       setFlowCookie(federation, res, redirectUri, sealed)
@@ -149,7 +170,7 @@ export function oidcCallbackHandler(engine: Engine): RequestHandler {
         return
       }
       const { user } = await signInWithIdentity(engine, profile)
-      await openFederatedSession(engine, req, res, user)
+      await openFederatedSession(engine, req, res, user, flow.dpopJkt ?? null)
       redirect(res, returnTo.value)
     })
   }
