@@ -61,6 +61,38 @@ export function userRow(user: model.UserRecord): Insertable<UsersTable> {
   }
 }
 
+/** A session's columns under `s_` names, for a read that joins the session (`s`) to its user. */
+export const SESSION_COLUMNS_AS = [
+  's.id as s_id',
+  's.user_id as s_user_id',
+  's.created_at as s_created_at',
+  's.last_used_at as s_last_used_at',
+  's.expires_at as s_expires_at',
+  's.idle_expires_at as s_idle_expires_at',
+  's.user_agent as s_user_agent',
+  's.ip as s_ip',
+  's.revoked_at as s_revoked_at',
+  's.revoked_reason as s_revoked_reason',
+] as const
+
+type JoinedSessionRow = { [K in keyof Selectable<SessionsTable> as `s_${K}`]: Selectable<SessionsTable>[K] }
+
+/** The session of a row read with {@link SESSION_COLUMNS_AS}. */
+export function sessionFromJoinedRow(row: JoinedSessionRow): model.SessionRecord {
+  return sessionFromRow({
+    id: row.s_id,
+    user_id: row.s_user_id,
+    created_at: row.s_created_at,
+    last_used_at: row.s_last_used_at,
+    expires_at: row.s_expires_at,
+    idle_expires_at: row.s_idle_expires_at,
+    user_agent: row.s_user_agent,
+    ip: row.s_ip,
+    revoked_at: row.s_revoked_at,
+    revoked_reason: row.s_revoked_reason,
+  })
+}
+
 export function sessionFromRow(row: Selectable<SessionsTable>): model.SessionRecord {
   return {
     id: row.id,

@@ -5,11 +5,14 @@ import { migrateToLatest } from './migrations.js'
 import type { Database, UsersTable } from './schema.js'
 import { consumeEmailTokenInTransaction, replaceEmailTokenInTransaction } from './sql-email-tokens.js'
 import { consumeRefreshTokenInTransaction } from './sql-rotation.js'
+import { rotateInOneStatement } from './sql-rotation-cte.js'
 import {
   keyFromRow,
   keyRow,
   matchDeadSession,
   matchLiveSession,
+  SESSION_COLUMNS_AS,
+  sessionFromJoinedRow,
   sessionFromRow,
   sessionRow,
   tokenRow,
@@ -175,6 +178,19 @@ export class SQLStorage implements model.Storage {
     })
   }
 
+  findSessionWithUser(id: string): Promise<{ session: model.SessionRecord; user: model.UserRecord } | null> {
+    return this.#guard.run(async () => {
+      const row = await this.#db
+        .selectFrom('tp_sessions as s')
+        .innerJoin('tp_users as u', 'u.id', 's.user_id')
+        .selectAll('u')
+        .select(SESSION_COLUMNS_AS)
+        .where('s.id', '=', id)
+        .executeTakeFirst()
+      return row ? { session: sessionFromJoinedRow(row), user: userFromRow(row) } : null
+    })
+  }
+
   listActiveSessions(userId: string, now: number): Promise<model.SessionRecord[]> {
     return this.#guard.run(async () => {
       const rows = await this.#db
@@ -221,6 +237,15 @@ export class SQLStorage implements model.Storage {
   }
 
   consumeRefreshToken(input: model.ConsumeRefreshTokenInput): Promise<model.ConsumeResult> {
+    const { parentJti } = input.next
+    if (this.#traits.rotatesInOneStatement && parentJti !== null) {
+      return this.#guard.run(async () => {
+        // The common case in one round trip; anything else (grace, reuse, invalid) in the transaction.
+        const session = await rotateInOneStatement(this.#db, { ...input, next: { ...input.next, parentJti } })
+        if (session !== null) return { status: 'rotated', session }
+        return this.#transaction((trx) => consumeRefreshTokenInTransaction(trx, this.#traits, input))
+      })
+    }
     return this.#runTransaction((trx) => consumeRefreshTokenInTransaction(trx, this.#traits, input))
   }
 
