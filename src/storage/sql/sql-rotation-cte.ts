@@ -1,7 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import type { ConsumeRefreshTokenInput, SessionRecord } from '../storage.js'
 import type { Database } from './schema.js'
-import { matchLiveSession, sessionFromRow } from './sql-rows.js'
+import { claimToken } from './sql-rotation.js'
+import { sessionFromRow } from './sql-rows.js'
 
 /*
  * The common case of a rotation in one statement, for a database with data-modifying CTEs
@@ -22,27 +23,9 @@ export async function rotateInOneStatement(
   db: Kysely<Database>,
   input: ConsumeRefreshTokenInput & { next: { parentJti: string } },
 ): Promise<SessionRecord | null> {
-  const { tokenHash, sessionId, now, next, sealedNext } = input
+  const { now, next } = input
   const row = await db
-    .with('won', (qb) =>
-      qb
-        .updateTable('tp_refresh_tokens')
-        .set({ used_at: now, successor_jti: next.jti, successor_sealed: sealedNext })
-        .where('token_hash', '=', tokenHash)
-        .where('session_id', '=', sessionId)
-        .where('used_at', 'is', null)
-        .where('expires_at', '>', now)
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('tp_sessions')
-              .select('id')
-              .where('id', '=', sessionId)
-              .where(matchLiveSession(now)),
-          ),
-        )
-        .returning('jti'),
-    )
+    .with('won', (qb) => claimToken(qb, input).returning('jti'))
     .with('child', (qb) =>
       qb
         .insertInto('tp_refresh_tokens')
