@@ -20,6 +20,8 @@ const { values } = parseArgs({
     soak: { type: 'string', default: '120' },
     connections: { type: 'string', default: '50' },
     tsx: { type: 'boolean', default: false },
+    // Case ids (or their prefixes, comma-separated) to run, e.g. `--only refresh:,same:bare`.
+    only: { type: 'string', default: '' },
     out: { type: 'string', default: fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)) },
   },
 })
@@ -290,6 +292,12 @@ try {
     },
   })
 
+  const only = values.only!.split(',').filter((p) => p !== '')
+  if (only.length > 0) {
+    const kept = cases.filter((c) => only.some((prefix) => c.id.startsWith(prefix)))
+    cases.splice(0, cases.length, ...kept)
+    notes.push(`Only the cases ${only.join(', ')} were run (--only).`)
+  }
   for (let round = 0; round < ROUNDS; round++) {
     // Each round starts one case further along, so no case always runs first or last.
     const order = cases.map((_, i) => cases[(i + round) % cases.length]!)

@@ -85,12 +85,15 @@ async function rotate(engine: Engine, token: string, client: ClientInfo): Promis
   // With DPoP off, a rotation drops a binding made before, rather than issue tokens no proof comes with.
   const jkt = options.dpop === 'off' ? null : (claims.cnf?.jkt ?? null)
   const now = Date.now()
-  // The session gives the absolute expiry that caps the new token; the user gives the claims. The
-  // two reads are independent: on a pooled database they run side by side.
-  const [session, user] = await Promise.all([
-    storage.findSession(claims.sid),
-    storage.findUserById(claims.sub),
-  ])
+  // The session gives the absolute expiry that caps the new token; the user gives the claims: one
+  // joined read where the storage has it, else two side by side.
+  const found = storage.findSessionWithUser
+    ? await storage.findSessionWithUser(claims.sid)
+    : await Promise.all([storage.findSession(claims.sid), storage.findUserById(claims.sub)]).then(
+        ([session, user]) => (session && user ? { session, user } : null),
+      )
+  const session = found?.session
+  const user = found?.user
   if (!session || session.userId !== claims.sub || !isSessionLive(session, now)) {
     throw invalid()
   }

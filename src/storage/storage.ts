@@ -288,6 +288,12 @@ export interface Storage {
   createSession(session: SessionRecord, firstToken: NewRefreshToken): Promise<void>
   /** The session with this id (revoked or not), or `null`. */
   findSession(id: string): Promise<SessionRecord | null>
+  /**
+   * The session with this id and its user, in one read (a join): what a rotation reads first.
+   * `null` when either is missing. Optional: without it a rotation reads `findSession` and
+   * `findUserById` side by side.
+   */
+  findSessionWithUser?(id: string): Promise<{ session: SessionRecord; user: UserRecord } | null>
   /** Sessions of `userId` that are not revoked and not expired (absolute or idle) at `now`, newest first. */
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>
   /** Revokes one session of `userId` if it is active; returns whether it did. */

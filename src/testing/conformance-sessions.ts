@@ -21,6 +21,17 @@ export function describeSessionConformance(suite: ConformanceSuite): void {
       expect((await suite.storage.listActiveSessions(user.id, Date.now()))[0]?.dpopJkt).toBe(bound.dpopJkt)
     })
 
+    it('finds a session with its user in one read, where the storage offers it', async () => {
+      const { storage } = suite
+      if (!storage.findSessionWithUser) return
+      const { user, session } = await seedSession()
+      const found = await storage.findSessionWithUser(session.id)
+      expect(found).toEqual({ session, user: await storage.findUserById(user.id) })
+      await storage.revokeSession(session.id, user.id, 'logout', Date.now())
+      expect((await storage.findSessionWithUser(session.id))?.session.revokedReason).toBe('logout')
+      expect(await storage.findSessionWithUser('no-such-session')).toBeNull()
+    })
+
     it('lists active sessions newest first, leaving out revoked and expired ones', async () => {
       const now = Date.now()
       const user = makeUser()

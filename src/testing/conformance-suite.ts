@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { afterEach, beforeEach, expect } from 'vitest'
 import { AuthError } from '../errors.js'
 import type {
@@ -57,6 +58,11 @@ export interface ConformanceSuite {
 export function useConformanceSuite(options: ConformanceOptions): ConformanceSuite {
   let storage: Storage
   const extra: Storage[] = []
+  /*
+   * The jti of each token the suite made, by hash: a consume names its parent, as a real rotation
+   * does (the presented token's own jti), which is the path PostgreSQL runs in one statement.
+   */
+  const jtiByHash = new Map<string, string>()
 
   beforeEach(async () => {
     storage = await options.create()
@@ -80,12 +86,15 @@ export function useConformanceSuite(options: ConformanceOptions): ConformanceSui
       await storage.createUser(user)
       const session = makeSession(user.id, {}, now)
       const token = makeToken(session.id, {}, now)
+      jtiByHash.set(token.tokenHash, token.jti)
       await storage.createSession(session, token)
       return { user, session, token }
     },
 
     async consume(tokenHash, sessionId, now, graceMs, on = storage) {
-      const offered = makeToken(sessionId, { expiresAt: now + DAY }, now)
+      const parentJti = jtiByHash.get(tokenHash) ?? randomUUID()
+      const offered = makeToken(sessionId, { expiresAt: now + DAY, parentJti }, now)
+      jtiByHash.set(offered.tokenHash, offered.jti)
       const result = await on.consumeRefreshToken({
         tokenHash,
         sessionId,

@@ -152,8 +152,9 @@ describe.skipIf(serverUrl === null)('PostgreSQL going away', () => {
     const user = await registerBearer(app.url)
     const locker = await openLocker()
     try {
-      // Reads of tp_sessions pass, its UPDATE waits: the rotation has marked the token used and
-      // inserted the child when it blocks, and dies there.
+      // Reads of tp_sessions pass, its UPDATE waits: the rotation's one statement (sql-rotation-cte.ts)
+      // has marked the token used and inserted the child when it blocks on the session's UPDATE, and
+      // dies there.
       await locker.query('BEGIN')
       await locker.query('LOCK TABLE tp_sessions IN EXCLUSIVE MODE')
       const refresh = request(`${app.url}/auth/refresh`, {
@@ -161,7 +162,7 @@ describe.skipIf(serverUrl === null)('PostgreSQL going away', () => {
         headers: { 'x-auth-mode': 'bearer' },
       })
       const { pid, query } = await waitForBlockedBackend()
-      expect(query).toMatch(/^update "tp_sessions"/)
+      expect(query).toMatch(/^with "won" as \(update "tp_refresh_tokens".*\) update "tp_sessions"/s)
       await locker.query('SELECT pg_terminate_backend($1)', [pid])
       const res = await refresh
       expect(res.status).toBe(503)

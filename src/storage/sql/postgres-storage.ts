@@ -64,6 +64,7 @@ export const postgresTraits: SQLTraits = Object.freeze({
   supportsUpdateReturning: true,
   caseInsensitiveColumn: null,
   lowerCaseUniqueIndex: true,
+  rotatesInOneStatement: true,
   timeType: 'bigint',
   classifyError: classifyPostgresError,
 })

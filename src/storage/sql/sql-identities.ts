@@ -76,24 +76,30 @@ export async function removeIdentity(db: Kysely<Database>, id: string, userId: s
   return result.numDeletedRows > 0n
 }
 
+/** What runs before the identity's insert, in its transaction (the new user's insert, or nothing). */
+export type IdentityInsertStep = (trx: Transaction<Database>) => Promise<unknown>
+
 /**
- * Runs an insert that carries `identity`, and answers `false` instead of the driver's error when
- * the identity's key was taken meanwhile (a unique violation of another index than the users').
- * Any other failure goes up unchanged.
+ * Inserts `identity` after `before`, in one transaction, and answers `false` instead of the
+ * driver's error when the identity's key was taken meanwhile (a unique violation of another index
+ * than the users'). The re-check runs as a transaction too, on the connection that writes: it sees
+ * a winner whose commit is still in flight (SQLite's group commit). Other failures go up unchanged.
  */
-export async function unlessIdentityTaken(
-  db: Kysely<Database>,
+export async function insertIdentityUnlessTaken(
+  transaction: <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T>,
   identity: IdentityRecord,
-  insert: () => Promise<void>,
+  before: IdentityInsertStep,
   isOtherUniqueViolation: (error: unknown) => boolean,
 ): Promise<boolean> {
   try {
-    await insert()
+    await transaction(async (trx) => {
+      await before(trx)
+      await insertIdentity(trx, identity)
+    })
     return true
   } catch (error) {
-    if (isOtherUniqueViolation(error) && (await selectIdentity(db, identity.issuer, identity.subject))) {
-      return false
-    }
+    const taken = (trx: Transaction<Database>) => selectIdentity(trx, identity.issuer, identity.subject)
+    if (isOtherUniqueViolation(error) && (await transaction(taken))) return false
     throw error
   }
 }

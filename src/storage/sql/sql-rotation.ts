@@ -1,4 +1,4 @@
-import type { Selectable, Transaction } from 'kysely'
+import type { QueryCreator, Selectable, Transaction } from 'kysely'
 import type {
   ConsumeRefreshTokenInput,
   ConsumeResult,
@@ -25,24 +25,11 @@ export async function consumeRefreshTokenInTransaction(
   traits: SQLTraits,
   input: ConsumeRefreshTokenInput,
 ): Promise<ConsumeResult> {
-  const { tokenHash, sessionId, now, graceMs, next, sealedNext } = input
+  const { tokenHash, sessionId, now, graceMs, next } = input
   if (traits.lockOwnerRowFirst) {
     await trx.selectFrom('tp_sessions').select('id').where('id', '=', sessionId).forUpdate().execute()
   }
-  const liveSession = trx
-    .selectFrom('tp_sessions')
-    .select('id')
-    .where('id', '=', sessionId)
-    .where(matchLiveSession(now))
-  const won = await trx
-    .updateTable('tp_refresh_tokens')
-    .set({ used_at: now, successor_jti: next.jti, successor_sealed: sealedNext })
-    .where('token_hash', '=', tokenHash)
-    .where('session_id', '=', sessionId)
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', now)
-    .where((eb) => eb.exists(liveSession))
-    .executeTakeFirst()
+  const won = await claimToken(trx, input).executeTakeFirst()
 
   // The winner knows its parent from the caller (the token's own jti): no read needed.
   if (won.numUpdatedRows > 0n && next.parentJti !== null) {
@@ -82,6 +69,28 @@ export async function consumeRefreshTokenInTransaction(
     .where('revoked_at', 'is', null)
     .execute()
   return { status: 'reused', session: { ...session, revokedAt: now, revokedReason: 'reuse_detected' } }
+}
+
+/**
+ * The compare-and-set of a rotation: marks the presented token used, naming its successor, if it
+ * is unused, unexpired and its session live. Shared by the transaction above and the one-statement
+ * rotation (sql-rotation-cte.ts).
+ */
+export function claimToken(qb: QueryCreator<Database>, input: ConsumeRefreshTokenInput) {
+  const { tokenHash, sessionId, now, next, sealedNext } = input
+  const liveSession = qb
+    .selectFrom('tp_sessions')
+    .select('id')
+    .where('id', '=', sessionId)
+    .where(matchLiveSession(now))
+  return qb
+    .updateTable('tp_refresh_tokens')
+    .set({ used_at: now, successor_jti: next.jti, successor_sealed: sealedNext })
+    .where('token_hash', '=', tokenHash)
+    .where('session_id', '=', sessionId)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where((eb) => eb.exists(liveSession))
 }
 
 /** What a step along a lineage reads of a token. */

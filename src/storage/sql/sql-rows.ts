@@ -64,6 +64,34 @@ export function userRow(user: model.UserRecord): Insertable<UsersTable> {
   }
 }
 
+/** A session's columns under `s_` names, for a read that joins the session (`s`) to its user. */
+export const SESSION_COLUMNS_AS = [
+  's.id as s_id',
+  's.user_id as s_user_id',
+  's.created_at as s_created_at',
+  's.last_used_at as s_last_used_at',
+  's.expires_at as s_expires_at',
+  's.idle_expires_at as s_idle_expires_at',
+  's.user_agent as s_user_agent',
+  's.ip as s_ip',
+  's.revoked_at as s_revoked_at',
+  's.revoked_reason as s_revoked_reason',
+  's.auth_time as s_auth_time',
+  's.amr as s_amr',
+  's.dpop_jkt as s_dpop_jkt',
+] as const satisfies readonly `s.${keyof SessionsTable} as s_${keyof SessionsTable}`[]
+
+type JoinedSessionRow = { [K in keyof Selectable<SessionsTable> as `s_${K}`]: Selectable<SessionsTable>[K] }
+
+/** The session of a row read with {@link SESSION_COLUMNS_AS}. */
+export function sessionFromJoinedRow(row: JoinedSessionRow): model.SessionRecord {
+  // Every `s_` column back under its own name: a column added to the list needs no line here.
+  const columns = Object.entries(row).filter(([name]) => name.startsWith('s_'))
+  return sessionFromRow(
+    Object.fromEntries(columns.map(([name, value]) => [name.slice(2), value])) as Selectable<SessionsTable>,
+  )
+}
+
 export function sessionFromRow(row: Selectable<SessionsTable>): model.SessionRecord {
   return {
     id: row.id,

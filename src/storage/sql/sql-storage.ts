@@ -6,18 +6,21 @@ import { type Database, toNumber, type UsersTable } from './schema.js'
 import { consumeEmailTokenInTransaction, replaceEmailTokenInTransaction } from './sql-email-tokens.js'
 import { SQLFactorStorage } from './sql-factors.js'
 import {
-  insertIdentity,
+  type IdentityInsertStep,
+  insertIdentityUnlessTaken,
   removeIdentity,
   selectIdentities,
   selectIdentity,
-  unlessIdentityTaken,
 } from './sql-identities.js'
 import { consumeRefreshTokenInTransaction } from './sql-rotation.js'
+import { rotateInOneStatement } from './sql-rotation-cte.js'
 import {
   keyFromRow,
   keyRow,
   matchDeadSession,
   matchLiveSession,
+  SESSION_COLUMNS_AS,
+  sessionFromJoinedRow,
   sessionFromRow,
   sessionRow,
   tokenRow,
@@ -191,6 +194,19 @@ export class SQLStorage implements model.Storage {
     })
   }
 
+  findSessionWithUser(id: string): Promise<{ session: model.SessionRecord; user: model.UserRecord } | null> {
+    return this.#guard.run(async () => {
+      const row = await this.#db
+        .selectFrom('tp_sessions as s')
+        .innerJoin('tp_users as u', 'u.id', 's.user_id')
+        .selectAll('u')
+        .select(SESSION_COLUMNS_AS)
+        .where('s.id', '=', id)
+        .executeTakeFirst()
+      return row ? { session: sessionFromJoinedRow(row), user: userFromRow(row) } : null
+    })
+  }
+
   listActiveSessions(userId: string, now: number): Promise<model.SessionRecord[]> {
     return this.#guard.run(async () => {
       const rows = await this.#db
@@ -252,6 +268,15 @@ export class SQLStorage implements model.Storage {
   }
 
   consumeRefreshToken(input: model.ConsumeRefreshTokenInput): Promise<model.ConsumeResult> {
+    const { parentJti } = input.next
+    if (this.#traits.rotatesInOneStatement && parentJti !== null) {
+      return this.#guard.run(async () => {
+        // The common case in one round trip; anything else (grace, reuse, invalid) in the transaction.
+        const session = await rotateInOneStatement(this.#db, { ...input, next: { ...input.next, parentJti } })
+        if (session !== null) return { status: 'rotated', session }
+        return this.#transaction((trx) => consumeRefreshTokenInTransaction(trx, this.#traits, input))
+      })
+    }
     return this.#runTransaction((trx) => consumeRefreshTokenInTransaction(trx, this.#traits, input))
   }
 
@@ -280,28 +305,17 @@ export class SQLStorage implements model.Storage {
   }
 
   createUserWithIdentity(user: model.UserRecord, identity: model.IdentityRecord): Promise<boolean> {
-    return this.#guard.run(() =>
-      unlessIdentityTaken(
-        this.#db,
-        identity,
-        () =>
-          this.#transaction(async (trx) => {
-            await trx.insertInto('tp_users').values(userRow(user)).execute()
-            await insertIdentity(trx, identity)
-          }),
-        (error) => this.#traits.classifyError(error) === 'unique_other',
-      ),
-    )
+    return this.#insertIdentity(identity, (trx) => trx.insertInto('tp_users').values(userRow(user)).execute())
   }
 
   createIdentity(identity: model.IdentityRecord): Promise<boolean> {
+    return this.#insertIdentity(identity, async () => {})
+  }
+
+  #insertIdentity(identity: model.IdentityRecord, before: IdentityInsertStep): Promise<boolean> {
+    const isTaken = (error: unknown) => this.#traits.classifyError(error) === 'unique_other'
     return this.#guard.run(() =>
-      unlessIdentityTaken(
-        this.#db,
-        identity,
-        () => insertIdentity(this.#db, identity),
-        (error) => this.#traits.classifyError(error) === 'unique_other',
-      ),
+      insertIdentityUnlessTaken((w) => this.#transaction(w), identity, before, isTaken),
     )
   }
 

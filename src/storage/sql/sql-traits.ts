@@ -41,6 +41,12 @@ export interface SQLTraits {
    * deadlock). Needs `supportsForUpdate`. Default `false`.
    */
   readonly lockOwnerRowFirst?: boolean
+  /**
+   * Whether a rotation's common case (the token unused, its session live) runs as one statement
+   * of data-modifying CTEs (sql-rotation-cte.ts), one round trip instead of a transaction of five.
+   * PostgreSQL only: SQLite and MySQL have no UPDATE or INSERT inside WITH. Default `false`.
+   */
+  readonly rotatesInOneStatement?: boolean
   /** Column type of epoch milliseconds. */
   readonly timeType: 'bigint' | 'integer'
   /** Classifies a driver error; `retry` makes the storage run the transaction again. */

@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs'
-import { Kysely, SqliteDialect } from 'kysely'
+import { createRequire } from 'node:module'
+import { Kysely, SqliteDialect, sql } from 'kysely'
 import { loadOptionalPeer } from '../../internal/optional-peer.js'
 import type { Storage } from '../storage.js'
 import type { Database } from './schema.js'
 import { SQLStorage } from './sql-storage.js'
 import { describeDriverError, type SQLTraits, uniqueKindFromMessage } from './sql-traits.js'
+import { createGroupCommitDialect } from './sqlite-group-commit.js'
 import { checkSQLitePath } from './sqlite-path.js'
 
 /** Options of {@link createSQLiteStorage}. */
@@ -51,11 +53,10 @@ interface SharedFile {
 }
 
 /*
- * better-sqlite3 is synchronous: a connection that waits for a lock blocks the whole thread. Two
- * connections to one file in one process would therefore deadlock (the holder of the lock cannot
- * run while the waiter blocks), so each process keeps one connection per file, shared by every
- * storage on it, and Kysely's connection mutex orders their transactions. Other processes wait on
- * the lock in their own threads, under busy_timeout.
+ * Each process keeps one worker per file (sqlite-group-commit.ts), shared by every storage on
+ * it: one writer connection whose transactions commit in groups, and one read-only connection.
+ * Other processes wait for the write lock in their own workers, under busy_timeout, and never
+ * block an event loop while they wait. An in-memory database stays on the calling thread.
  */
 const openFiles = new Map<string, SharedFile>()
 
@@ -70,13 +71,22 @@ async function openKysely(
     install: 'npm install better-sqlite3@12',
     usedBy: 'SQLite',
   })
-  const inMemory = path === ':memory:'
   if (createFolder !== null) mkdirSync(createFolder, { recursive: true })
+  if (path !== ':memory:') {
+    // A file: its connections in a worker thread, transactions committed in groups
+    // (sqlite-group-commit.ts), so that the fsync of a commit never blocks the event loop.
+    const driverPath = createRequire(import.meta.url).resolve('better-sqlite3')
+    const db = new Kysely<Database>({ dialect: createGroupCommitDialect(path, busyTimeoutMs, driverPath) })
+    try {
+      await sql`select 1`.execute(db)
+    } catch (error) {
+      await db.destroy().catch(() => {})
+      throw error
+    }
+    return db
+  }
   const database = new BetterSqlite3(path)
   database.pragma(`busy_timeout = ${busyTimeoutMs}`)
-  if (!inMemory) database.pragma('journal_mode = WAL')
-  // FULL: a rotation that answered the client survives a power cut, so the new token stays valid.
-  database.pragma('synchronous = FULL')
   return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
 }
 
