@@ -35,6 +35,8 @@ export async function createMicroAuth(): Promise<MicroAuth> {
         await createAccessToken(auth.options, keys, user, {
           id: randomUUID(),
           expiresAt: Date.now() + DAY_MS,
+          authTime: Date.now(),
+          amr: ['pwd'],
         })
       ).token,
   }

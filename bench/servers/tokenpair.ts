@@ -108,7 +108,13 @@ async function serveMinter(): Promise<void> {
         expiresAt: refresh.expiresAt,
       },
     )
-    const access = await createAccessToken(auth.options, keys, user, { id: sessionId, expiresAt }, at)
+    const access = await createAccessToken(
+      auth.options,
+      keys,
+      user,
+      { id: sessionId, expiresAt, authTime: at, amr: ['pwd'] },
+      at,
+    )
     return { sessionId, expiresAt, refreshToken: refresh.token, accessToken: access.token }
   }
 
@@ -123,6 +129,8 @@ async function serveMinter(): Promise<void> {
         const access = await createAccessToken(auth.options, keys, user, {
           id: session.sessionId,
           expiresAt: session.expiresAt,
+          authTime: Date.now(),
+          amr: ['pwd'],
         })
         return { header: 'authorization' as const, value: `Bearer ${access.token}` }
       })

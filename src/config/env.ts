@@ -10,7 +10,13 @@ import {
   resolveRateLimits,
 } from '../limits/rate-limit-settings.js'
 import { MAIL_DEFAULTS, type MailOptions } from '../mail/mail-options.js'
-import { type AuthOptions, MIN_SECRET_LENGTH, OPTION_DEFAULTS, resolveOptions } from './options.js'
+import {
+  type AuthOptions,
+  MIN_SECRET_LENGTH,
+  OPTION_DEFAULTS,
+  resolveOptions,
+  type WebAuthnOptions,
+} from './options.js'
 
 /** pino's levels, `silent` included. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -84,6 +90,7 @@ export type EnvOption =
   | keyof AuthOptions
   | `rateLimit.${keyof RateLimitOptions & string}`
   | `mail.${keyof MailOptions & string}`
+  | `webauthn.${keyof WebAuthnOptions & string}`
 
 /** One environment variable of the server. */
 export interface EnvVariable {
@@ -188,6 +195,15 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'APP_URL', option: 'appUrl', kind: 'url', default: null },
   ...forOptions('duration', ['emailVerifyTtl', 'passwordResetTtl']),
   { name: 'MAX_SESSIONS_PER_USER', option: 'maxSessionsPerUser', kind: 'count', default: null },
+  ...forOptions('duration', ['reauthMaxAge']),
+  {
+    name: 'WEBAUTHN_RP_ID',
+    option: 'webauthn.rpId',
+    kind: 'string',
+    default: null,
+    derived: 'the host of APP_URL, else of a loopback request',
+  },
+  { name: 'WEBAUTHN_RP_NAME', option: 'webauthn.rpName', kind: 'string', default: 'tokenpair' },
   { name: 'LOG_LEVEL', setting: 'logLevel', kind: 'log-level', default: 'info' },
   { name: 'TRUST_PROXY', setting: 'trustProxy', kind: 'trust-proxy', default: 'false' },
   { name: 'SHUTDOWN_TIMEOUT', setting: 'shutdownTimeoutMs', kind: 'duration', default: '10s' },

@@ -112,6 +112,25 @@ export interface AuthOptions {
    * revokes the user's least recently used sessions (reason `session_limit`). Default: no cap.
    */
   maxSessionsPerUser?: number
+  /**
+   * `REAUTH_MAX_AGE`: for an account without a password, how recent a session's last
+   * authentication must be to stand in for `currentPassword` in a sensitive change. Default `5m`.
+   */
+  reauthMaxAge?: Duration
+  /** Passkeys' relying party (`WEBAUTHN_RP_ID`, `WEBAUTHN_RP_NAME`). */
+  webauthn?: WebAuthnOptions
+}
+
+/** The relying party of passkeys. */
+export interface WebAuthnOptions {
+  /**
+   * `WEBAUTHN_RP_ID`: the domain passkeys are bound to. Default: the host of `appUrl`, else of the
+   * request when it is loopback (a passkey bound to a forged `Host` would be worthless anyway, but
+   * the server refuses to guess).
+   */
+  rpId?: string
+  /** `WEBAUTHN_RP_NAME`: the name authenticators show. Default `tokenpair`. */
+  rpName?: string
 }
 
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
@@ -145,6 +164,9 @@ export interface ResolvedOptions {
   readonly mail: ResolvedMailOptions
   /** `null` for no cap. */
   readonly maxSessionsPerUser: number | null
+  readonly reauthMaxAgeMs: number
+  /** `rpId` `null`: from `appUrl`, else a loopback request's host. */
+  readonly webauthn: { readonly rpId: string | null; readonly rpName: string }
 }
 
 /**
@@ -169,6 +191,7 @@ export const OPTION_DEFAULTS = Object.freeze({
   sweepInterval: '1h',
   emailVerifyTtl: '24h',
   passwordResetTtl: '1h',
+  reauthMaxAge: '5m',
 } as const satisfies Partial<Record<keyof AuthOptions, unknown>>)
 
 /** The duration options, and the bounds of each (the default maximum is `MAX_LIFETIME_MS`). */
@@ -184,6 +207,7 @@ const DURATION_BOUNDS = {
   sweepInterval: { min: 0, max: MAX_TIMER_MS },
   emailVerifyTtl: { min: 1000 },
   passwordResetTtl: { min: 1000 },
+  reauthMaxAge: { min: 0 },
 } as const satisfies Partial<Record<keyof AuthOptions, DurationBounds>>
 
 /** A duration option of {@link AuthOptions}. */
@@ -209,6 +233,20 @@ function resolveSessionCap(value: number | undefined): number | null {
     )
   }
   return value
+}
+
+function resolveWebAuthn(options: WebAuthnOptions | undefined): ResolvedOptions['webauthn'] {
+  const rpId = options?.rpId ?? null
+  // A bare domain: no scheme, port or path (WebAuthn's RP ID is a registrable domain suffix).
+  if (rpId !== null && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(rpId)) {
+    throw new ConfigError(
+      'webauthn.rpId',
+      `must be a domain such as example.com, not ${JSON.stringify(rpId)}`,
+    )
+  }
+  const rpName = options?.rpName ?? 'tokenpair'
+  if (rpName === '') throw new ConfigError('webauthn.rpName', 'must not be empty')
+  return Object.freeze({ rpId, rpName })
 }
 
 function resolveSecret(name: string, value: string | undefined): string | null {
@@ -322,6 +360,8 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     passwordResetTtlMs: resolveDurationOption(options, 'passwordResetTtl'),
     mail: resolveMailOptions(options.mail),
     maxSessionsPerUser: resolveSessionCap(options.maxSessionsPerUser),
+    reauthMaxAgeMs: resolveDurationOption(options, 'reauthMaxAge'),
+    webauthn: resolveWebAuthn(options.webauthn),
   }
   if (resolved.issuer === '') throw new ConfigError('issuer', 'must not be empty')
   if (resolved.audience === '') throw new ConfigError('audience', 'must not be empty')

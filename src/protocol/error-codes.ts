@@ -15,6 +15,10 @@ const ERROR_TABLE = [
   ['invalid_refresh_token', 401],
   ['refresh_token_reused', 401],
   ['invalid_credentials', 401],
+  ['mfa_required', 401],
+  ['invalid_mfa_token', 401],
+  ['invalid_mfa_code', 401],
+  ['insufficient_user_authentication', 401],
   ['csrf_rejected', 403],
   ['forbidden', 403],
   ['email_unverified', 403],
@@ -24,6 +28,7 @@ const ERROR_TABLE = [
   ['invalid_reset_token', 400],
   ['username_taken', 409],
   ['email_taken', 409],
+  ['last_credential', 409],
   ['payload_too_large', 413],
   ['unsupported_media_type', 415],
   ['rate_limited', 429],
@@ -44,6 +49,15 @@ export type ErrorCode = (typeof ERROR_CODES)[number]
 export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze(
   Object.fromEntries(ERROR_TABLE) as Record<ErrorCode, number>,
 )
+
+/**
+ * The other status a code may be answered with, where the contract names one: a wrong code when
+ * confirming or disabling TOTP is the request's fault (`400`), at a login it is a failed
+ * authentication (`401`, the code's own status).
+ */
+export const ALTERNATE_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({
+  invalid_mfa_code: 400,
+})
 
 const CODES: ReadonlySet<string> = new Set(ERROR_CODES)
 

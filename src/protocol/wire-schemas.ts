@@ -14,6 +14,8 @@ export const publicUserSchema = z.object({
   fullname: z.string(),
   roles: z.array(z.string()),
   emailVerified: z.boolean(),
+  /** The factors beyond the password: TOTP on or off, and how many passkeys. */
+  mfa: z.object({ totp: z.boolean(), passkeys: z.int().min(0) }),
   createdAt: isoTime,
   updatedAt: isoTime,
 })

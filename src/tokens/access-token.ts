@@ -16,7 +16,8 @@ export interface IssuedAccessToken {
 }
 
 /**
- * Signs an access token for `user` in `session` with the current key. It lives
+ * Signs an access token for `user` in `session` with the current key; `amr` and `auth_time` are the
+ * session's, so that a refresh keeps them and only a new authentication changes them. It lives
  * `accessTokenTtl`, but never past the session's absolute end: a token must not outlive the login
  * it stands for.
  */
@@ -24,7 +25,7 @@ export async function createAccessToken(
   options: ResolvedOptions,
   keys: KeyRing,
   user: UserRecord,
-  session: Pick<SessionRecord, 'id' | 'expiresAt'>,
+  session: Pick<SessionRecord, 'id' | 'expiresAt' | 'authTime' | 'amr'>,
   now = Date.now(),
 ): Promise<IssuedAccessToken> {
   const key = keys.current
@@ -46,6 +47,8 @@ export async function createAccessToken(
     fullname: user.fullname,
     roles: user.roles,
     email_verified: user.emailVerified,
+    amr: [...session.amr],
+    auth_time: Math.floor(session.authTime / 1000),
   }
   const token = signCompactJWS({ alg: key.alg, typ: 'at+jwt', kid: key.kid }, claims, key.privateKey!)
   return { token, claims, expiresAt: exp * 1000 }

@@ -17,6 +17,14 @@ export interface AccessTokenClaims {
   roles: string[]
   /** Whether the user's email address is verified. */
   email_verified?: boolean
+  /**
+   * How the session authenticated (RFC 8176 method values): `pwd`, `otp`, `hwk`, `fed`, and `mfa`
+   * when two factors were used or a passkey verified the user. An open list. Absent only on tokens
+   * issued before it existed.
+   */
+  amr?: string[]
+  /** When the session last authenticated, in seconds (OpenID Connect `auth_time`). */
+  auth_time?: number
 }
 
 /** The claims of a refresh token. */
@@ -45,6 +53,8 @@ export const ACCESS_TOKEN_SHAPE = {
   fullname: 'string',
   roles: 'string[]',
   email_verified: 'boolean?',
+  amr: 'string[]?',
+  auth_time: 'number?',
 } as const satisfies ClaimShape
 
 /** What every refresh token carries. */

@@ -94,7 +94,7 @@ export async function changePassword(
   const { userId, sessionId } = actor
   const user = await engine.storage.findUserById(userId)
   if (!user) throw new AuthError('invalid_token', 'User no longer exists')
-  await assertReauthenticated(engine, user, actor.client, input.currentPassword)
+  await assertReauthenticated(engine, user, actor.client, input.currentPassword, { sessionId })
   const now = Date.now()
   await engine.storage.updatePasswordHash(userId, await hashPassword(input.newPassword), now)
   await engine.storage.revokeUserSessions(userId, 'password_changed', now, { exceptSessionId: sessionId })
