@@ -19,6 +19,7 @@ import {
   verifyEmailSchema,
 } from '../users/user-schemas.js'
 import { sendError } from './envelope.js'
+import { MFA_ROUTES } from './factor-routes.js'
 import {
   changePasswordHandler,
   deleteSessionHandler,
@@ -257,6 +258,7 @@ export const AUTH_ROUTES: readonly RouteRow<Engine>[] = [
     status: 200,
     handler: deleteSessionHandler,
   }),
+  ...MFA_ROUTES,
   defineBareRoute({ ...JWKS_ROUTE, handler: jwksHandler }),
 ]
 

@@ -3,6 +3,7 @@ import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
 import type { ClientInfo } from '../sessions/token-pair.js'
 import type { UserRecord } from '../storage/storage.js'
+import { needsSecondFactor } from './mfa-login.js'
 import { queueSecurityNotice } from './notices.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 import { assertReauthenticated } from './reauthentication.js'
@@ -43,7 +44,9 @@ export async function registerUser(
 /**
  * Checks a login name and password, under the login limits: the attempt is counted before the
  * password is checked, so that while a limit is spent even the right password is refused; only a
- * wrong guess keeps its point (a database failure gives it back). Emits `login_failed`.
+ * wrong guess keeps its point (a database failure gives it back). Emits `login_failed`. For a user
+ * with a second factor the limits forget nothing yet: only the completed login does, so that
+ * a known password is no way to reset the count of wrong codes.
  */
 export async function authenticateUser(
   engine: Engine,
@@ -62,7 +65,8 @@ export async function authenticateUser(
     }
     throw error
   }
-  await attempt.succeed()
+  if (needsSecondFactor(user)) await attempt.cancel()
+  else await attempt.succeed()
   return user
 }
 

@@ -3,6 +3,7 @@ import type { TokenResponseData } from '../../protocol/wire-schemas.js'
 import { openSession } from '../../sessions/sessions.js'
 import { authenticateUser, registerUser } from '../../users/accounts.js'
 import { queueEmailVerification } from '../../users/email-flows.js'
+import { needsSecondFactor, requireSecondFactor } from '../../users/mfa-login.js'
 import type { LoginInput, RegisterInput } from '../../users/user-schemas.js'
 import { readClientInfo } from '../client-info.js'
 import type { RouteAnswer, RouteHandler } from '../route-table.js'
@@ -35,7 +36,9 @@ export function loginHandler(
     const client = readClientInfo(req)
     const ip = client.ip ?? undefined
     const user = await authenticateUser(engine, input, client)
-    const pair = await openSession(engine, user, client)
+    // The password was right; a second factor must follow, and no session opens until it does.
+    if (needsSecondFactor(user)) await requireSecondFactor(engine, user, 'pwd')
+    const pair = await openSession(engine, user, client, { amr: ['pwd'] })
     engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
     sendTokenPair(engine, req, res, pair, answer, 'Logged in')
