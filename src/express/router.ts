@@ -19,7 +19,7 @@ import {
   verifyEmailSchema,
 } from '../users/user-schemas.js'
 import { sendError } from './envelope.js'
-import { MFA_ROUTES } from './factor-routes.js'
+import { MFA_ROUTES, PASSKEY_ROUTES } from './factor-routes.js'
 import {
   changePasswordHandler,
   deleteSessionHandler,
@@ -259,6 +259,7 @@ export const AUTH_ROUTES: readonly RouteRow<Engine>[] = [
     handler: deleteSessionHandler,
   }),
   ...MFA_ROUTES,
+  ...PASSKEY_ROUTES,
   defineBareRoute({ ...JWKS_ROUTE, handler: jwksHandler }),
 ]
 

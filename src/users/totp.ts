@@ -2,11 +2,12 @@ import { Secret, TOTP } from 'otpauth'
 import { renderSVG } from 'uqr'
 import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
-import type { ClientInfo } from '../sessions/token-pair.js'
 import type { UserRecord } from '../storage/storage.js'
+import { beginFactorChange, type FactorActor, findActiveUser } from './factor-change.js'
 import { createRecoveryCodes, hashRecoveryCode, sealTOTPSecret, unsealTOTPSecret } from './factor-secrets.js'
 import { queueSecurityNotice } from './notices.js'
-import { assertReauthenticated } from './reauthentication.js'
+
+export type { FactorActor } from './factor-change.js'
 
 /* TOTP (RFC 6238) as the contract fixes it: SHA-1, 6 digits, 30 s steps, one step either way. The
  * algorithm is otpauth's; this file is the composition: sealed secrets, steps accepted once. */
@@ -16,13 +17,6 @@ const DIGITS = 6
 const WINDOW = 1
 /** How the factor is named in security notices. */
 const FACTOR_NAME = 'an authenticator app (TOTP)'
-
-/** Who makes a factor change: the user, their session and where the request came from. */
-export interface FactorActor {
-  userId: string
-  sessionId: string
-  client: ClientInfo
-}
 
 /** `data` of `POST /auth/mfa/totp/setup`. */
 export interface TOTPSetup {
@@ -62,12 +56,6 @@ export function matchTOTPStep(secret: string, code: string, now = Date.now()): n
   return delta === null ? null : TOTP.counter({ period: PERIOD, timestamp: now }) + delta
 }
 
-async function findActiveUser(engine: Engine, userId: string): Promise<UserRecord> {
-  const user = await engine.storage.findUserById(userId)
-  if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
-  return user
-}
-
 /** The wrong code of a confirm or a disable: the request's fault, `400`. */
 function wrongCode(): AuthError {
   return new AuthError('invalid_mfa_code', 'The code is wrong or was already used', { status: 400 })
@@ -83,11 +71,7 @@ export async function setUpTOTP(
   actor: FactorActor,
   input: { currentPassword?: string },
 ): Promise<TOTPSetup> {
-  await engine.limits.consumeSensitiveChange(actor.userId, actor.client.ip)
-  const user = await findActiveUser(engine, actor.userId)
-  await assertReauthenticated(engine, user, actor.client, input.currentPassword, {
-    sessionId: actor.sessionId,
-  })
+  const user = await beginFactorChange(engine, actor, input.currentPassword)
   const secret = new Secret({ size: 20 }).base32
   const sealed = sealTOTPSecret(engine.options, user.id, secret)
   await engine.storage.factors.setPendingTOTPSecret(user.id, sealed, Date.now())
@@ -161,11 +145,7 @@ export async function disableTOTP(
   actor: FactorActor,
   input: { currentPassword?: string; code: string },
 ): Promise<void> {
-  await engine.limits.consumeSensitiveChange(actor.userId, actor.client.ip)
-  const user = await findActiveUser(engine, actor.userId)
-  await assertReauthenticated(engine, user, actor.client, input.currentPassword, {
-    sessionId: actor.sessionId,
-  })
+  const user = await beginFactorChange(engine, actor, input.currentPassword)
   if (!user.mfa.totp || (await useSecondFactorCode(engine, user, { code: input.code })) === null) {
     throw wrongCode()
   }
@@ -183,11 +163,7 @@ export async function regenerateRecoveryCodes(
   actor: FactorActor,
   input: { currentPassword?: string },
 ): Promise<{ recoveryCodes: string[] }> {
-  await engine.limits.consumeSensitiveChange(actor.userId, actor.client.ip)
-  const user = await findActiveUser(engine, actor.userId)
-  await assertReauthenticated(engine, user, actor.client, input.currentPassword, {
-    sessionId: actor.sessionId,
-  })
+  const user = await beginFactorChange(engine, actor, input.currentPassword)
   if (!user.mfa.totp) throw new AuthError('not_found', 'TOTP is off: there are no recovery codes to renew')
   const { codes, hashes } = createRecoveryCodes(engine.options)
   await engine.storage.factors.replaceRecoveryCodes(user.id, hashes, Date.now())
