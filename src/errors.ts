@@ -2,8 +2,8 @@
  * Every error tokenpair raises on purpose is an {@link AuthError} with a stable `code`: the codes of
  * docs/api.md, and nothing else. `message` is for people and may change; `code` is for programs.
  */
-import type { FieldError } from './protocol/envelope.js'
-import type { ErrorCode } from './protocol/error-codes.js'
+import type { FieldError, MFAChallenge } from './protocol/envelope.js'
+import { ALTERNATE_STATUS, type ErrorCode } from './protocol/error-codes.js'
 import type { OIDCErrorCode } from './protocol/oidc-errors.js'
 
 export type { FieldError } from './protocol/envelope.js'
@@ -21,11 +21,40 @@ export { ERROR_CODES, type ErrorCode } from './protocol/error-codes.js'
 export class AuthError extends Error {
   /** The stable, machine-readable code. */
   readonly code: ErrorCode
+  /** The HTTP status where it is not the code's own (`ALTERNATE_STATUS`), else `undefined`. */
+  readonly status: number | undefined
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options)
     this.code = code
     this.name = this.constructor.name
+    if (options?.status !== undefined && ALTERNATE_STATUS[code] !== options.status) {
+      throw new TypeError(`${code} is never answered with ${options.status}`)
+    }
+    this.status = options?.status
+  }
+}
+
+/** `mfa_required`: the password was right and a second factor must follow, with this ticket. */
+export class MFARequiredError extends AuthError {
+  readonly challenge: MFAChallenge
+
+  constructor(challenge: MFAChallenge) {
+    super('mfa_required', 'A second factor is required (POST /auth/mfa/verify)')
+    this.challenge = challenge
+  }
+}
+
+/**
+ * `insufficient_user_authentication` (RFC 9470): the token proves too little (no second factor) or
+ * too long ago (`maxAgeSeconds`, sent back as `max_age`).
+ */
+export class InsufficientUserAuthenticationError extends AuthError {
+  readonly maxAgeSeconds: number | undefined
+
+  constructor(message: string, options: { maxAgeSeconds?: number } = {}) {
+    super('insufficient_user_authentication', message)
+    this.maxAgeSeconds = options.maxAgeSeconds
   }
 }
 

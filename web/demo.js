@@ -1,5 +1,6 @@
 // The tokenpair demo: the browser client in cookie mode, no framework, no inline code (the page's
 // Content-Security-Policy allows scripts and styles from this origin only).
+import { setUpFactors } from '/factors.js'
 import { createClient } from '/tokenpair-client.js'
 
 const $ = (selector) => document.querySelector(selector)
@@ -82,9 +83,9 @@ function showSignedOut(message) {
 
 async function showSignedIn(user) {
   showView('signed-in')
-  renderProfile(user ?? (await client.me()))
-  await renderSessions()
-  await renderIdentities()
+  const me = user ?? (await client.me())
+  renderProfile(me)
+  await Promise.all([renderSessions(), renderIdentities(), factors.renderFactors(me)])
 }
 
 // ---- identity providers ----
@@ -239,13 +240,28 @@ function updateRemaining() {
   $('#token-remaining').textContent = remaining === null ? '–' : formatDuration(remaining)
 }
 
+const factors = setUpFactors({
+  client,
+  showView,
+  setStatus,
+  describeError,
+  logActivity,
+  handleForm,
+  async onSignedIn(user) {
+    setStatus(`Welcome back, ${user.fullname}.`, 'ok')
+    await showSignedIn(user)
+    $('#profile-title').focus()
+  },
+})
+
 handleForm($('#login-form'), async (data) => {
-  const user = await client.login({ login: data.get('login'), password: data.get('password') })
+  const login = { login: data.get('login'), password: data.get('password') }
+  await factors.signInWith(async () => {
+    const user = await client.login(login)
+    logActivity('Logged in')
+    return user
+  })
   $('#login-form').reset()
-  setStatus(`Welcome back, ${user.fullname}.`, 'ok')
-  logActivity('Logged in')
-  await showSignedIn(user)
-  $('#profile-title').focus()
 })
 
 handleForm($('#register-form'), async (data) => {

@@ -66,7 +66,8 @@ export async function createMicroAuth(): Promise<MicroAuth> {
           expiresAt: refresh.expiresAt,
         },
       )
-      return (await createAccessToken(auth.options, keys, user, session)).token
+      return (await createAccessToken(auth.options, keys, user, { ...session, authTime: now, amr: ['pwd'] }))
+        .token
     },
   }
 }

@@ -68,6 +68,8 @@ async function openSubject(alg: AccessTokenAlgorithm): Promise<Subject> {
         await createAccessToken(auth.options, keys, user, {
           id: randomUUID(),
           expiresAt: Date.now() + DAY_MS,
+          authTime: Date.now(),
+          amr: ['pwd'],
         })
       ).token,
     signRefresh: async () =>

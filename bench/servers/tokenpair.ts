@@ -113,7 +113,7 @@ async function serveMinter(): Promise<void> {
       auth.options,
       keys,
       user,
-      { id: sessionId, expiresAt, jkt },
+      { id: sessionId, expiresAt, jkt, authTime: at, amr: ['pwd'] },
       { now: at },
     )
     return { sessionId, expiresAt, refreshToken: refresh.token, accessToken: access.token }
@@ -130,6 +130,8 @@ async function serveMinter(): Promise<void> {
         const access = await createAccessToken(auth.options, keys, user, {
           id: session.sessionId,
           expiresAt: session.expiresAt,
+          authTime: Date.now(),
+          amr: ['pwd'],
         })
         return { header: 'authorization' as const, value: `Bearer ${access.token}` }
       })

@@ -1,3 +1,4 @@
+import type { MFAApi, PasskeysApi } from './factors.js'
 import type { ClientSession, ClientUser, LoginInput, RegisterInput } from './types.js'
 
 /* What `createClient` takes and what it returns. */
@@ -93,8 +94,19 @@ export interface TokenpairClient {
   readonly mode: 'cookie' | 'bearer'
   /** `POST /auth/register`: creates the user and signs in. */
   register(input: RegisterInput): Promise<ClientUser>
-  /** `POST /auth/login`. */
+  /**
+   * `POST /auth/login`. For a user with a second factor it throws `MFARequiredError`, which carries
+   * the ticket for {@link TokenpairClient.verifyMFA}.
+   */
   login(input: LoginInput): Promise<ClientUser>
+  /** `POST /auth/mfa/verify`: completes a login with a TOTP `code` or a `recoveryCode`. */
+  verifyMFA(
+    input: { mfaToken: string; code: string } | { mfaToken: string; recoveryCode: string },
+  ): Promise<ClientUser>
+  /** TOTP and recovery codes. */
+  readonly mfa: MFAApi
+  /** Passkeys (WebAuthn, in browsers). */
+  readonly passkeys: PasskeysApi
   /** `POST /auth/logout`: ends this session and clears the cookies; throws `network_error` when the server is unreachable. */
   logout(): Promise<void>
   /** `POST /auth/logout-all`: ends every session of the user; resolves to how many. */

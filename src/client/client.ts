@@ -2,6 +2,7 @@ import type { RevokedCount } from '../protocol/wire-schemas.js'
 import type { BearerTokens, ClientEvents, ClientOptions, TokenpairClient } from './client-api.js'
 import { resolveClientConfig } from './client-config.js'
 import { SessionEndedError } from './errors.js'
+import { createMFAApi, createPasskeysApi, type MFAApi, type PasskeysApi } from './factors.js'
 import { peekErrorCode, readEnvelopeData } from './read-envelope.js'
 import { SessionKeeper } from './session-keeper.js'
 import type { ClientSession, ClientUser, LoginInput, RegisterInput } from './types.js'
@@ -9,12 +10,22 @@ import type { ClientSession, ClientUser, LoginInput, RegisterInput } from './typ
 /** The client's calls, over the {@link SessionKeeper} that holds its session. */
 class Client implements TokenpairClient {
   readonly mode: 'cookie' | 'bearer'
+  readonly mfa: MFAApi
+  readonly passkeys: PasskeysApi
   readonly #keeper: SessionKeeper
 
   constructor(options: ClientOptions) {
     const config = resolveClientConfig(options)
     this.mode = config.mode
     this.#keeper = new SessionKeeper(config, options)
+    const transport = {
+      callSession: <T>(method: string, path: string, body?: unknown) =>
+        this.#callSession<T>(method, path, body),
+      signIn: (path: string, body: unknown) => this.#keeper.signIn(path, body),
+      callPublic: <T>(path: string, body: unknown) => this.#keeper.callPublic<T>(path, body),
+    }
+    this.mfa = createMFAApi(transport)
+    this.passkeys = createPasskeysApi(transport)
   }
 
   // ---- account calls ----
@@ -25,6 +36,12 @@ class Client implements TokenpairClient {
 
   login(input: LoginInput): Promise<ClientUser> {
     return this.#keeper.signIn('/login', input)
+  }
+
+  verifyMFA(
+    input: { mfaToken: string; code: string } | { mfaToken: string; recoveryCode: string },
+  ): Promise<ClientUser> {
+    return this.#keeper.signIn('/mfa/verify', input)
   }
 
   logout(): Promise<void> {

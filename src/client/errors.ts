@@ -78,3 +78,27 @@ export class ClientError extends Error {
  * gets this error; `onSessionEnd` fires once.
  */
 export class SessionEndedError extends ClientError {}
+
+/**
+ * `401 mfa_required` from `login()` (or a passkey login that did not verify the user): the password
+ * was right and a second factor must follow. Pass {@link MFARequiredError.mfaToken} with a code to
+ * `client.verifyMFA()`; the ticket lives 5 minutes and allows 5 wrong codes.
+ *
+ * @example
+ * ```ts
+ * try { await client.login({ login, password }) }
+ * catch (e) { if (e instanceof MFARequiredError) await client.verifyMFA({ mfaToken: e.mfaToken, code }) }
+ * ```
+ */
+export class MFARequiredError extends ClientError {
+  /** The login ticket, opaque. */
+  readonly mfaToken: string
+  /** What `verifyMFA` accepts: `totp` (`code`) and `recovery_code` (`recoveryCode`). */
+  readonly methods: readonly string[]
+
+  constructor(challenge: { mfaToken: string; methods: readonly string[] }, message: string) {
+    super('mfa_required', message, { status: 401 })
+    this.mfaToken = challenge.mfaToken
+    this.methods = [...challenge.methods]
+  }
+}

@@ -20,6 +20,8 @@ export {
   type ClientErrorCode,
   type ClientFieldError,
   type ClientOnlyErrorCode,
+  MFARequiredError,
   SessionEndedError,
 } from './errors.js'
+export type { ClientPasskey, MFAApi, PasskeysApi, Reauthentication } from './factors.js'
 export type { ClientSession, ClientUser, LoginInput, RegisterInput, TokenResponse } from './types.js'

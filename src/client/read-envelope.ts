@@ -1,6 +1,6 @@
 import type { ErrorEnvelope } from '../protocol/envelope.js'
 import { isErrorCode } from '../protocol/error-codes.js'
-import { ClientError, type ClientFieldError, SessionEndedError } from './errors.js'
+import { ClientError, type ClientFieldError, MFARequiredError, SessionEndedError } from './errors.js'
 
 /** Answers that end the session: refreshing cannot help. */
 const SESSION_END_CODES: ReadonlySet<string> = new Set([
@@ -49,6 +49,11 @@ function toClientError(res: Response, body: UncheckedEnvelope): ClientError {
     status: res.status,
     errors: readErrors(body.errors),
     retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+  }
+  const data = body.data as { mfaToken?: unknown; methods?: unknown } | null | undefined
+  if (code === 'mfa_required' && typeof data?.mfaToken === 'string') {
+    const methods = Array.isArray(data.methods) ? data.methods.filter((m) => typeof m === 'string') : []
+    return new MFARequiredError({ mfaToken: data.mfaToken, methods }, message)
   }
   return SESSION_END_CODES.has(code)
     ? new SessionEndedError(code, message, options)

@@ -5,9 +5,11 @@
 import type { PublicUser, SessionEntry, TokenResponseData } from '../protocol/wire-schemas.js'
 
 /** A user. Times are ISO 8601 strings. */
-export interface ClientUser extends Omit<PublicUser, 'emailVerified'> {
+export interface ClientUser extends Omit<PublicUser, 'emailVerified' | 'mfa'> {
   /** Present once the server supports email verification. */
   emailVerified?: boolean
+  /** The factors beyond the password; present once the server supports them. */
+  mfa?: PublicUser['mfa']
 }
 
 /** One active session of the user (`GET /auth/sessions`); `current` marks this client's. */

@@ -11,7 +11,13 @@ import {
 } from '../limits/rate-limit-settings.js'
 import { MAIL_DEFAULTS, type MailOptions } from '../mail/mail-options.js'
 import { readProvidersEnv } from './oidc-providers.js'
-import { type AuthOptions, MIN_SECRET_LENGTH, OPTION_DEFAULTS, resolveOptions } from './options.js'
+import {
+  type AuthOptions,
+  MIN_SECRET_LENGTH,
+  OPTION_DEFAULTS,
+  resolveOptions,
+  type WebAuthnOptions,
+} from './options.js'
 
 /** pino's levels, `silent` included. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -85,6 +91,7 @@ export type EnvOption =
   | keyof AuthOptions
   | `rateLimit.${keyof RateLimitOptions & string}`
   | `mail.${keyof MailOptions & string}`
+  | `webauthn.${keyof WebAuthnOptions & string}`
 
 /** One environment variable of the server. */
 export interface EnvVariable {
@@ -193,6 +200,15 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'OIDC_PROVIDERS', option: 'providers', kind: 'list', default: null },
   forOption('DPOP', 'dpop', 'keyword'),
   forOption('DPOP_NONCE', 'dpopNonce', 'boolean'),
+  ...forOptions('duration', ['reauthMaxAge']),
+  {
+    name: 'WEBAUTHN_RP_ID',
+    option: 'webauthn.rpId',
+    kind: 'string',
+    default: null,
+    derived: 'the host of APP_URL, else of a loopback request',
+  },
+  { name: 'WEBAUTHN_RP_NAME', option: 'webauthn.rpName', kind: 'string', default: 'tokenpair' },
   { name: 'LOG_LEVEL', setting: 'logLevel', kind: 'log-level', default: 'info' },
   { name: 'TRUST_PROXY', setting: 'trustProxy', kind: 'trust-proxy', default: 'false' },
   { name: 'SHUTDOWN_TIMEOUT', setting: 'shutdownTimeoutMs', kind: 'duration', default: '10s' },

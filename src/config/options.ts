@@ -1,3 +1,8 @@
+import { resolveFunction, resolveOrigin, resolveSessionCap } from './option-checks.js'
+import { type ResolvedWebAuthn, resolveWebAuthn, type WebAuthnOptions } from './webauthn-options.js'
+
+export type { WebAuthnOptions }
+
 import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../common/algorithms.js'
 import { type Duration, type DurationBounds, MAX_TIMER_MS, resolveDuration } from '../common/duration.js'
 import { type AuthLogger, SILENT_LOGGER } from '../common/logger.js'
@@ -153,6 +158,13 @@ export interface AuthOptions<C extends CustomClaims = CustomClaims> {
    * proof lacks it; the client retries by itself). Default `false`.
    */
   dpopNonce?: boolean
+  /**
+   * `REAUTH_MAX_AGE`: for an account without a password, how recent a session's last
+   * authentication must be to stand in for `currentPassword` in a sensitive change. Default `5m`.
+   */
+  reauthMaxAge?: Duration
+  /** Passkeys' relying party (`WEBAUTHN_RP_ID`, `WEBAUTHN_RP_NAME`). */
+  webauthn?: WebAuthnOptions
 }
 
 /** The values of {@link AuthOptions.dpop}. */
@@ -199,6 +211,9 @@ export interface ResolvedOptions {
   readonly providers: readonly ResolvedOIDCProvider[]
   readonly dpop: DPoPMode
   readonly dpopNonce: boolean
+  readonly reauthMaxAgeMs: number
+  /** `rpId` `null`: from `appUrl`, else a loopback request's host. */
+  readonly webauthn: ResolvedWebAuthn
 }
 
 /**
@@ -225,6 +240,7 @@ export const OPTION_DEFAULTS = Object.freeze({
   passwordResetTtl: '1h',
   dpop: 'optional',
   dpopNonce: false,
+  reauthMaxAge: '5m',
 } as const satisfies Partial<Record<keyof AuthOptions, unknown>>)
 
 /** The duration options, and the bounds of each (the default maximum is `MAX_LIFETIME_MS`). */
@@ -240,6 +256,7 @@ const DURATION_BOUNDS = {
   sweepInterval: { min: 0, max: MAX_TIMER_MS },
   emailVerifyTtl: { min: 1000 },
   passwordResetTtl: { min: 1000 },
+  reauthMaxAge: { min: 0 },
 } as const satisfies Partial<Record<keyof AuthOptions, DurationBounds>>
 
 /** A duration option of {@link AuthOptions}. */
@@ -256,52 +273,12 @@ export function resolveDurationOption(
   return resolveDuration(name, options[name], OPTION_DEFAULTS[name], DURATION_BOUNDS[name])
 }
 
-function resolveSessionCap(value: number | undefined): number | null {
-  if (value === undefined) return null
-  if (!Number.isInteger(value) || value < 1 || value > 100_000) {
-    throw new ConfigError(
-      'maxSessionsPerUser',
-      `must be a whole number from 1 to 100000, not ${JSON.stringify(value)}`,
-    )
-  }
-  return value
-}
-
-/** An optional function option: `null` when absent, a `ConfigError` when not a function. */
-export function resolveFunction<F>(name: string, value: F | undefined): F | null {
-  if (value === undefined) return null
-  if (typeof value !== 'function') throw new ConfigError(name, 'must be a function')
-  return value
-}
-
 function resolveSecret(name: string, value: string | undefined): string | null {
   if (value === undefined || value === '') return null
   if (value.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(name, `too short: at least ${MIN_SECRET_LENGTH} characters are required`)
   }
   return value
-}
-
-/**
- * An origin, `scheme://host[:port]` (a trailing `/` allowed), written the way browsers send it in
- * `Origin`: `new URL().origin` lowercases the host and drops a default port. A path, query or
- * credentials are refused rather than dropped: `https://a.example/app` would otherwise allow every
- * page of `https://a.example`, which is not what its author meant.
- */
-function resolveOrigin(name: string, value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new ConfigError(name, `not an origin (scheme://host[:port]): ${JSON.stringify(value)}`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(name, `not an http(s) origin: ${JSON.stringify(value)}`)
-  }
-  if (url.href !== `${url.origin}/`) {
-    throw new ConfigError(name, `not an origin (scheme://host[:port]): ${JSON.stringify(value)}`)
-  }
-  return url.origin
 }
 
 function resolveCookiePrefix(value: CookiePrefix | undefined, secure: boolean): CookiePrefix {
@@ -390,6 +367,8 @@ export function resolveOptions<C extends CustomClaims>(options: AuthOptions<C>):
     providers: resolveProviders(options.providers),
     dpop: options.dpop ?? OPTION_DEFAULTS.dpop,
     dpopNonce: options.dpopNonce ?? OPTION_DEFAULTS.dpopNonce,
+    reauthMaxAgeMs: resolveDurationOption(options, 'reauthMaxAge'),
+    webauthn: resolveWebAuthn(options.webauthn),
   }
   if (!DPOP_MODES.includes(resolved.dpop)) {
     throw new ConfigError('dpop', `must be one of ${DPOP_MODES.join(', ')}`)

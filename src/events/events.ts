@@ -12,6 +12,11 @@ export const SECURITY_EVENT_TYPES = [
   'refresh_unbound',
   'session_revoked',
   'password_changed',
+  'mfa_enabled',
+  'mfa_disabled',
+  'mfa_reset',
+  'passkey_added',
+  'passkey_removed',
 ] as const
 
 /** One of {@link SECURITY_EVENT_TYPES}. */

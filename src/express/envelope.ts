@@ -1,7 +1,7 @@
 import type { Response } from 'express'
-import { AuthError, RateLimitError, ValidationError } from '../errors.js'
+import { AuthError, MFARequiredError, RateLimitError, ValidationError } from '../errors.js'
 import type { ErrorEnvelope, SuccessEnvelope } from '../protocol/envelope.js'
-import { ERROR_STATUS, wwwAuthenticate } from './error-status.js'
+import { challengeFor, ERROR_STATUS } from './error-status.js'
 
 export type { ErrorEnvelope, SuccessEnvelope } from '../protocol/envelope.js'
 
@@ -18,14 +18,14 @@ export function sendSuccess<T>(res: Response, statusCode: number, data: T, messa
 export function sendError(res: Response, error: unknown): void {
   const authError =
     error instanceof AuthError ? error : new AuthError('internal_error', 'Internal server error')
-  const statusCode = ERROR_STATUS[authError.code]
-  const challenge = statusCode === 401 ? wwwAuthenticate(authError.code) : null
+  const statusCode = authError.status ?? ERROR_STATUS[authError.code]
+  const challenge = statusCode === 401 ? challengeFor(authError) : null
   if (challenge) res.setHeader('WWW-Authenticate', challenge)
   if (authError instanceof RateLimitError) res.setHeader('Retry-After', String(authError.retryAfterSeconds))
   if (statusCode >= 500) res.setHeader('Cache-Control', 'no-store')
   const body: ErrorEnvelope = {
     statusCode,
-    data: null,
+    data: authError instanceof MFARequiredError ? authError.challenge : null,
     message: authError.message,
     success: false,
     code: authError.code,

@@ -1,3 +1,4 @@
+import { type AuthError, InsufficientUserAuthenticationError } from '../errors.js'
 import type { ErrorCode } from '../protocol/error-codes.js'
 
 export { ERROR_STATUS } from '../protocol/error-codes.js'
@@ -11,6 +12,9 @@ export function wwwAuthenticate(code: ErrorCode): string | null {
     case 'missing_token':
     case 'missing_refresh_token':
     case 'invalid_credentials':
+    case 'mfa_required':
+    case 'invalid_mfa_token':
+    case 'invalid_mfa_code':
       return 'Bearer'
     case 'token_expired':
       return 'Bearer error="invalid_token", error_description="The access token expired"'
@@ -27,4 +31,17 @@ export function wwwAuthenticate(code: ErrorCode): string | null {
     default:
       return null
   }
+}
+
+/**
+ * `WWW-Authenticate` of a 401 for `error`: {@link wwwAuthenticate}, and RFC 9470's challenge for
+ * `insufficient_user_authentication`, with `max_age` when a more recent login is what it lacks.
+ */
+export function challengeFor(error: AuthError): string | null {
+  if (error.code !== 'insufficient_user_authentication') return wwwAuthenticate(error.code)
+  const maxAge =
+    error instanceof InsufficientUserAuthenticationError && error.maxAgeSeconds !== undefined
+      ? `, max_age=${error.maxAgeSeconds}`
+      : ''
+  return `Bearer error="insufficient_user_authentication", error_description="${error.message}"${maxAge}`
 }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { AuthError } from '../errors.js'
+import { type Duration, resolveDuration } from '../common/duration.js'
+import { AuthError, InsufficientUserAuthenticationError } from '../errors.js'
 import type { CookieNames } from '../protocol/cookies.js'
 import type { AccessTokenClaims } from '../tokens/claims.js'
 import type { ClaimsWith, NoClaims } from '../tokens/custom-claims.js'
@@ -59,6 +60,36 @@ export interface RequireAuthOptions {
   checkSession?: boolean
   /** The user's email must be verified, else `403 email_unverified`. Default `false`. */
   verifiedEmail?: boolean
+  /**
+   * The session must have used two factors (or a passkey that verified the user): `mfa` in the
+   * token's `amr`, else `401 insufficient_user_authentication` (RFC 9470). Default `false`.
+   */
+  mfa?: boolean
+  /**
+   * The session's last authentication (`auth_time`) must be at most this old (`'5m'`, or
+   * milliseconds), else `401 insufficient_user_authentication` with `max_age` in
+   * `WWW-Authenticate` (RFC 9470): the client logs in again, or re-authenticates. Default: any age.
+   */
+  maxAge?: Duration
+}
+
+/**
+ * The step-up checks of `requireAuth({ mfa, maxAge })` on verified claims (RFC 9470). Throws
+ * `insufficient_user_authentication`.
+ */
+export function assertUserAuthentication(
+  claims: Pick<AccessTokenClaims, 'amr' | 'auth_time'>,
+  demand: { mfa: boolean; maxAgeMs: number | null },
+  now = Date.now(),
+): void {
+  if (demand.mfa && !(claims.amr ?? []).includes('mfa')) {
+    throw new InsufficientUserAuthenticationError('This route needs a second factor')
+  }
+  if (demand.maxAgeMs === null) return
+  const maxAgeSeconds = Math.floor(demand.maxAgeMs / 1000)
+  if (claims.auth_time === undefined || Math.floor(now / 1000) - claims.auth_time > maxAgeSeconds) {
+    throw new InsufficientUserAuthenticationError('This route needs a more recent login', { maxAgeSeconds })
+  }
 }
 
 /**
@@ -134,6 +165,14 @@ export function createRequireAuth(deps: RequireAuthDeps, options: RequireAuthOpt
   }
   const isSessionActive = options.checkSession === true ? deps.isSessionActive! : null
   const verifiedEmail = options.verifiedEmail === true
+  const stepUp = {
+    mfa: options.mfa === true,
+    maxAgeMs:
+      options.maxAge === undefined
+        ? null
+        : resolveDuration('requireAuth maxAge', options.maxAge, 0, { min: 1000 }),
+  }
+  const checkStepUp = stepUp.mfa || stepUp.maxAgeMs !== null
 
   /** The checks after the signature's and the session's: roles, verified email; then `req.auth`. */
   function admit(
@@ -150,6 +189,7 @@ export function createRequireAuth(deps: RequireAuthDeps, options: RequireAuthOpt
       if (verifiedEmail && claims.email_verified !== true) {
         throw new AuthError('email_unverified', 'This route needs a verified email address')
       }
+      if (checkStepUp) assertUserAuthentication(claims, stepUp)
       req.auth = { userId: claims.sub, sessionId: claims.sid, claims, tokenFrom: from }
     } catch (error) {
       sendError(res, error)

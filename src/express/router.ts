@@ -25,6 +25,7 @@ import {
   verifyEmailSchema,
 } from '../users/user-schemas.js'
 import { sendError } from './envelope.js'
+import { MFA_ROUTES, PASSKEY_ROUTES } from './factor-routes.js'
 import {
   changePasswordHandler,
   deleteSessionHandler,
@@ -351,6 +352,8 @@ export const AUTH_ROUTES: readonly RouteRow<Engine>[] = [
     status: 200,
     handler: deleteIdentityHandler,
   }),
+  ...MFA_ROUTES,
+  ...PASSKEY_ROUTES,
   defineBareRoute({ ...JWKS_ROUTE, handler: jwksHandler }),
   defineBareRoute({ ...REVOKED_SESSIONS_ROUTE, handler: revokedSessionsHandler }),
 ]

@@ -30,6 +30,7 @@ const DEMO_FILES: Readonly<Record<string, { file: string; type: string }>> = {
   '/reset-password': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/verify-email': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/demo.js': { file: 'demo.js', type: 'text/javascript; charset=utf-8' },
+  '/factors.js': { file: 'factors.js', type: 'text/javascript; charset=utf-8' },
   '/demo.css': { file: 'demo.css', type: 'text/css; charset=utf-8' },
 }
 
@@ -97,7 +98,7 @@ export function clientScriptHandler(): RequestHandler {
 }
 
 /** The paths that serve the pages the mail links open, and what those pages load. */
-const MAIL_PAGE_PATHS = new Set(['/reset-password', '/verify-email', '/demo.js', '/demo.css'])
+const MAIL_PAGE_PATHS = new Set(['/reset-password', '/verify-email', '/demo.js', '/factors.js', '/demo.css'])
 
 /**
  * The demo page (`/`, `/reset-password`, `/verify-email`) and its script and style sheet. With

@@ -27,7 +27,12 @@ export interface RenderedMail {
 export type MailTemplate = (context: MailTemplateContext) => RenderedMail
 
 /** The changes a security notice tells the account's owner about. */
-export type SecurityNoticeEvent = 'password_changed' | 'password_reset' | 'email_changed'
+export type SecurityNoticeEvent =
+  | 'password_changed'
+  | 'password_reset'
+  | 'email_changed'
+  | 'factor_added'
+  | 'factor_removed'
 
 /** What a security-notice template gets. A notice carries no token and no link. */
 export interface SecurityNoticeContext {
@@ -39,6 +44,8 @@ export interface SecurityNoticeContext {
   at: Date
   /** For `email_changed`: the new address. */
   newEmail?: string
+  /** For `factor_added` and `factor_removed`: which, in words ("an authenticator app", "a passkey"). */
+  factor?: string
 }
 
 /** A security-notice template. */
@@ -136,6 +143,10 @@ export const resetPasswordTemplate: MailTemplate = ({ link, user, validFor }) =>
       'If you did not ask for this, ignore this mail: your password stays as it is. Resetting it signs out every session.',
   })
 
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
+}
+
 const NOTICES: Record<SecurityNoticeEvent, { subject: string; what: (c: SecurityNoticeContext) => string }> =
   {
     password_changed: {
@@ -152,6 +163,16 @@ const NOTICES: Record<SecurityNoticeEvent, { subject: string; what: (c: Security
       subject: 'Your email address was changed',
       what: ({ user, newEmail }) =>
         `The address of the account ${user.username} was changed from ${user.email} to ${newEmail ?? 'another address'}. This address will get no more mail for it.`,
+    },
+    factor_added: {
+      subject: 'A sign-in method was added to your account',
+      what: ({ user, factor }) =>
+        `${capitalise(factor ?? 'a sign-in method')} was added to the account ${user.username}.`,
+    },
+    factor_removed: {
+      subject: 'A sign-in method was removed from your account',
+      what: ({ user, factor }) =>
+        `${capitalise(factor ?? 'a sign-in method')} was removed from the account ${user.username}.`,
     },
   }
 

@@ -39,10 +39,23 @@ export function successEnvelopeSchema<T extends z.ZodType>(data: T): z.ZodObject
 /** A success answer (the reference design's `ApiResponse`). */
 export type SuccessEnvelope<T> = z.output<z.ZodObject<SuccessEnvelopeShape<z.ZodType<T>>>>
 
+/**
+ * `data` of a `401 mfa_required` answer, the one error whose `data` is not `null`: the login ticket
+ * that `POST /auth/mfa/verify` takes with a code, and the kinds of code it accepts.
+ */
+export const mfaChallengeSchema = z.object({
+  /** Opaque; lives 5 minutes and allows 5 wrong codes. */
+  mfaToken: z.string(),
+  methods: z.array(z.enum(['totp', 'recovery_code'])),
+})
+/** `data` of a `401 mfa_required` answer. */
+export type MFAChallenge = z.infer<typeof mfaChallengeSchema>
+
 /** An error answer (the reference design's `ApiError`): its stable `code`, and field problems in `errors`. */
 export const errorEnvelopeSchema = z.object({
   statusCode,
-  data: z.null(),
+  /** `null`, except for `mfa_required` (its {@link mfaChallengeSchema}). */
+  data: mfaChallengeSchema.nullable(),
   /** For people; may change. */
   message: z.string(),
   success: z.literal(false),

@@ -17,6 +17,10 @@ const ERROR_TABLE = [
   ['invalid_credentials', 401],
   ['invalid_dpop_proof', 401],
   ['use_dpop_nonce', 401],
+  ['mfa_required', 401],
+  ['invalid_mfa_token', 401],
+  ['invalid_mfa_code', 401],
+  ['insufficient_user_authentication', 401],
   ['csrf_rejected', 403],
   ['forbidden', 403],
   ['email_unverified', 403],
@@ -27,6 +31,7 @@ const ERROR_TABLE = [
   ['invalid_reset_token', 400],
   ['username_taken', 409],
   ['email_taken', 409],
+  ['last_credential', 409],
   ['payload_too_large', 413],
   ['unsupported_media_type', 415],
   ['rate_limited', 429],
@@ -47,6 +52,15 @@ export type ErrorCode = (typeof ERROR_CODES)[number]
 export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze(
   Object.fromEntries(ERROR_TABLE) as Record<ErrorCode, number>,
 )
+
+/**
+ * The other status a code may be answered with, where the contract names one: a wrong code when
+ * confirming or disabling TOTP is the request's fault (`400`), at a login it is a failed
+ * authentication (`401`, the code's own status).
+ */
+export const ALTERNATE_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({
+  invalid_mfa_code: 400,
+})
 
 const CODES: ReadonlySet<string> = new Set(ERROR_CODES)
 

@@ -14,6 +14,8 @@ export const publicUserSchema = z.object({
   fullname: z.string(),
   roles: z.array(z.string()),
   emailVerified: z.boolean(),
+  /** The factors beyond the password: TOTP on or off, and how many passkeys. */
+  mfa: z.object({ totp: z.boolean(), passkeys: z.int().min(0) }),
   createdAt: isoTime,
   updatedAt: isoTime,
 })
@@ -111,3 +113,40 @@ export const REVOCATIONS_CHANNEL = 'revocations'
 
 /** The revocation feed as it travels. */
 export type RevokedSessionsFeed = z.infer<typeof revokedSessionsSchema>
+/** `data` of `POST /auth/mfa/totp/setup`: nothing changes until a code confirms it. */
+export const totpSetupSchema = z.object({
+  /** Base32, for typing into an authenticator app by hand. */
+  secret: z.string(),
+  /** `otpauth://totp/…`: what the QR code holds. */
+  otpauthUrl: z.string(),
+  /** The QR code of `otpauthUrl` as an SVG document, rendered by the server. */
+  qrCodeSvg: z.string(),
+})
+/** `data` of `POST /auth/mfa/totp/setup`. */
+export type TOTPSetupData = z.infer<typeof totpSetupSchema>
+
+/** `data` of `POST /auth/mfa/totp/confirm` and `POST /auth/mfa/recovery-codes`: shown this once. */
+export const recoveryCodesSchema = z.object({ recoveryCodes: z.array(z.string()).length(10) })
+/** `data` with the recovery codes. */
+export type RecoveryCodesData = z.infer<typeof recoveryCodesSchema>
+
+/** A passkey of the user (`GET /auth/passkeys`). */
+export const passkeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: isoTime,
+  lastUsedAt: isoTime.nullable(),
+})
+/** A passkey of the user. */
+export type PasskeyEntry = z.infer<typeof passkeySchema>
+
+/** WebAuthn options (`PublicKeyCredentialCreationOptionsJSON` or `…RequestOptionsJSON`), for the browser's API. */
+export const webauthnOptionsSchema = z.looseObject({ challenge: z.string() })
+
+/** `data` of `POST /auth/passkeys/login/options`: the challenge's id, to send back with the assertion. */
+export const passkeyLoginOptionsSchema = z.object({
+  challengeId: z.string(),
+  options: webauthnOptionsSchema,
+})
+/** `data` of `POST /auth/passkeys/login/options`. */
+export type PasskeyLoginOptionsData = z.infer<typeof passkeyLoginOptionsSchema>

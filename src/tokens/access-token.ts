@@ -28,7 +28,9 @@ export interface CreateAccessTokenOptions {
 }
 
 /**
- * Signs an access token for `user` in `session` (with `jkt`, a DPoP-bound one) with the current key. It lives
+ * Signs an access token for `user` in `session` (with `jkt`, a DPoP-bound one) with the current key;
+ * `amr` and `auth_time` are the session's, so that a refresh keeps them and only a new
+ * authentication changes them. It lives
  * `accessTokenTtl`, but never past the session's absolute end: a token must not outlive the login
  * it stands for.
  */
@@ -36,7 +38,7 @@ export async function createAccessToken(
   options: ResolvedOptions,
   keys: KeyRing,
   user: UserRecord,
-  session: Pick<SessionRecord, 'id' | 'expiresAt'> & { jkt?: string | null },
+  session: Pick<SessionRecord, 'id' | 'expiresAt' | 'authTime' | 'amr'> & { jkt?: string | null },
   settings: CreateAccessTokenOptions = {},
 ): Promise<IssuedAccessToken> {
   const now = settings.now ?? Date.now()
@@ -60,6 +62,8 @@ export async function createAccessToken(
     fullname: user.fullname,
     roles: user.roles,
     email_verified: user.emailVerified,
+    amr: [...session.amr],
+    auth_time: Math.floor(session.authTime / 1000),
   }
   // A bound session's access tokens name its key (RFC 9449 §6.1): they work only with its proofs.
   if (session.jkt) claims.cnf = { jkt: session.jkt }

@@ -19,6 +19,14 @@ export interface AccessTokenClaims {
   email_verified?: boolean
   /** Of a DPoP-bound session (RFC 9449 §6.1): the thumbprint of the key every use must prove. */
   cnf?: { jkt: string }
+  /**
+   * How the session authenticated (RFC 8176 method values): `pwd`, `otp`, `hwk`, `fed`, and `mfa`
+   * when two factors were used or a passkey verified the user. An open list. Absent only on tokens
+   * issued before it existed.
+   */
+  amr?: string[]
+  /** When the session last authenticated, in seconds (OpenID Connect `auth_time`). */
+  auth_time?: number
 }
 
 /** The claims of a refresh token. */
@@ -60,6 +68,8 @@ export const ACCESS_TOKEN_SHAPE = {
   fullname: 'string',
   roles: 'string[]',
   email_verified: 'boolean?',
+  amr: 'string[]?',
+  auth_time: 'number?',
 } as const satisfies ClaimShape
 
 /** What every refresh token carries. */

@@ -57,6 +57,8 @@ describe('verified access-token cache', () => {
       await createAccessToken(auth.options, keys, user, {
         id: randomUUID(),
         expiresAt: Date.now() + 86_400_000,
+        authTime: Date.now(),
+        amr: ['pwd'],
       })
     ).token
 

@@ -6,6 +6,7 @@ import { AuthError, ConfigError } from '../errors.js'
 import type { ClientInfo } from '../sessions/token-pair.js'
 import type { UserRecord } from '../storage/storage.js'
 import { hasPassword } from './federation.js'
+import { needsSecondFactor } from './mfa-login.js'
 import { queueSecurityNotice } from './notices.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 import { assertReauthenticated } from './reauthentication.js'
@@ -75,7 +76,9 @@ function readHookFullname(value: unknown): string {
 /**
  * Checks a login name and password, under the login limits: the attempt is counted before the
  * password is checked, so that while a limit is spent even the right password is refused; only a
- * wrong guess keeps its point (a database failure gives it back). Emits `login_failed`.
+ * wrong guess keeps its point (a database failure gives it back). Emits `login_failed`. For a user
+ * with a second factor the limits forget nothing yet: only the completed login does, so that
+ * a known password is no way to reset the count of wrong codes.
  */
 export async function authenticateUser(
   engine: Engine,
@@ -94,7 +97,8 @@ export async function authenticateUser(
     }
     throw error
   }
-  await attempt.succeed()
+  if (needsSecondFactor(user)) await attempt.cancel()
+  else await attempt.succeed()
   return user
 }
 
@@ -127,7 +131,7 @@ export async function changePassword(
   const { userId, sessionId } = actor
   const user = await engine.storage.findUserById(userId)
   if (!user) throw new AuthError('invalid_token', 'User no longer exists')
-  await assertReauthenticated(engine, user, actor.client, input.currentPassword)
+  await assertReauthenticated(engine, user, actor.client, input.currentPassword, { sessionId })
   const now = Date.now()
   await engine.storage.updatePasswordHash(userId, await hashPassword(input.newPassword), now)
   await engine.storage.revokeUserSessions(userId, 'password_changed', now, { exceptSessionId: sessionId })

@@ -11,7 +11,7 @@ export function queueSecurityNotice(
   engine: Engine,
   user: Pick<UserRecord, 'username' | 'fullname' | 'email' | 'disabledAt'>,
   event: SecurityNoticeEvent,
-  details: { newEmail?: string } = {},
+  details: { newEmail?: string; factor?: string } = {},
 ): void {
   if (user.disabledAt !== null) return
   const at = new Date()

@@ -22,7 +22,7 @@ export interface ProfileUpdate {
  */
 export async function updateProfile(
   engine: Engine,
-  actor: { userId: string; client: ClientInfo },
+  actor: { userId: string; sessionId?: string; client: ClientInfo },
   input: UpdateProfileInput,
 ): Promise<ProfileUpdate> {
   const { userId, client } = actor
@@ -31,7 +31,9 @@ export async function updateProfile(
   if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
   const fullnameChanged = input.fullname !== undefined && input.fullname !== user.fullname
   const emailChanged = input.email !== undefined && input.email !== user.email
-  if (emailChanged) await assertReauthenticated(engine, user, client, input.currentPassword)
+  if (emailChanged) {
+    await assertReauthenticated(engine, user, client, input.currentPassword, { sessionId: actor.sessionId })
+  }
   if (!fullnameChanged && !emailChanged) return { user, emailChanged: false }
   const updated = await engine.storage.updateUser(
     userId,

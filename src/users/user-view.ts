@@ -12,6 +12,7 @@ export function toPublicUser(user: UserRecord): PublicUser {
     fullname: user.fullname,
     roles: [...user.roles],
     emailVerified: user.emailVerified,
+    mfa: { totp: user.mfa.totp, passkeys: user.mfa.passkeys },
     createdAt: new Date(user.createdAt).toISOString(),
     updatedAt: new Date(user.updatedAt).toISOString(),
   }

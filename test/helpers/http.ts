@@ -105,3 +105,9 @@ export async function registerBearer(url: string, overrides: Record<string, unkn
     refreshToken: res.body.data.refreshToken,
   }
 }
+
+/** The payload of a JWT, unverified: for reading the claims the server put there. */
+export function claimsOf(token: string): Record<string, unknown> {
+  const payload = Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')
+  return JSON.parse(payload) as Record<string, unknown>
+}

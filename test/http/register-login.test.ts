@@ -50,6 +50,7 @@ describe('POST /auth/register', () => {
       fullname: 'Ada  Lovelace',
       roles: ['user'],
       emailVerified: false,
+      mfa: { totp: false, passkeys: 0 },
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: expect.stringMatching(/Z$/),
     })

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { ENV_VARIABLES } from '../../src/config/env.js'
 import type { OIDCProviderOptions } from '../../src/config/oidc-providers.js'
-import type { AuthOptions } from '../../src/config/options.js'
+import type { AuthOptions, WebAuthnOptions } from '../../src/config/options.js'
 import type { RateLimitOptions } from '../../src/limits/rate-limit-settings.js'
 import type { MailOptions } from '../../src/mail/mail-options.js'
 
@@ -48,6 +48,8 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   providers: true,
   dpop: true,
   dpopNonce: true,
+  reauthMaxAge: true,
+  webauthn: true,
 }
 const RATE_LIMIT_OPTIONS: Record<keyof RateLimitOptions, true> = {
   loginPair: true,
@@ -87,6 +89,8 @@ const PROVIDER_OPTIONS: Record<keyof OIDCProviderOptions, true> = {
   label: true,
 }
 
+const WEBAUTHN_OPTIONS: Record<keyof WebAuthnOptions, true> = { rpId: true, rpName: true }
+
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const rows = readFileSync(join(repo, 'docs/configuration.md'), 'utf8')
   .split('\n')
@@ -97,12 +101,13 @@ const rows = readFileSync(join(repo, 'docs/configuration.md'), 'utf8')
 const rowsOf = (name: string) => rows.filter((cells) => cells[1] === `\`${name}\``)
 
 describe('docs/configuration.md', () => {
-  it('has a row for every option of createAuth, rateLimit, mail and a provider', () => {
+  it('has a row for every option of createAuth, rateLimit, mail, a provider and webauthn', () => {
     const names = [
       ...Object.keys(OPTIONS),
       ...Object.keys(RATE_LIMIT_OPTIONS).map((n) => `rateLimit.${n}`),
       ...Object.keys(MAIL_OPTIONS).map((n) => `mail.${n}`),
       ...Object.keys(PROVIDER_OPTIONS).map((n) => `providers.NAME.${n}`),
+      ...Object.keys(WEBAUTHN_OPTIONS).map((n) => `webauthn.${n}`),
     ]
     expect(names.filter((name) => rowsOf(name).length !== 1)).toEqual([])
   })

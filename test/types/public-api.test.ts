@@ -28,7 +28,14 @@ describe('public types', () => {
 
   it('requireAuth options are typed, and roles take strings only', () => {
     expectTypeOf<Parameters<Auth['requireAuth']>[0]>().toEqualTypeOf<
-      { roles?: readonly string[]; checkSession?: boolean; verifiedEmail?: boolean } | undefined
+      | {
+          roles?: readonly string[]
+          checkSession?: boolean
+          verifiedEmail?: boolean
+          mfa?: boolean
+          maxAge?: number | string
+        }
+      | undefined
     >()
   })
 

@@ -4,6 +4,7 @@ import type { TokenResponseData } from '../../protocol/wire-schemas.js'
 import { openSession } from '../../sessions/sessions.js'
 import { authenticateUser, registerUser } from '../../users/accounts.js'
 import { queueEmailVerification } from '../../users/email-flows.js'
+import { needsSecondFactor, requireSecondFactor } from '../../users/mfa-login.js'
 import type { LoginInput, RegisterInput } from '../../users/user-schemas.js'
 import { readClientInfo } from '../client-info.js'
 import { dpopCheckOf, readLoginBinding } from '../dpop.js'
@@ -41,7 +42,9 @@ export function loginHandler(
     const client = { ...readClientInfo(req), ...(await readLoginBinding(req, res, dpop)) }
     const ip = client.ip ?? undefined
     const user = await authenticateUser(engine, input, client)
-    const pair = await openSession(engine, user, client, 'login')
+    // The password was right; a second factor must follow, and no session opens until it does.
+    if (needsSecondFactor(user)) await requireSecondFactor(engine, user, 'pwd')
+    const pair = await openSession(engine, user, client, 'login', { amr: ['pwd'] })
     engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
     await runAfterSessionHook(engine, 'afterLogin', pair, client)

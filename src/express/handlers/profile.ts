@@ -22,7 +22,7 @@ export function updateProfileHandler(
   return async function updateProfileRoute(req, res, input) {
     const { user, emailChanged } = await updateProfile(
       engine,
-      { userId: req.auth!.userId, client: readClientInfo(req) },
+      { userId: req.auth!.userId, sessionId: req.auth!.sessionId, client: readClientInfo(req) },
       input,
     )
     answer.send(res, toPublicUser(user), 'Profile updated')

@@ -1,0 +1,162 @@
+import { z } from 'zod'
+import type { Engine } from '../engine/engine.js'
+import {
+  passkeyLoginOptionsSchema,
+  passkeySchema,
+  recoveryCodesSchema,
+  tokenResponseSchema,
+  totpSetupSchema,
+  webauthnOptionsSchema,
+} from '../protocol/wire-schemas.js'
+import {
+  mfaVerifySchema,
+  passkeyLoginSchema,
+  passkeyRegisterSchema,
+  passkeyRenameSchema,
+  reauthenticationSchema,
+  totpConfirmSchema,
+  totpDisableSchema,
+} from '../users/factor-schemas.js'
+import {
+  mfaVerifyHandler,
+  recoveryCodesHandler,
+  totpConfirmHandler,
+  totpDisableHandler,
+  totpSetupHandler,
+} from './handlers/mfa.js'
+import {
+  passkeyDeleteHandler,
+  passkeyListHandler,
+  passkeyLoginHandler,
+  passkeyLoginOptionsHandler,
+  passkeyRegisterHandler,
+  passkeyRegisterOptionsHandler,
+  passkeyRenameHandler,
+} from './handlers/passkeys.js'
+import { defineRoute, type RouteRow } from './route-table.js'
+
+/** The second factor's rows of the auth router: TOTP, recovery codes and the login's second step. */
+export const MFA_ROUTES: readonly RouteRow<Engine>[] = [
+  defineRoute({
+    method: 'post',
+    path: '/mfa/totp/setup',
+    auth: 'access',
+    summary: 'Start TOTP: a pending secret and its QR code (needs currentPassword)',
+    body: reauthenticationSchema,
+    data: totpSetupSchema,
+    status: 200,
+    handler: totpSetupHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/mfa/totp/confirm',
+    auth: 'access',
+    summary: 'Turn TOTP on with a code of the pending secret; answers the recovery codes once',
+    body: totpConfirmSchema,
+    data: recoveryCodesSchema,
+    status: 200,
+    handler: totpConfirmHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/mfa/totp/disable',
+    auth: 'access',
+    summary: 'Turn TOTP off (needs currentPassword and a TOTP or recovery code)',
+    body: totpDisableSchema,
+    data: z.null(),
+    status: 200,
+    handler: totpDisableHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/mfa/recovery-codes',
+    auth: 'access',
+    summary: 'New recovery codes; the old ones stop working (needs currentPassword)',
+    body: reauthenticationSchema,
+    data: recoveryCodesSchema,
+    status: 200,
+    handler: recoveryCodesHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/mfa/verify',
+    auth: 'none',
+    summary: 'Complete a login that answered mfa_required, with a TOTP or a recovery code',
+    body: mfaVerifySchema,
+    data: tokenResponseSchema,
+    status: 200,
+    handler: mfaVerifyHandler,
+  }),
+]
+
+/** The passkey rows of the auth router (WebAuthn). */
+export const PASSKEY_ROUTES: readonly RouteRow<Engine>[] = [
+  defineRoute({
+    method: 'post',
+    path: '/passkeys/register/options',
+    auth: 'access',
+    summary: 'Options to create a passkey: resident key, ES256 and EdDSA (needs currentPassword)',
+    body: reauthenticationSchema,
+    data: webauthnOptionsSchema,
+    status: 200,
+    handler: passkeyRegisterOptionsHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/passkeys/register',
+    auth: 'access',
+    summary: 'Register the passkey the browser created',
+    body: passkeyRegisterSchema,
+    data: passkeySchema,
+    status: 201,
+    handler: passkeyRegisterHandler,
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/passkeys',
+    auth: 'access',
+    summary: "The user's passkeys, oldest first",
+    data: z.array(passkeySchema),
+    status: 200,
+    handler: passkeyListHandler,
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/passkeys/:id',
+    auth: 'access',
+    summary: 'Rename a passkey',
+    body: passkeyRenameSchema,
+    data: passkeySchema,
+    status: 200,
+    handler: passkeyRenameHandler,
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/passkeys/:id',
+    auth: 'access',
+    summary: 'Remove a passkey (needs currentPassword); 409 last_credential for the only way in',
+    body: reauthenticationSchema,
+    data: z.null(),
+    status: 200,
+    handler: passkeyDeleteHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/passkeys/login/options',
+    auth: 'none',
+    summary: 'A challenge for a usernameless passkey login',
+    data: passkeyLoginOptionsSchema,
+    status: 200,
+    handler: passkeyLoginOptionsHandler,
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/passkeys/login',
+    auth: 'none',
+    summary: 'Log in with a passkey',
+    body: passkeyLoginSchema,
+    data: tokenResponseSchema,
+    status: 200,
+    handler: passkeyLoginHandler,
+  }),
+]

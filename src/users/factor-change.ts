@@ -1,0 +1,35 @@
+import type { Engine } from '../engine/engine.js'
+import { AuthError } from '../errors.js'
+import type { ClientInfo } from '../sessions/token-pair.js'
+import type { UserRecord } from '../storage/storage.js'
+import { assertReauthenticated } from './reauthentication.js'
+
+/** Who makes a factor change: the user, their session and where the request came from. */
+export interface FactorActor {
+  userId: string
+  sessionId: string
+  client: ClientInfo
+}
+
+/** The actor's user, if it still exists and is not disabled; else `401 invalid_token`. */
+export async function findActiveUser(engine: Engine, userId: string): Promise<UserRecord> {
+  const user = await engine.storage.findUserById(userId)
+  if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
+  return user
+}
+
+/**
+ * The start of a sensitive factor change (OWASP ASVS 7.5.1): counted against the limits of
+ * sensitive changes per user and per IP, the user read fresh, and the re-authentication checked
+ * (`currentPassword`, or a recent login for an account without a password). Returns the user.
+ */
+export async function beginFactorChange(
+  engine: Engine,
+  actor: FactorActor,
+  currentPassword: string | undefined,
+): Promise<UserRecord> {
+  await engine.limits.consumeSensitiveChange(actor.userId, actor.client.ip)
+  const user = await findActiveUser(engine, actor.userId)
+  await assertReauthenticated(engine, user, actor.client, currentPassword, { sessionId: actor.sessionId })
+  return user
+}
