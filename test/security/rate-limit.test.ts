@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { readRateLimitEnv, readServerConfig } from '../../src/config/env.js'
 import { RateLimitError } from '../../src/errors.js'
@@ -295,7 +296,15 @@ const redisUp = await requireRedis('test/security/rate-limit.test.ts')
 describe.skipIf(!redisUp)('login limits in Redis', () => {
   it('two instances sharing Redis enforce one login limit together', async () => {
     const keyPrefix = uniquePrefix('pair')
-    const rateLimit = { redisUrl: REDIS_URL, keyPrefix, loginPair: '4/1h' }
+    // A client that is ready before the first login: with `redisUrl` the limiters connect in the
+    // background and count in memory until then, which a loaded machine would turn into a race.
+    const redis = new Redis(REDIS_URL)
+    onTestFinished(() => void redis.quit())
+    await new Promise<void>((resolve, reject) => {
+      redis.once('ready', () => resolve())
+      redis.once('error', reject)
+    })
+    const rateLimit = { redis, keyPrefix, loginPair: '4/1h' }
     const a = await startTestServer({ rateLimit })
     // The second instance opens the first one's database: one user, two servers.
     const b = await startTestServer({ rateLimit, database: a.auth.storage })
