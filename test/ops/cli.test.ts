@@ -222,7 +222,7 @@ describe('tokenpair CLI', { timeout: 90_000 }, () => {
     }[]
     const current = before.find((k) => k.status === 'current')!
     expect(current.kid).toBe(server.auth.jwkSet().keys[0]!.kid)
-    expect((await runCLI(['keys', 'retire', current.kid], data.env)).code).toBe(1)
+    expect((await runCLI(['keys', 'retire', '--', current.kid], data.env)).code).toBe(1)
 
     const rotated = await runCLI(['keys', 'rotate', '--json'], data.env)
     expect(rotated.code, rotated.stderr).toBe(0)
@@ -235,8 +235,8 @@ describe('tokenpair CLI', { timeout: 90_000 }, () => {
     expect(after.find((k) => k.kid === kid)?.status).toBe('current')
     expect(after.find((k) => k.kid === previous)?.status).toBe('verifying')
 
-    expect((await runCLI(['keys', 'retire', previous, '--json'], data.env)).code).toBe(0)
-    expect((await runCLI(['keys', 'retire', previous], data.env)).code).toBe(1)
+    expect((await runCLI(['keys', 'retire', '--json', '--', previous], data.env)).code).toBe(0)
+    expect((await runCLI(['keys', 'retire', '--', previous], data.env)).code).toBe(1)
     expect((await runCLI(['keys', 'retire', 'no-such-kid'], data.env)).code).toBe(1)
     const last = JSON.parse((await runCLI(['keys', 'list', '--json'], data.env)).stdout) as {
       kid: string

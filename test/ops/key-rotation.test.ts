@@ -124,7 +124,7 @@ describe('key rotation across instances sharing a database', { timeout: 60_000 }
     await a.auth.reloadKeys()
     expect(await jwksKids(a.url)).toEqual(expect.arrayContaining([firstKid, secondKid]))
 
-    const retired = await runCLI(['keys', 'retire', firstKid], data.env)
+    const retired = await runCLI(['keys', 'retire', '--', firstKid], data.env)
     expect(retired.code, retired.stderr).toBe(0)
     await a.auth.reloadKeys()
     expect(await jwksKids(a.url)).not.toContain(firstKid)
