@@ -26,6 +26,7 @@ import type { ClaimsWith, CustomClaims, NoClaims } from './tokens/custom-claims.
 import { DPoPNonces } from './tokens/dpop-nonce.js'
 import { MemoryDPoPReplayStore, RedisDPoPReplayStore } from './tokens/dpop-replay.js'
 import { type JWKSet, KeyRing } from './tokens/keys.js'
+import { createSessionsAPI, createUsersAPI, type SessionsAPI, type UsersAPI } from './users/user-admin.js'
 
 /**
  * What `createAuth` returns: the router, the middleware and the parts behind them. `C` is the
@@ -36,6 +37,14 @@ export interface Auth<C extends CustomClaims = NoClaims> {
   readonly options: ResolvedOptions
   /** The storage in use. */
   readonly storage: Storage
+  /**
+   * Users, for the app's own admin pages without an HTTP round trip: find, list, create, disable,
+   * enable, set roles, revoke sessions, reset the second factor (the operations of `tokenpair
+   * users`, with the same events). None checks who asks: guard the page that calls them.
+   */
+  readonly users: UsersAPI
+  /** Sessions of any user: list a user's live sessions, revoke one. */
+  readonly sessions: SessionsAPI
   /** Every route of the HTTP contract (docs/api.md); mount it at `basePath` (`/auth`). */
   router(): Router
   /** Middleware that demands a valid access token and sets `req.auth`. */
@@ -153,6 +162,8 @@ export async function createAuth<C extends CustomClaims = NoClaims>(
     return {
       options: resolved,
       storage,
+      users: createUsersAPI(engine),
+      sessions: createSessionsAPI(engine),
       router: () => createAuthRouter(engine),
       requireAuth: (opts) => createServerRequireAuth(engine, opts),
       jwks: () => jwksHandler(engine),

@@ -214,6 +214,8 @@ export interface UserUpdate {
   fullname?: string
   email?: string
   emailVerified?: boolean
+  /** Replaces the roles whole. */
+  roles?: string[]
 }
 
 /** Counts of rows removed by {@link Storage.deleteExpired}. */

@@ -1,6 +1,6 @@
 import type { PasswordCheckContext } from '../config/app-options.js'
+import type { ResolvedOptions } from '../config/options.js'
 import { runBeforeHook } from '../engine/app-hooks.js'
-import type { Engine } from '../engine/engine.js'
 import { ConfigError, ValidationError } from '../errors.js'
 
 /* The rules a new password meets beyond its length (NIST SP 800-63B-4 §3.1.1.2, OWASP ASVS 5.0
@@ -48,7 +48,10 @@ export interface NewPassword {
  * Refuses a new password that breaks a rule, with `validation_failed` and a field message that
  * says which: the account's own names first (the cheapest), then the list, then the app's rule.
  */
-export async function assertPasswordAllowed(engine: Engine, input: NewPassword): Promise<void> {
+export async function assertPasswordAllowed(
+  engine: { readonly options: Pick<ResolvedOptions, 'validatePassword'> },
+  input: NewPassword,
+): Promise<void> {
   const { password, field, context } = input
   const refuse = (why: string): never => {
     throw new ValidationError([{ path: field, message: `${field} ${why}` }])

@@ -185,6 +185,7 @@ export class MongoDBStorage implements model.Storage {
         set.emailKey = update.email.toLowerCase()
       }
       if (update.emailVerified !== undefined) set.emailVerified = update.emailVerified
+      if (update.roles !== undefined) set.roles = [...update.roles]
       const doc = await this.#users.findOneAndUpdate(
         { _id: userId },
         { $set: set },

@@ -26,6 +26,7 @@ import {
   tokenRow,
   userFromRow,
   userRow,
+  userUpdateRow,
 } from './sql-rows.js'
 import type { SQLTraits } from './sql-traits.js'
 
@@ -153,11 +154,7 @@ export class SQLStorage implements model.Storage {
 
   updateUser(userId: string, update: model.UserUpdate, now: number): Promise<model.UserRecord | null> {
     return this.#guard.run(async () => {
-      const set: Updateable<UsersTable> = { updated_at: now }
-      if (update.fullname !== undefined) set.fullname = update.fullname
-      if (update.email !== undefined) set.email = update.email
-      if (update.emailVerified !== undefined) set.email_verified = update.emailVerified ? 1 : 0
-      await this.#setUserColumns(userId, set)
+      await this.#setUserColumns(userId, userUpdateRow(update, now))
       return this.#selectUser(userId)
     })
   }
