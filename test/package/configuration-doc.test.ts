@@ -64,6 +64,7 @@ const RATE_LIMIT_OPTIONS: Record<keyof RateLimitOptions, true> = {
   sensitiveUser: true,
   sensitiveIp: true,
   oidcCallback: true,
+  passkeyChallenge: true,
   redisUrl: true,
   redis: true,
   keyPrefix: true,
