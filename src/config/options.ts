@@ -22,7 +22,7 @@ import {
 import { COOKIE_PREFIXES, type CookiePrefix } from '../protocol/cookies.js'
 import type { CustomClaims } from '../protocol/reserved-claims.js'
 import type { Storage } from '../storage/storage.js'
-import { type AuthHooks, type ClaimsFunction, resolveHooks } from './app-options.js'
+import { type AuthHooks, type ClaimsFunction, type PasswordValidator, resolveHooks } from './app-options.js'
 import { type OIDCProviderOptions, type ResolvedOIDCProvider, resolveProviders } from './oidc-providers.js'
 
 /** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
@@ -139,6 +139,8 @@ export interface AuthOptions<C extends CustomClaims = CustomClaims> {
    * `beforeSessionCreate` (their order and rules: {@link AuthHooks}). Default: none.
    */
   hooks?: AuthHooks
+  /** The app's own rule for new passwords, after tokenpair's ({@link PasswordValidator}). Default: none. */
+  validatePassword?: PasswordValidator
   /**
    * Identity providers to sign in with (`OIDC_PROVIDERS`, `OIDC_<NAME>_*`), by name:
    * `{ google: { issuer: 'https://accounts.google.com', clientId, clientSecret }, github: {
@@ -207,6 +209,7 @@ export interface ResolvedOptions {
   readonly claims: ClaimsFunction | null
   /** The app's hooks, each checked to be a function; frozen. */
   readonly hooks: Readonly<AuthHooks>
+  readonly validatePassword: PasswordValidator | null
   /** The identity providers, in the order given. */
   readonly providers: readonly ResolvedOIDCProvider[]
   readonly dpop: DPoPMode
@@ -364,6 +367,7 @@ export function resolveOptions<C extends CustomClaims>(options: AuthOptions<C>):
     maxSessionsPerUser: resolveSessionCap(options.maxSessionsPerUser),
     claims: resolveFunction('claims', options.claims),
     hooks: resolveHooks(options.hooks),
+    validatePassword: resolveFunction('validatePassword', options.validatePassword),
     providers: resolveProviders(options.providers),
     dpop: options.dpop ?? OPTION_DEFAULTS.dpop,
     dpopNonce: options.dpopNonce ?? OPTION_DEFAULTS.dpopNonce,

@@ -327,6 +327,11 @@ export interface Storage {
    */
   deleteUnusedEmailTokens(userId: string, purpose: EmailTokenPurpose): Promise<number>
   /**
+   * The mail token of this hash if it is unused, of `purpose` and unexpired at `now`, without
+   * consuming it; else `null`. (A reset reads it to check the new password before it spends it.)
+   */
+  findEmailToken(tokenHash: string, purpose: EmailTokenPurpose, now: number): Promise<EmailTokenRecord | null>
+  /**
    * Consumes a mail token atomically: under concurrent calls exactly one gets the record, the
    * others `null`; so do unknown, expired, used and other-purpose tokens.
    */

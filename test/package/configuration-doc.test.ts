@@ -45,6 +45,7 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   maxSessionsPerUser: true,
   claims: true,
   hooks: true,
+  validatePassword: true,
   providers: true,
   dpop: true,
   dpopNonce: true,

@@ -295,6 +295,18 @@ export class MongoDBStorage implements model.Storage {
     })
   }
 
+  findEmailToken(tokenHash: string, purpose: model.EmailTokenPurpose, now: number) {
+    return this.#guard.run(async () => {
+      const doc = await this.#emailTokens.findOne({
+        tokenHash,
+        purpose,
+        usedAt: null,
+        expiresAt: { $gt: now },
+      })
+      return doc ? emailTokenFromDoc(doc) : null
+    })
+  }
+
   consumeEmailToken(
     tokenHash: string,
     purpose: model.EmailTokenPurpose,

@@ -3,7 +3,7 @@ import type * as model from '../storage.js'
 import { StorageGuard } from '../storage-guard.js'
 import { migrateToLatest } from './migrations.js'
 import { type Database, toNumber, type UsersTable } from './schema.js'
-import { consumeEmailTokenInTransaction, replaceEmailTokenInTransaction } from './sql-email-tokens.js'
+import * as mailTokens from './sql-email-tokens.js'
 import { SQLFactorStorage } from './sql-factors.js'
 import {
   type IdentityInsertStep,
@@ -281,7 +281,7 @@ export class SQLStorage implements model.Storage {
   }
 
   createEmailToken(token: model.EmailTokenRecord): Promise<void> {
-    return this.#runTransaction((trx) => replaceEmailTokenInTransaction(trx, this.#traits, token))
+    return this.#runTransaction((trx) => mailTokens.replaceEmailTokenInTransaction(trx, this.#traits, token))
   }
 
   deleteUnusedEmailTokens(userId: string, purpose: model.EmailTokenPurpose): Promise<number> {
@@ -296,12 +296,18 @@ export class SQLStorage implements model.Storage {
     })
   }
 
+  findEmailToken(tokenHash: string, purpose: model.EmailTokenPurpose, now: number) {
+    return this.#guard.run(() => mailTokens.selectPendingEmailToken(this.#db, tokenHash, purpose, now))
+  }
+
   consumeEmailToken(
     tokenHash: string,
     purpose: model.EmailTokenPurpose,
     now: number,
   ): Promise<model.EmailTokenRecord | null> {
-    return this.#runTransaction((trx) => consumeEmailTokenInTransaction(trx, tokenHash, purpose, now))
+    return this.#runTransaction((trx) =>
+      mailTokens.consumeEmailTokenInTransaction(trx, tokenHash, purpose, now),
+    )
   }
 
   createUserWithIdentity(user: model.UserRecord, identity: model.IdentityRecord): Promise<boolean> {
