@@ -38,3 +38,20 @@ export async function loginForTicket(url: string, user: { username: string; pass
   }
   return res.body.data.mfaToken
 }
+
+/**
+ * Turns TOTP on for the session behind `headers` (an account without a password: its recent
+ * login stands in for one). Returns the secret and the recovery codes.
+ */
+export async function turnOnTOTP(url: string, headers: Record<string, string>) {
+  const setup = await request<{ secret: string }>(`${url}/auth/mfa/totp/setup`, { body: {}, headers })
+  if (setup.status !== 200) throw new Error(`setup failed: ${setup.status} ${JSON.stringify(setup.body)}`)
+  const secret = setup.body.data.secret
+  const confirm = await request<{ recoveryCodes: string[] }>(`${url}/auth/mfa/totp/confirm`, {
+    body: { code: totpCode(secret) },
+    headers,
+  })
+  if (confirm.status !== 200)
+    throw new Error(`confirm failed: ${confirm.status} ${JSON.stringify(confirm.body)}`)
+  return { secret, recoveryCodes: confirm.body.data.recoveryCodes }
+}

@@ -9,6 +9,7 @@ export interface Hop {
   status: number
   location: URL | null
   setCookies: string[]
+  headers: Headers
 }
 
 interface StoredCookie {
@@ -83,6 +84,7 @@ export class RedirectBrowser {
       status: res.status,
       location: location ? new URL(location, target) : null,
       setCookies,
+      headers: res.headers,
     }
   }
 
