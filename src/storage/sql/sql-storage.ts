@@ -1,6 +1,7 @@
 import { type Kysely, sql, type Transaction, type Updateable } from 'kysely'
 import type * as model from '../storage.js'
 import { StorageGuard } from '../storage-guard.js'
+import { checkTablePrefix, DEFAULT_TABLE_PREFIX } from '../table-prefix.js'
 import { migrateToLatest } from './migrations.js'
 import { type Database, toNumber, type UsersTable } from './schema.js'
 import * as mailTokens from './sql-email-tokens.js'
@@ -29,12 +30,15 @@ import {
   userUpdateRow,
 } from './sql-rows.js'
 import type { SQLTraits } from './sql-traits.js'
+import { withTablePrefix } from './table-prefix-plugin.js'
 
 /** Options of {@link SQLStorage}. */
 export interface SQLStorageOptions {
-  /** The Kysely instance; the storage owns it and destroys it on `close()`. */
+  /** The Kysely instance; the storage owns it and destroys it on `close()` (unless `close` says otherwise). */
   db: Kysely<Database>
   traits: SQLTraits
+  /** The prefix of its tables, indexes and constraints (checked: `checkTablePrefix`). Default `tp_`. */
+  tablePrefix?: string
   capabilities?: Partial<model.StorageCapabilities>
   /** Releases the connections. Default: `db.destroy()`. */
   close?: () => Promise<void>
@@ -54,24 +58,27 @@ export class SQLStorage implements model.Storage {
   readonly factors: model.FactorStorage
   readonly #db: Kysely<Database>
   readonly #traits: SQLTraits
+  readonly #migrate: () => Promise<void>
   readonly #close: () => Promise<void>
   readonly #guard: StorageGuard
 
   constructor(options: SQLStorageOptions) {
-    this.#db = options.db
+    const prefix = checkTablePrefix(options.tablePrefix ?? DEFAULT_TABLE_PREFIX, 'tablePrefix')
+    this.#db = withTablePrefix(options.db, prefix)
+    this.#migrate = () => migrateToLatest(options.db, options.traits, prefix)
     this.#traits = options.traits
     this.#close = options.close ?? (() => options.db.destroy())
     this.#guard = new StorageGuard((error) => options.traits.classifyError(error))
     this.capabilities = Object.freeze({ sharedAcrossProcesses: true, ...options.capabilities })
     this.factors = new SQLFactorStorage({
-      db: options.db,
+      db: this.#db,
       traits: options.traits,
       run: (work) => this.#guard.run(work),
       transaction: (work) => this.#runTransaction(work),
     })
   }
 
-  /** The Kysely instance, for adapters' own extensions and tests. */
+  /** The Kysely instance, its tables under the storage's prefix, for adapters' own extensions and tests. */
   get db(): Kysely<Database> {
     return this.#db
   }
@@ -100,7 +107,7 @@ export class SQLStorage implements model.Storage {
   }
 
   migrate(): Promise<void> {
-    return this.#guard.run(() => migrateToLatest(this.#db, this.#traits))
+    return this.#guard.run(this.#migrate)
   }
 
   ping(): Promise<void> {

@@ -17,9 +17,15 @@ export interface SQLiteStorageOptions {
   busyTimeoutMs?: number
   /** The setting a bad `path` is reported under (`DATABASE_URL` when it came from one). Default `path`. */
   setting?: string
+  /**
+   * The prefix of tokenpair's tables, indexes and constraints (`checkTablePrefix`: a lower-case
+   * letter, then `a-z`, `0-9` and `_`, at most 24 characters). Default `tp_`.
+   */
+  tablePrefix?: string
 }
 
-const sqliteTraits: SQLTraits = {
+/** How SQLite differs: no row locks (writers are serialised), `lower()` unique indexes, INTEGER times. */
+export const sqliteTraits: SQLTraits = {
   name: 'sqlite',
   supportsForUpdate: false,
   supportsUpdateReturning: true,
@@ -104,7 +110,12 @@ export async function createSQLiteStorage(options: SQLiteStorageOptions): Promis
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000
   if (options.path === ':memory:') {
     const db = await openKysely(':memory:', busyTimeoutMs)
-    return new SQLStorage({ db, traits: sqliteTraits, capabilities: { sharedAcrossProcesses: false } })
+    return new SQLStorage({
+      db,
+      traits: sqliteTraits,
+      tablePrefix: options.tablePrefix,
+      capabilities: { sharedAcrossProcesses: false },
+    })
   }
   const { file: key, createFolder } = checkSQLitePath(options.path, options.setting ?? 'path')
   let shared = openFiles.get(key)
@@ -126,6 +137,7 @@ export async function createSQLiteStorage(options: SQLiteStorageOptions): Promis
   return new SQLStorage({
     db,
     traits: sqliteTraits,
+    tablePrefix: options.tablePrefix,
     close: async () => {
       if (closed) return
       closed = true
