@@ -13,7 +13,7 @@ import {
   selectIdentity,
 } from './sql-identities.js'
 import { consumeRefreshTokenInTransaction } from './sql-rotation.js'
-import { rotateInOneStatement } from './sql-rotation-cte.js'
+import { type CommonCaseRotation, commonCaseRotation } from './sql-rotation-unit.js'
 import {
   keyFromRow,
   keyRow,
@@ -28,6 +28,7 @@ import {
   userRow,
 } from './sql-rows.js'
 import type { SQLTraits } from './sql-traits.js'
+import type { UnitRunner } from './sql-unit-runner.js'
 
 /** Options of {@link SQLStorage}. */
 export interface SQLStorageOptions {
@@ -37,6 +38,8 @@ export interface SQLStorageOptions {
   capabilities?: Partial<model.StorageCapabilities>
   /** Releases the connections. Default: `db.destroy()`. */
   close?: () => Promise<void>
+  /** Runs a unit of known statements in one step, where the driver can (SQLite's group commit). */
+  runUnit?: UnitRunner
 }
 
 /** How many times a transaction that lost a deadlock is run in all. */
@@ -55,9 +58,11 @@ export class SQLStorage implements model.Storage {
   readonly #traits: SQLTraits
   readonly #close: () => Promise<void>
   readonly #guard: StorageGuard
+  readonly #rotateCommonCase: CommonCaseRotation | null
 
   constructor(options: SQLStorageOptions) {
     this.#db = options.db
+    this.#rotateCommonCase = commonCaseRotation(options.db, options.traits, options.runUnit)
     this.#traits = options.traits
     this.#close = options.close ?? (() => options.db.destroy())
     this.#guard = new StorageGuard((error) => options.traits.classifyError(error))
@@ -269,10 +274,11 @@ export class SQLStorage implements model.Storage {
 
   consumeRefreshToken(input: model.ConsumeRefreshTokenInput): Promise<model.ConsumeResult> {
     const { parentJti } = input.next
-    if (this.#traits.rotatesInOneStatement && parentJti !== null) {
+    const rotateCommonCase = this.#rotateCommonCase
+    if (rotateCommonCase && parentJti !== null) {
       return this.#guard.run(async () => {
         // The common case in one round trip; anything else (grace, reuse, invalid) in the transaction.
-        const session = await rotateInOneStatement(this.#db, { ...input, next: { ...input.next, parentJti } })
+        const session = await rotateCommonCase({ ...input, next: { ...input.next, parentJti } })
         if (session !== null) return { status: 'rotated', session }
         return this.#transaction((trx) => consumeRefreshTokenInTransaction(trx, this.#traits, input))
       })
