@@ -6,6 +6,7 @@ import type { Storage } from '../storage.js'
 import type { Database } from './schema.js'
 import { SQLStorage } from './sql-storage.js'
 import { describeDriverError, type SQLTraits, uniqueKindFromMessage } from './sql-traits.js'
+import type { UnitRunner } from './sql-unit-runner.js'
 import { createGroupCommitDialect } from './sqlite-group-commit.js'
 import { checkSQLitePath } from './sqlite-path.js'
 
@@ -53,14 +54,21 @@ export const sqliteTraits: SQLTraits = {
   },
 }
 
+interface OpenFile {
+  db: Kysely<Database>
+  /** Whole units on the file's writer (the group commit's), `undefined` in memory. */
+  runUnit?: UnitRunner
+}
+
 interface SharedFile {
-  db: Promise<Kysely<Database>>
+  file: Promise<OpenFile>
   users: number
 }
 
 /*
  * Each process keeps one worker per file (sqlite-group-commit.ts), shared by every storage on
- * it: one writer connection whose transactions commit in groups, and one read-only connection.
+ * it: one writer connection whose transactions commit in groups, and one read-only connection;
+ * plus a read-only connection on the event loop for reads outside a transaction.
  * Other processes wait for the write lock in their own workers, under busy_timeout, and never
  * block an event loop while they wait. An in-memory database stays on the calling thread.
  */
@@ -70,7 +78,7 @@ async function openKysely(
   path: string,
   busyTimeoutMs: number,
   createFolder: string | null = null,
-): Promise<Kysely<Database>> {
+): Promise<OpenFile> {
   const { default: BetterSqlite3 } = await loadOptionalPeer(() => import('better-sqlite3'), {
     name: 'better-sqlite3',
     setting: 'DATABASE_URL',
@@ -82,18 +90,19 @@ async function openKysely(
     // A file: its connections in a worker thread, transactions committed in groups
     // (sqlite-group-commit.ts), so that the fsync of a commit never blocks the event loop.
     const driverPath = createRequire(import.meta.url).resolve('better-sqlite3')
-    const db = new Kysely<Database>({ dialect: createGroupCommitDialect(path, busyTimeoutMs, driverPath) })
+    const { dialect, runUnit } = createGroupCommitDialect(path, busyTimeoutMs, driverPath, BetterSqlite3)
+    const db = new Kysely<Database>({ dialect })
     try {
       await sql`select 1`.execute(db)
     } catch (error) {
       await db.destroy().catch(() => {})
       throw error
     }
-    return db
+    return { db, runUnit }
   }
   const database = new BetterSqlite3(path)
   database.pragma(`busy_timeout = ${busyTimeoutMs}`)
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }) }
 }
 
 /**
@@ -109,7 +118,7 @@ async function openKysely(
 export async function createSQLiteStorage(options: SQLiteStorageOptions): Promise<Storage> {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000
   if (options.path === ':memory:') {
-    const db = await openKysely(':memory:', busyTimeoutMs)
+    const { db } = await openKysely(':memory:', busyTimeoutMs)
     return new SQLStorage({
       db,
       traits: sqliteTraits,
@@ -120,24 +129,26 @@ export async function createSQLiteStorage(options: SQLiteStorageOptions): Promis
   const { file: key, createFolder } = checkSQLitePath(options.path, options.setting ?? 'path')
   let shared = openFiles.get(key)
   if (!shared) {
-    shared = { db: openKysely(key, busyTimeoutMs, createFolder), users: 0 }
+    shared = { file: openKysely(key, busyTimeoutMs, createFolder), users: 0 }
     openFiles.set(key, shared)
   }
   shared.users++
   const file = shared
-  let db: Kysely<Database>
+  let opened: OpenFile
   try {
-    db = await file.db
+    opened = await file.file
   } catch (error) {
     file.users--
     if (openFiles.get(key) === file) openFiles.delete(key)
     throw error
   }
   let closed = false
+  const { db, runUnit } = opened
   return new SQLStorage({
     db,
     traits: sqliteTraits,
     tablePrefix: options.tablePrefix,
+    ...(runUnit ? { runUnit } : {}),
     close: async () => {
       if (closed) return
       closed = true
