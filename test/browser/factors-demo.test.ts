@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningServer } from '../../src/server/start-server.js'
 import { newUser } from '../helpers/http.js'
+import { registerWithTOTP } from '../helpers/mfa.js'
 import { launchBrowser, startReadyServer } from './browser.js'
 
 /*
@@ -277,6 +278,41 @@ describe('TOTP on the demo page (Chromium)', () => {
     await page.press('#mfa-code', 'Enter')
     await signedIn(page, user.username)
     await expect.poll(() => page.textContent('#activity')).toContain('Logged in with a second factor')
+    await context.close()
+  })
+
+  it('turns TOTP off with a recovery code: the other sessions end, and the page draws the list again', async () => {
+    // A user with TOTP on and a session elsewhere (the registration's, in bearer mode).
+    const user = await registerWithTOTP(server.url)
+    const confirmedAt = Date.now()
+    const context = await browser.newContext()
+    const page = await openDemo(context)
+    await page.fill('#login-name', user.username)
+    await page.fill('#login-password', user.password)
+    await page.press('#login-password', 'Enter')
+    await page.locator('[data-view="mfa"]').waitFor({ state: 'visible' })
+    const step = Math.max(stepAt(confirmedAt) + 1, stepAt(Date.now()))
+    await page.fill('#mfa-code', totpOf(user.secret).generate({ timestamp: step * 30_000 }))
+    await page.press('#mfa-code', 'Enter')
+    await signedIn(page, user.username)
+    await expect.poll(() => page.locator('#sessions li').count()).toBe(2)
+
+    await page.fill('#factor-password', user.password)
+    await page.fill('#totp-disable-code', user.recoveryCodes[0]!)
+    await page.press('#totp-disable-code', 'Enter')
+    await expect
+      .poll(() => page.textContent('#status'))
+      .toBe('TOTP is off; your other sessions were signed out.')
+    await expect.poll(() => page.textContent('#totp-state')).toBe('off')
+    await expect.poll(() => page.locator('#sessions li').count()).toBe(1)
+    expect(await page.textContent('#sessions li')).toContain('(this device)')
+    expect(await page.inputValue('#factor-password')).toBe('')
+    const refused = await fetch(`${server.url}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-auth-mode': 'bearer' },
+      body: JSON.stringify({ refreshToken: user.refreshToken }),
+    })
+    expect([refused.status, (await refused.json()).code]).toEqual([401, 'invalid_refresh_token'])
     await context.close()
   })
 })
