@@ -18,7 +18,7 @@ import { RateLimits } from './limits/rate-limits.js'
 import { Mailer } from './mail/mailer.js'
 import { REVOCATIONS_CHANNEL } from './protocol/wire-schemas.js'
 import { startSweeping } from './sessions/sweeper.js'
-import { openStorage } from './storage/open-storage.js'
+import { openDatabaseHandle, openStorage } from './storage/open-storage.js'
 import { observeRevocations, SessionStatusCache } from './storage/session-status-cache.js'
 import type { Storage, SweepResult } from './storage/storage.js'
 import { verifyAccessToken } from './tokens/access-token.js'
@@ -26,6 +26,7 @@ import type { ClaimsWith, CustomClaims, NoClaims } from './tokens/custom-claims.
 import { DPoPNonces } from './tokens/dpop-nonce.js'
 import { MemoryDPoPReplayStore, RedisDPoPReplayStore } from './tokens/dpop-replay.js'
 import { type JWKSet, KeyRing } from './tokens/keys.js'
+import { createSessionsAPI, createUsersAPI, type SessionsAPI, type UsersAPI } from './users/user-admin.js'
 
 /**
  * What `createAuth` returns: the router, the middleware and the parts behind them. `C` is the
@@ -36,6 +37,14 @@ export interface Auth<C extends CustomClaims = NoClaims> {
   readonly options: ResolvedOptions
   /** The storage in use. */
   readonly storage: Storage
+  /**
+   * Users, for the app's own admin pages without an HTTP round trip: find, list, create, disable,
+   * enable, set roles, revoke sessions, reset the second factor (the operations of `tokenpair
+   * users`, with the same events). None checks who asks: guard the page that calls them.
+   */
+  readonly users: UsersAPI
+  /** Sessions of any user: list a user's live sessions, revoke one. */
+  readonly sessions: SessionsAPI
   /** Every route of the HTTP contract (docs/api.md); mount it at `basePath` (`/auth`). */
   router(): Router
   /** Middleware that demands a valid access token and sets `req.auth`. */
@@ -80,7 +89,10 @@ export interface Auth<C extends CustomClaims = NoClaims> {
   flushMail(): Promise<void>
   /** Deletes expired sessions and tokens now (it also happens every `sweepInterval`). */
   sweep(): Promise<SweepResult>
-  /** Stops the key reload timer and closes the storage (when `createAuth` opened it). */
+  /**
+   * Stops the key reload timer and closes what `createAuth` opened: the storage of a database
+   * URL. A Storage, pool, database or Kysely instance the app handed in stays open.
+   */
   close(): Promise<void>
 }
 
@@ -99,8 +111,14 @@ export async function createAuth<C extends CustomClaims = NoClaims>(
   options: AuthOptions<C>,
 ): Promise<Auth<C>> {
   const resolved = resolveOptions(options)
+  // A Storage of the app's is its to close; a storage made here is closed by close(), and one made
+  // on the app's handle then releases nothing of the handle.
   const ownsStorage = resolved.storage === null
-  const storage = resolved.storage ?? (await openStorage(resolved.databaseUrl!))
+  const storage =
+    resolved.storage ??
+    (resolved.databaseHandle
+      ? await openDatabaseHandle(resolved.databaseHandle, { tablePrefix: resolved.tablePrefix })
+      : await openStorage(resolved.databaseUrl!, { tablePrefix: resolved.tablePrefix }))
   try {
     await storage.migrate()
     const keys = new KeyRing(resolved, storage)
@@ -153,6 +171,8 @@ export async function createAuth<C extends CustomClaims = NoClaims>(
     return {
       options: resolved,
       storage,
+      users: createUsersAPI(engine),
+      sessions: createSessionsAPI(engine),
       router: () => createAuthRouter(engine),
       requireAuth: (opts) => createServerRequireAuth(engine, opts),
       jwks: () => jwksHandler(engine),

@@ -7,6 +7,8 @@ export type {
   AppUser,
   ClaimsContext,
   ClaimsFunction,
+  PasswordCheckContext,
+  PasswordValidator,
 } from './config/app-options.js'
 export type { AuthOptions, ResolvedOptions } from './config/options.js'
 export {
@@ -41,4 +43,5 @@ export {
   type ReservedClaim,
 } from './tokens/custom-claims.js'
 export type { JWKSet } from './tokens/keys.js'
+export type { CreateUserInput, SessionsAPI, UsersAPI } from './users/user-admin.js'
 export type { PublicUser } from './users/user-view.js'

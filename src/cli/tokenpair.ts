@@ -16,7 +16,8 @@ Commands:
   migrate    create or upgrade the database schema, then exit
   sweep      delete expired sessions, refresh tokens and mail tokens now, then exit
   keys       list, rotate or retire signing keys        (tokenpair keys --help)
-  users      create, list, disable, enable users, revoke their sessions   (tokenpair users --help)
+  users      create, list, disable, enable users, revoke their sessions, reset their second factor
+             (tokenpair users --help)
 
 Every command reads the same environment as serve. Exit codes: 0 done, 1 failed, 2 wrong usage.
 

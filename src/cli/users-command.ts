@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto'
-import { describeIssues } from '../internal/validate.js'
-import type { Storage, UserRecord } from '../storage/storage.js'
-import { hashPassword } from '../users/passwords.js'
-import { registerSchema } from '../users/user-schemas.js'
+import type { AuthLogger } from '../common/logger.js'
+import type { AppUser } from '../config/app-options.js'
+import { AuthError, ValidationError } from '../errors.js'
+import { EventBus } from '../events/events.js'
+import { createUsersAPI, MAX_USER_PAGE, ROLE_PATTERN, type UsersAPI } from '../users/user-admin.js'
 import { toPublicUser } from '../users/user-view.js'
 import { type CommandIO, openCommandContext, parseCommandArgs } from './cli-support.js'
 import { CommandError, EXIT_OK, UsageError } from './command-errors.js'
@@ -22,14 +22,28 @@ Administer users in the database (DATABASE_URL). <user> is an id, a username or 
   disable <user>          refuse the user's logins and refreshes, and revoke every session
   enable <user>           lift a disable
   revoke-sessions <user>  sign the user out of every device
+  mfa-reset <user>        for a user locked out of their second factor: remove TOTP and the
+                          recovery codes (passkeys stay), and sign the user out everywhere
 
 Options:
   --json      print JSON for scripts
   -h, --help  show this help
 `
 
-const ROLE = /^[a-z][a-z0-9_-]{0,31}$/
-const MAX_LIST = 1000
+/** Security events (`mfa_reset`, `session_revoked`, …) as lines on standard error: the operator's record. */
+function eventLogger(io: Pick<CommandIO, 'err'>): AuthLogger {
+  const write = (obj: object) => {
+    const { event, userId, reason, count } = obj as Record<string, unknown>
+    if (typeof event !== 'string') return
+    const details = [
+      `user ${String(userId)}`,
+      reason && `reason ${String(reason)}`,
+      count !== undefined && `${count} session(s)`,
+    ]
+    io.err(`tokenpair: event ${event} (${details.filter(Boolean).join(', ')})\n`)
+  }
+  return { info: write, warn: write, error: () => {} }
+}
 
 function readCount(name: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback
@@ -39,13 +53,21 @@ function readCount(name: string, value: unknown, fallback: number, max: number):
   return Number(text)
 }
 
-async function findUser(storage: Storage, ref: string): Promise<UserRecord> {
-  const user = (await storage.findUserById(ref)) ?? (await storage.findUserByLogin(ref.trim().toLowerCase()))
+async function findUser(users: UsersAPI, ref: string): Promise<AppUser> {
+  const user = await users.find(ref)
   if (!user) throw new CommandError(`no such user: ${JSON.stringify(ref)}`)
   return user
 }
 
-function viewOf(user: UserRecord) {
+/** A refusal of the users API as the operator reads it: `invalid user: <field problems>`. */
+function describeRefusal(error: unknown): never {
+  if (error instanceof ValidationError) {
+    throw new CommandError(`invalid user: ${error.errors.map((problem) => problem.message).join('; ')}`)
+  }
+  throw error
+}
+
+function viewOf(user: AppUser) {
   return { ...toPublicUser(user), disabledAt: user.disabledAt === null ? null : formatTime(user.disabledAt) }
 }
 
@@ -77,7 +99,7 @@ export async function runUsersCommand(
   }
   const [action, ...rest] = positionals
   const json = values.json === true
-  const actions = ['create', 'list', 'disable', 'enable', 'revoke-sessions']
+  const actions = ['create', 'list', 'disable', 'enable', 'revoke-sessions', 'mfa-reset']
   if (action === undefined || !actions.includes(action)) {
     throw new UsageError(
       action === undefined ? 'users needs an action' : `unknown users action ${JSON.stringify(action)}`,
@@ -96,91 +118,95 @@ export async function runUsersCommand(
     }
     if (values['password-stdin'] !== true) throw new UsageError('users create needs --password-stdin')
     const roles = ['user', ...((values.role as string[] | undefined) ?? [])]
-    const badRole = roles.find((r) => !ROLE.test(r))
+    const badRole = roles.find((r) => !ROLE_PATTERN.test(r))
     if (badRole !== undefined)
       throw new UsageError(`--role ${JSON.stringify(badRole)}: use a-z, 0-9, _ and -`)
     // One trailing newline (from echo or a heredoc) is not part of the password.
     const password = (await io.readStdin()).replace(/\r?\n$/, '')
-    const input = { username: values.username, email: values.email, fullname: values.fullname, password }
-    const parsed = registerSchema.safeParse(input)
-    if (!parsed.success) {
-      const problems = describeIssues(parsed.error, input).map((problem) => problem.message)
-      throw new CommandError(`invalid user: ${problems.join('; ')}`)
+    const input = {
+      username: String(values.username),
+      email: String(values.email),
+      fullname: String(values.fullname),
+      password,
+      roles,
     }
-    const context = await openCommandContext(env, io)
-    try {
-      const now = Date.now()
-      const user: UserRecord = {
-        id: randomUUID(),
-        username: parsed.data.username,
-        email: parsed.data.email,
-        fullname: parsed.data.fullname,
-        passwordHash: await hashPassword(parsed.data.password),
-        roles: [...new Set(roles)],
-        emailVerified: false,
-        disabledAt: null,
-        createdAt: now,
-        updatedAt: now,
-        mfa: { totp: false, passkeys: 0 },
-      }
-      await context.storage.createUser(user)
+    return withUsers(env, io, async (users) => {
+      const user = await users.create(input).catch(describeRefusal)
       io.out(json ? `${JSON.stringify(viewOf(user))}\n` : `created user ${user.username} (${user.id})\n`)
       return EXIT_OK
-    } finally {
-      await context.close()
-    }
+    })
   }
 
-  const context = await openCommandContext(env, io)
-  try {
-    const { storage } = context
-    const now = Date.now()
+  return withUsers(env, io, async (users) => {
     if (action === 'list') {
-      const limit = readCount('limit', values.limit, 100, MAX_LIST)
+      const limit = readCount('limit', values.limit, 100, MAX_USER_PAGE)
       const offset = readCount('offset', values.offset, 0, 1_000_000_000)
-      const users = (await storage.listUsers({ limit, offset })).map(viewOf)
-      if (json) io.out(`${JSON.stringify(users)}\n`)
+      const list = (await users.list({ limit, offset })).map(viewOf)
+      if (json) io.out(`${JSON.stringify(list)}\n`)
       else {
         io.out(
           formatTable(
             ['ID', 'USERNAME', 'EMAIL', 'ROLES', 'DISABLED', 'CREATED'],
-            users.map((u) => [
-              u.id,
-              u.username,
-              u.email,
-              u.roles.join(','),
-              u.disabledAt ?? '-',
-              u.createdAt,
-            ]),
+            list.map((u) => [u.id, u.username, u.email, u.roles.join(','), u.disabledAt ?? '-', u.createdAt]),
           ),
         )
       }
       return EXIT_OK
     }
-    const user = await findUser(storage, rest[0]!)
+    const user = await findUser(users, rest[0]!)
     if (action === 'enable') {
-      await storage.setUserDisabled(user.id, null, now)
+      await users.enable(user.id)
       io.out(json ? `${JSON.stringify({ id: user.id, disabled: false })}\n` : `enabled ${user.username}\n`)
       return EXIT_OK
     }
     if (action === 'disable') {
-      await storage.setUserDisabled(user.id, now, now)
-      // Disabling stops refreshes and logins; revoking also ends the sessions themselves.
-      const revoked = await storage.revokeUserSessions(user.id, 'user_disabled', now)
+      const { revokedSessions } = await users.disable(user.id)
       io.out(
         json
-          ? `${JSON.stringify({ id: user.id, disabled: true, revokedSessions: revoked })}\n`
-          : `disabled ${user.username}; revoked ${revoked} session(s)\n`,
+          ? `${JSON.stringify({ id: user.id, disabled: true, revokedSessions })}\n`
+          : `disabled ${user.username}; revoked ${revokedSessions} session(s)\n`,
       )
       return EXIT_OK
     }
-    const revoked = await storage.revokeUserSessions(user.id, 'admin', now)
+    if (action === 'mfa-reset') {
+      const { totp, revokedSessions } = await users.resetMfa(user.id)
+      io.out(
+        json
+          ? `${JSON.stringify({ id: user.id, totpRemoved: totp, revokedSessions })}\n`
+          : `${totp ? 'removed TOTP and recovery codes of' : 'no TOTP to remove for'} ${user.username}; revoked ${revokedSessions} session(s)\n`,
+      )
+      return EXIT_OK
+    }
+    const revoked = await users.revokeSessions(user.id)
     io.out(
       json
         ? `${JSON.stringify({ id: user.id, revokedSessions: revoked })}\n`
         : `revoked ${revoked} session(s) of ${user.username}\n`,
     )
     return EXIT_OK
+  })
+}
+
+/**
+ * Runs `work` with the users API on the environment's storage, the same operations as
+ * `auth.users`; its events are written to standard error. The CLI has no app, so no
+ * `validatePassword`: tokenpair's own password rules apply.
+ */
+async function withUsers(
+  env: Readonly<Record<string, string | undefined>>,
+  io: CommandIO,
+  work: (users: UsersAPI) => Promise<number>,
+): Promise<number> {
+  const context = await openCommandContext(env, io)
+  try {
+    const events = new EventBus(eventLogger(io))
+    return await work(
+      createUsersAPI({ storage: context.storage, events, options: { validatePassword: null } }),
+    )
+  } catch (error) {
+    // A user gone between the lookup and the change.
+    if (error instanceof AuthError && error.code === 'not_found') throw new CommandError(error.message)
+    throw error
   } finally {
     await context.close()
   }

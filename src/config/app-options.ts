@@ -138,3 +138,34 @@ export function resolveHooks(hooks: AuthHooks | undefined): Readonly<AuthHooks> 
   }
   return Object.freeze({ ...hooks })
 }
+
+/** What `validatePassword` is told about the password being set. */
+export interface PasswordCheckContext {
+  /** The account's username (trimmed, lower-cased). */
+  readonly username: string
+  /** The account's email address (trimmed, lower-cased). */
+  readonly email: string
+  /**
+   * Where the password is being set: a registration, a change by its owner, a reset by mail link,
+   * or `auth.users.create` (the app, or the `tokenpair users create` CLI).
+   */
+  readonly reason: 'register' | 'change' | 'reset' | 'create'
+}
+
+/**
+ * The app's own rule for new passwords, run after tokenpair's (length, not common, not the
+ * username or address). Return nothing to accept; return the reason to refuse, worded to follow
+ * the field's name (`'must not contain the name of the shop'`): the client gets `400
+ * validation_failed` with the field message `password must not contain the name of the shop`.
+ * It may also throw, like a `before*` hook (an `AuthError` of {@link HOOK_REFUSAL_CODES}
+ * passes through; anything else is a bug, answered `500`).
+ *
+ * @example
+ * ```ts
+ * validatePassword: (password) => (/shop/i.test(password) ? 'must not contain the name of the shop' : undefined)
+ * ```
+ */
+export type PasswordValidator = (
+  password: string,
+  context: PasswordCheckContext,
+) => MaybePromise<string | null | undefined>

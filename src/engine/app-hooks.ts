@@ -7,19 +7,20 @@ import type { Engine } from './engine.js'
 const REFUSALS: ReadonlySet<string> = new Set(HOOK_REFUSAL_CODES)
 
 /**
- * Runs a `before*` hook of the app. A refusal (an `AuthError` with a code of
+ * Runs a `before*` hook of the app (or `validatePassword`), named by its `setting`
+ * (`hooks.beforeRegister`). A refusal (an `AuthError` with a code of
  * `HOOK_REFUSAL_CODES`) passes through to the client as it is; an `AuthError` with another code
  * becomes a `ConfigError` naming the hook (a code such as `invalid_token` would mislead the
  * client, and is the app's mistake); any other error is the app's bug and goes on as it is. Either
  * of the last two answers `500 internal_error` and is logged.
  */
-export async function runBeforeHook<T>(name: string, run: () => T | Promise<T>): Promise<T> {
+export async function runBeforeHook<T>(setting: string, run: () => T | Promise<T>): Promise<T> {
   try {
     return await run()
   } catch (error) {
     if (error instanceof AuthError && !REFUSALS.has(error.code)) {
       throw new ConfigError(
-        `hooks.${name}`,
+        setting,
         `refused with code ${error.code}; a hook refuses with one of ${HOOK_REFUSAL_CODES.join(', ')}`,
       )
     }

@@ -60,6 +60,14 @@ export interface RateLimitSettings {
    * `RATE_LIMIT_OIDC_CALLBACK`.
    */
   oidcCallback?: LimitOption
+  /**
+   * Passkey login challenges per client IP (`POST /auth/passkeys/login/options`) that no login
+   * used: each request stores a challenge for five minutes, so an unauthenticated client must not
+   * be able to fill the storage with them. A passkey login that succeeds gives its challenge's
+   * point back, so that only unused challenges accumulate. Default `60/15m`. Env
+   * `RATE_LIMIT_PASSKEY_CHALLENGE`.
+   */
+  passkeyChallenge?: LimitOption
 }
 
 /** `rateLimit` option of `createAuth`. */
@@ -91,6 +99,7 @@ export interface ResolvedRateLimits {
   readonly sensitiveUser: ResolvedLimit | null
   readonly sensitiveIp: ResolvedLimit | null
   readonly oidcCallback: ResolvedLimit | null
+  readonly passkeyChallenge: ResolvedLimit | null
   readonly redisUrl: string | null
   readonly redis: RedisClientLike | null
   readonly keyPrefix: string
@@ -109,6 +118,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<keyof RateLimitSettings, strin
   sensitiveUser: '10/1h',
   sensitiveIp: '30/1h',
   oidcCallback: '30/15m',
+  passkeyChallenge: '60/15m',
 })
 
 /** Environment variable of each limit. */
@@ -124,6 +134,7 @@ export const RATE_LIMIT_ENV: Readonly<Record<keyof RateLimitSettings, string>> =
   sensitiveUser: 'RATE_LIMIT_SENSITIVE_USER',
   sensitiveIp: 'RATE_LIMIT_SENSITIVE_IP',
   oidcCallback: 'RATE_LIMIT_OIDC_CALLBACK',
+  passkeyChallenge: 'RATE_LIMIT_PASSKEY_CHALLENGE',
 })
 
 export const LIMIT_NAMES = Object.keys(DEFAULT_RATE_LIMITS) as (keyof RateLimitSettings)[]

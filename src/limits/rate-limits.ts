@@ -19,7 +19,8 @@ import { closing, connectRedis, type RedisClientLike } from './redis.js'
  *   gives the point back to the name and IP counters and resets the pair counter (the package's
  *   "login endpoint protection" pattern), so only failures accumulate.
  * - Refresh works the same way with one per-IP counter: an honoured token gives its point back.
- * - Registration and password-reset requests take one point per request.
+ * - Registration and password-reset requests take one point per request; so do passkey login
+ *   challenges, of which a successful passkey login gives its point back.
  *
  * Counters live in process memory, or in Redis when a URL or client is given, so that every
  * instance shares them. When Redis fails, each instance falls back to its own in-memory counters
@@ -187,6 +188,20 @@ export class RateLimits {
   /** Counts one identity-provider callback from `ip`; throws `RateLimitError` past the limit. */
   async consumeOIDCCallback(ip: string | null | undefined): Promise<void> {
     await this.#consumeAll([['oidcCallback', deriveClientKey(ip)]])
+  }
+
+  /**
+   * Counts one passkey login challenge handed to `ip`; throws `RateLimitError` past the limit.
+   * A login that uses a challenge gives the point back ({@link RateLimits.refundPasskeyChallenge}).
+   */
+  async consumePasskeyChallenge(ip: string | null | undefined): Promise<void> {
+    await this.#consumeAll([['passkeyChallenge', deriveClientKey(ip)]])
+  }
+
+  /** Gives back the point of a challenge that a passkey login from `ip` used. */
+  async refundPasskeyChallenge(ip: string | null | undefined): Promise<void> {
+    const limiter = this.#limiters.passkeyChallenge
+    if (limiter) await giveBack(limiter, deriveClientKey(ip))
   }
 
   /**

@@ -41,7 +41,9 @@ export async function openSession(
   const { beforeSessionCreate } = options.hooks
   if (beforeSessionCreate && reason !== 'register') {
     const appUser = toAppUser(user)
-    await runBeforeHook('beforeSessionCreate', () => beforeSessionCreate({ user: appUser, client, reason }))
+    await runBeforeHook('hooks.beforeSessionCreate', () =>
+      beforeSessionCreate({ user: appUser, client, reason }),
+    )
   }
   const now = Date.now()
   const sessionId = randomUUID()

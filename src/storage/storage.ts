@@ -79,6 +79,7 @@ export type RevokeReason =
   | 'session_deleted'
   | 'password_changed'
   | 'password_reset'
+  | 'factor_changed'
   | 'reuse_detected'
   | 'user_disabled'
   | 'session_limit'
@@ -214,6 +215,8 @@ export interface UserUpdate {
   fullname?: string
   email?: string
   emailVerified?: boolean
+  /** Replaces the roles whole. */
+  roles?: string[]
 }
 
 /** Counts of rows removed by {@link Storage.deleteExpired}. */
@@ -325,6 +328,11 @@ export interface Storage {
    * password changes); returns how many.
    */
   deleteUnusedEmailTokens(userId: string, purpose: EmailTokenPurpose): Promise<number>
+  /**
+   * The mail token of this hash if it is unused, of `purpose` and unexpired at `now`, without
+   * consuming it; else `null`. (A reset reads it to check the new password before it spends it.)
+   */
+  findEmailToken(tokenHash: string, purpose: EmailTokenPurpose, now: number): Promise<EmailTokenRecord | null>
   /**
    * Consumes a mail token atomically: under concurrent calls exactly one gets the record, the
    * others `null`; so do unknown, expired, used and other-purpose tokens.

@@ -43,6 +43,22 @@ export function describeMailTokenConformance(suite: ConformanceSuite): void {
       expect(await suite.storage.deleteUnusedEmailTokens(other.id, 'reset_password')).toBe(0)
     })
 
+    it('finds a pending token without spending it, and never a used, expired or other-purpose one', async () => {
+      const { storage } = suite
+      const user = makeUser()
+      await storage.createUser(user)
+      const token = mailToken(user.id, { purpose: 'reset_password' })
+      await storage.createEmailToken(token)
+      expect(await storage.findEmailToken(token.tokenHash, 'verify_email', Date.now())).toBeNull()
+      expect(await storage.findEmailToken(token.tokenHash, 'reset_password', token.expiresAt)).toBeNull()
+      expect(await storage.findEmailToken(token.tokenHash, 'reset_password', Date.now())).toEqual(token)
+      // Found twice, still consumable: finding spends nothing.
+      expect(await storage.findEmailToken(token.tokenHash, 'reset_password', Date.now())).toEqual(token)
+      expect(await storage.consumeEmailToken(token.tokenHash, 'reset_password', Date.now())).toEqual(token)
+      expect(await storage.findEmailToken(token.tokenHash, 'reset_password', Date.now())).toBeNull()
+      expect(await storage.findEmailToken('0'.repeat(64), 'reset_password', Date.now())).toBeNull()
+    })
+
     it('consumes a token once, and never for another purpose or after expiry', async () => {
       const user = makeUser()
       await suite.storage.createUser(user)

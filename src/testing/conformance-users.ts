@@ -77,6 +77,15 @@ export function describeUserConformance(suite: ConformanceSuite): void {
       expect(await suite.storage.updateUser('no-such-id', { fullname: 'x' }, Date.now())).toBeNull()
     })
 
+    it('replaces the roles whole', async () => {
+      const user = makeUser()
+      await suite.storage.createUser(user)
+      const updated = await suite.storage.updateUser(user.id, { roles: ['user', 'admin'] }, Date.now())
+      expect(updated?.roles).toEqual(['user', 'admin'])
+      await suite.storage.updateUser(user.id, { roles: ['auditor'] }, Date.now())
+      expect((await suite.storage.findUserById(user.id))?.roles).toEqual(['auditor'])
+    })
+
     it('disables and enables a user', async () => {
       const user = makeUser()
       await suite.storage.createUser(user)

@@ -8,6 +8,7 @@ import type { UserRecord } from '../storage/storage.js'
 import { hasPassword } from './federation.js'
 import { needsSecondFactor } from './mfa-login.js'
 import { queueSecurityNotice } from './notices.js'
+import { assertPasswordAllowed } from './password-policy.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 import { assertReauthenticated } from './reauthentication.js'
 import { readHookFullname } from './registration-hooks.js'
@@ -19,7 +20,7 @@ function invalidCredentials(): AuthError {
 
 /**
  * Registers a user. Counted per client IP before the costly password hash (docs/security.md).
- * The app's `beforeRegister` and `beforeSessionCreate` hooks run before anything is written (and
+ * The password rules (password-policy.ts) and the app's `beforeRegister` and `beforeSessionCreate` hooks run before anything is written (and
  * before the hash, so that a refusal costs little); the database's unique indexes decide
  * `username_taken` and `email_taken`.
  */
@@ -29,11 +30,16 @@ export async function registerUser(
   client: ClientInfo,
 ): Promise<UserRecord> {
   await engine.limits.consumeRegistration(client.ip)
+  await assertPasswordAllowed(engine, {
+    password: input.password,
+    field: 'password',
+    context: { username: input.username, email: input.email, reason: 'register' },
+  })
   const { beforeRegister, beforeSessionCreate } = engine.options.hooks
   let fullname = input.fullname
   if (beforeRegister) {
     const draft = Object.freeze({ username: input.username, email: input.email, fullname })
-    const change = await runBeforeHook('beforeRegister', () =>
+    const change = await runBeforeHook('hooks.beforeRegister', () =>
       beforeRegister({ input: draft, client, source: 'password', provider: null }),
     )
     if (change?.fullname !== undefined) fullname = readHookFullname(change.fullname)
@@ -53,7 +59,7 @@ export async function registerUser(
   }
   if (beforeSessionCreate) {
     const user = toAppUser({ ...profile, passwordHash: '' })
-    await runBeforeHook('beforeSessionCreate', () =>
+    await runBeforeHook('hooks.beforeSessionCreate', () =>
       beforeSessionCreate({ user, client, reason: 'register' }),
     )
   }
@@ -108,7 +114,8 @@ async function checkCredentials(engine: Engine, input: LoginInput): Promise<User
 }
 
 /**
- * Changes a password after checking the current one (under the login limits: see
+ * Changes a password after checking the new one against the password rules and the current one
+ * (under the login limits: see
  * `assertReauthenticated`), revokes every other session, deletes the reset links still
  * outstanding (mailed before the change, they must not undo it), and tells the owner by mail.
  */
@@ -120,6 +127,12 @@ export async function changePassword(
   const { userId, sessionId } = actor
   const user = await engine.storage.findUserById(userId)
   if (!user) throw new AuthError('invalid_token', 'User no longer exists')
+  // The rules first: a refused new password costs no hash and no point of the login limits.
+  await assertPasswordAllowed(engine, {
+    password: input.newPassword,
+    field: 'newPassword',
+    context: { username: user.username, email: user.email, reason: 'change' },
+  })
   await assertReauthenticated(engine, user, actor.client, input.currentPassword, { sessionId })
   const now = Date.now()
   await engine.storage.updatePasswordHash(userId, await hashPassword(input.newPassword), now)

@@ -7,6 +7,7 @@ import type { ComposedMail } from '../mail/mailer.js'
 import type { ClientInfo } from '../sessions/token-pair.js'
 import type { EmailTokenPurpose, UserRecord } from '../storage/storage.js'
 import { queueSecurityNotice } from './notices.js'
+import { assertPasswordAllowed } from './password-policy.js'
 import { hashPassword } from './passwords.js'
 import type { PasswordResetInput } from './user-schemas.js'
 
@@ -134,18 +135,29 @@ export async function verifyEmail(engine: Engine, token: string): Promise<UserRe
 
 /**
  * Consumes a reset token, sets the new password, marks the address verified (the link reached it)
- * and revokes every session of the user: whoever held the old password is signed out. Returns the
- * user's id and the number of sessions revoked.
+ * and revokes every session of the user: whoever held the old password is signed out. A new
+ * password that breaks the rules is refused before the token is consumed, so that the link still
+ * works for a second try. Returns the user's id and the number of sessions revoked.
  */
 export async function resetPassword(
   engine: Engine,
   input: PasswordResetInput,
 ): Promise<{ userId: string; revoked: number }> {
   const invalid = () => new AuthError('invalid_reset_token', 'This reset link is invalid, used or expired')
-  // Consumed before the costly hash: a wrong token costs one indexed update, and a right one
-  // cannot be used twice while the hash is computed.
-  const record = await engine.storage.consumeEmailToken(sha256Hex(input.token), 'reset_password', Date.now())
-  if (!record) throw invalid()
+  const tokenHash = sha256Hex(input.token)
+  // Read, not consumed, to learn whose the link is: the rules need the username and address.
+  const pending = await engine.storage.findEmailToken(tokenHash, 'reset_password', Date.now())
+  const owner = pending ? await engine.storage.findUserById(pending.userId) : null
+  if (!pending || !owner || owner.email !== pending.email || owner.disabledAt !== null) throw invalid()
+  await assertPasswordAllowed(engine, {
+    password: input.newPassword,
+    field: 'newPassword',
+    context: { username: owner.username, email: owner.email, reason: 'reset' },
+  })
+  // Consumed before the costly hash: a right token cannot be used twice while the hash is
+  // computed (of parallel requests with one link, exactly one gets here).
+  const record = await engine.storage.consumeEmailToken(tokenHash, 'reset_password', Date.now())
+  if (!record || record.userId !== owner.id) throw invalid()
   const user = await engine.storage.findUserById(record.userId)
   if (!user || user.email !== record.email || user.disabledAt !== null) throw invalid()
   const passwordHash = await hashPassword(input.newPassword)

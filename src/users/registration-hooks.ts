@@ -32,13 +32,13 @@ export async function runProviderRegistrationHooks(
   if (beforeRegister) {
     const input = Object.freeze({ username: draft.username, email: draft.email, fullname })
     const context = { input, client, source: 'provider' as const, provider }
-    const change = await runBeforeHook('beforeRegister', () => beforeRegister(context))
+    const change = await runBeforeHook('hooks.beforeRegister', () => beforeRegister(context))
     if (change?.fullname !== undefined) fullname = readHookFullname(change.fullname)
   }
   if (beforeSessionCreate) {
     // A user without a password: the hash is the empty one no password verifies against.
     const user = toAppUser({ ...draft, fullname, passwordHash: '' })
-    await runBeforeHook('beforeSessionCreate', () =>
+    await runBeforeHook('hooks.beforeSessionCreate', () =>
       beforeSessionCreate({ user, client, reason: 'register' }),
     )
   }

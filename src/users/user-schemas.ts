@@ -3,7 +3,8 @@ import { z } from 'zod'
 /* The request bodies of the user routes. The route tables validate requests with these schemas and
  * the OpenAPI document describes them with the same ones, so the two cannot drift. */
 
-const username = z
+/** A username: trimmed, lower-cased, 3 to 30 of a-z, 0-9, `_`, `.` and `-`. */
+export const usernameSchema = z
   .string()
   .trim()
   .toLowerCase()
@@ -11,7 +12,8 @@ const username = z
   .max(30, 'must be 3 to 30 characters')
   .regex(/^[a-z0-9_.-]+$/, 'may hold only a-z, 0-9, _ . and -')
 
-const email = z
+/** An email address: trimmed, lower-cased, at most 254 characters. */
+export const emailSchema = z
   .string()
   .trim()
   .toLowerCase()
@@ -32,8 +34,8 @@ export const passwordSchema = z
   .max(128, 'must be 8 to 128 characters')
 
 export const registerSchema = z.object({
-  username,
-  email,
+  username: usernameSchema,
+  email: emailSchema,
   fullname: fullnameSchema,
   password: passwordSchema,
 })
@@ -72,7 +74,7 @@ export type ChangePasswordInput = z.infer<typeof changePasswordSchema>
 export const updateProfileSchema = z
   .strictObject({
     fullname: fullnameSchema.optional(),
-    email: email.optional(),
+    email: emailSchema.optional(),
     currentPassword: currentPasswordSchema.optional(),
   })
   .refine((body) => body.fullname !== undefined || body.email !== undefined, {
@@ -88,7 +90,7 @@ export const verifyEmailSchema = z.object({ token: mailToken })
 export type VerifyEmailInput = z.infer<typeof verifyEmailSchema>
 
 /** `POST /password/reset/request`. */
-export const passwordResetRequestSchema = z.object({ email })
+export const passwordResetRequestSchema = z.object({ email: emailSchema })
 export type PasswordResetRequestInput = z.infer<typeof passwordResetRequestSchema>
 
 /** `POST /password/reset`. */

@@ -4,7 +4,7 @@ import type { UserRecord } from '../storage/storage.js'
 export type { PublicUser } from '../protocol/wire-schemas.js'
 
 /** The public view of a stored user. */
-export function toPublicUser(user: UserRecord): PublicUser {
+export function toPublicUser(user: Omit<UserRecord, 'passwordHash'>): PublicUser {
   return {
     id: user.id,
     username: user.username,

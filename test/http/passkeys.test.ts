@@ -17,23 +17,27 @@ afterAll(async () => {
   await server.close()
 })
 
-const url = (path: string) => `${server.url}/auth${path}`
+const url = (path: string, base = server.url) => `${base}/auth${path}`
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const origin = () => server.url
 
 type User = Awaited<ReturnType<typeof registerBearer>>
 
 /** Registers a passkey for `user` with a new software authenticator. */
-async function addPasskey(user: User, options: { userVerified?: boolean; name?: string } = {}) {
+async function addPasskey(
+  user: User,
+  options: { userVerified?: boolean; name?: string; base?: string } = {},
+) {
+  const base = options.base ?? server.url
   const headers = bearer(user.accessToken)
-  const begin = await request(url('/passkeys/register/options'), {
+  const begin = await request(url('/passkeys/register/options', base), {
     body: { currentPassword: user.password },
     headers,
   })
   expect(begin.status).toBe(200)
   const authenticator = new SoftAuthenticator()
-  const response = authenticator.register(begin.body.data, { origin: origin(), ...options })
-  const done = await request(url('/passkeys/register'), {
+  const response = authenticator.register(begin.body.data, { origin: base, ...options })
+  const done = await request(url('/passkeys/register', base), {
     body: { response, ...(options.name ? { name: options.name } : {}) },
     headers,
   })
@@ -43,16 +47,17 @@ async function addPasskey(user: User, options: { userVerified?: boolean; name?: 
 
 async function passkeyLogin(
   authenticator: SoftAuthenticator,
-  options: { userVerified?: boolean; origin?: string } = {},
+  options: { userVerified?: boolean; origin?: string; base?: string } = {},
 ) {
-  const begin = await request(url('/passkeys/login/options'), { method: 'POST' })
+  const base = options.base ?? server.url
+  const begin = await request(url('/passkeys/login/options', base), { method: 'POST' })
   expect(begin.status).toBe(200)
   const response = authenticator.assert(begin.body.data.options, {
-    origin: options.origin ?? origin(),
+    origin: options.origin ?? base,
     ...options,
   })
   const body = { challengeId: begin.body.data.challengeId, response }
-  const res = await request(url('/passkeys/login'), { body, headers: { 'x-auth-mode': 'bearer' } })
+  const res = await request(url('/passkeys/login', base), { body, headers: { 'x-auth-mode': 'bearer' } })
   return { res, body }
 }
 
@@ -239,5 +244,36 @@ describe('passkey rename and delete', () => {
     const last = await request(url(`/passkeys/${second.passkey.id}`), { method: 'DELETE', body: {}, headers })
     expect([last.status, last.body.code]).toEqual([409, 'last_credential'])
     expect((await passkeyLogin(second.authenticator)).res.status).toBe(200)
+  })
+})
+
+describe('the rate limit of passkey login challenges', () => {
+  it('counts each challenge per IP, answers 429 with Retry-After past the limit; a login gives its point back', async () => {
+    const limited = await startTestServer({ rateLimit: { passkeyChallenge: '3/15m' } })
+    try {
+      const base = limited.url
+      const options = () => request(url('/passkeys/login/options', base), { method: 'POST' })
+      const user = await registerBearer(base)
+      const { authenticator } = await addPasskey(user, { base })
+      expect((await options()).status).toBe(200)
+      expect((await options()).status).toBe(200)
+      // The third challenge serves a login: its point comes back, so one more challenge fits.
+      const { res } = await passkeyLogin(authenticator, { base })
+      expect(res.status).toBe(200)
+      expect((await options()).status).toBe(200)
+      const spent = await options()
+      expect([spent.status, spent.body.code]).toEqual([429, 'rate_limited'])
+      expect(Number(spent.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(spent.body.data).toBeNull()
+      // The password login is limited apart, and gives no challenge back.
+      const login = await request(url('/login', base), {
+        body: { login: user.username, password: user.password },
+        headers: { 'x-auth-mode': 'bearer' },
+      })
+      expect(login.status).toBe(200)
+      expect((await options()).status).toBe(429)
+    } finally {
+      await limited.close()
+    }
   })
 })

@@ -282,6 +282,35 @@ describe('password reset', () => {
     expect([badAddress.status, badAddress.body.code]).toEqual([400, 'validation_failed'])
   })
 
+  it('refuses a common password or the username as the new one without spending the link', async () => {
+    const user = await register()
+    await linkOf(user.email, 'verify-email')
+    await request(`${srv.url}/auth/password/reset/request`, { body: { email: user.email } })
+    const { token } = await linkOf(user.email, 'reset-password')
+    const common = await request(`${srv.url}/auth/password/reset`, {
+      body: { token, newPassword: 'Password1' },
+    })
+    expect([common.status, common.body.code]).toEqual([400, 'validation_failed'])
+    expect(common.body.errors).toEqual([
+      { path: 'newPassword', message: 'newPassword is one of the most common passwords; choose another' },
+    ])
+    const own = await request(`${srv.url}/auth/password/reset`, {
+      body: { token, newPassword: user.username.toUpperCase() },
+    })
+    expect(own.body.errors).toEqual([
+      { path: 'newPassword', message: 'newPassword must not be the username' },
+    ])
+    // The link still works: the refusals spent nothing.
+    const reset = await request(`${srv.url}/auth/password/reset`, {
+      body: { token, newPassword: 'a passphrase of my own' },
+    })
+    expect(reset.status).toBe(200)
+    const login = await request(`${srv.url}/auth/login`, {
+      body: { login: user.username, password: 'a passphrase of my own' },
+    })
+    expect(login.status).toBe(200)
+  })
+
   it('honours a reset link once under parallel use', async () => {
     const user = await register()
     await linkOf(user.email, 'verify-email')

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeSession, makeToken, makeUser } from '../../src/testing/fixtures.js'
 import { request } from '../helpers/http.js'
+import { registerWithTOTP } from '../helpers/mfa.js'
 import { startTestServer, TEST_SECRET, type TestServer } from '../helpers/test-server.js'
 import { bundleCLI, createTempData, runCLI, type TempData } from './cli-process.js'
 
@@ -213,6 +214,30 @@ describe('tokenpair CLI', { timeout: 90_000 }, () => {
     const revoke = await runCLI(['users', 'revoke-sessions', 'victim_1', '--json'], data.env)
     expect(JSON.parse(revoke.stdout).revokedSessions).toBe(1)
     expect((await runCLI(['users', 'disable', 'nobody_here'], data.env)).code).toBe(1)
+  })
+
+  it('mfa-reset removes TOTP and the recovery codes, signs the user out and logs the event', async () => {
+    const user = await registerWithTOTP(server.url)
+    const reset = await runCLI(['users', 'mfa-reset', user.username, '--json'], data.env)
+    expect(reset.code, reset.stderr).toBe(0)
+    expect(JSON.parse(reset.stdout)).toEqual({ id: user.id, totpRemoved: true, revokedSessions: 1 })
+    expect(reset.stderr).toContain(`tokenpair: event mfa_reset (user ${user.id})`)
+    expect(reset.stderr).toContain(
+      `tokenpair: event session_revoked (user ${user.id}, reason admin, 1 session(s))`,
+    )
+    expect(await server.auth.storage.factors.findTOTPFactor(user.id)).toBeNull()
+    expect(await server.auth.storage.factors.countRecoveryCodes(user.id)).toBe(0)
+    const refresh = await request(`${server.url}/auth/refresh`, { body: { refreshToken: user.refreshToken } })
+    expect(refresh.body.code).toBe('invalid_refresh_token')
+    // The password alone signs in now: no code is asked for.
+    const login = await request(`${server.url}/auth/login`, {
+      body: { login: user.username, password: user.password },
+    })
+    expect(login.status).toBe(200)
+    const again = await runCLI(['users', 'mfa-reset', user.email], data.env)
+    expect(again.stdout).toBe(`no TOTP to remove for ${user.username}; revoked 1 session(s)\n`)
+    expect((await runCLI(['users', 'mfa-reset', 'nobody_here'], data.env)).code).toBe(1)
+    expect((await runCLI(['users', 'mfa-reset'], data.env)).code).toBe(2)
   })
 
   it('keys list, rotate and retire', async () => {

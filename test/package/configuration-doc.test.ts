@@ -17,6 +17,7 @@ import type { MailOptions } from '../../src/mail/mail-options.js'
 
 const OPTIONS: Record<keyof AuthOptions, true> = {
   database: true,
+  tablePrefix: true,
   secret: true,
   algorithm: true,
   accessTokenSecret: true,
@@ -45,6 +46,7 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   maxSessionsPerUser: true,
   claims: true,
   hooks: true,
+  validatePassword: true,
   providers: true,
   dpop: true,
   dpopNonce: true,
@@ -63,6 +65,7 @@ const RATE_LIMIT_OPTIONS: Record<keyof RateLimitOptions, true> = {
   sensitiveUser: true,
   sensitiveIp: true,
   oidcCallback: true,
+  passkeyChallenge: true,
   redisUrl: true,
   redis: true,
   keyPrefix: true,

@@ -3,6 +3,7 @@ import { describe, expectTypeOf, it } from 'vitest'
 import { type ClientError, createClient } from '../../src/client/index.js'
 import {
   type AccessTokenClaims,
+  type AppUser,
   type Auth,
   type AuthError,
   createAuth,
@@ -84,5 +85,16 @@ describe('public types', () => {
   it('the client and the verifier are typed by their options', () => {
     expectTypeOf(createClient).parameter(0).toHaveProperty('mode')
     expectTypeOf(createVerifier).returns.toHaveProperty('requireAuth')
+  })
+
+  it('auth.users and auth.sessions are typed, and never hand out a password hash', () => {
+    expectTypeOf<Auth['users']['find']>().returns.resolves.toEqualTypeOf<AppUser | null>()
+    expectTypeOf<AppUser>().not.toHaveProperty('passwordHash')
+    expectTypeOf<Auth['users']['disable']>().returns.resolves.toEqualTypeOf<{ revokedSessions: number }>()
+    expectTypeOf<Auth['users']['resetMfa']>().returns.resolves.toEqualTypeOf<{
+      totp: boolean
+      revokedSessions: number
+    }>()
+    expectTypeOf<Auth['sessions']['revoke']>().returns.resolves.toBeBoolean()
   })
 })

@@ -107,12 +107,16 @@ export function passkeyDeleteHandler(
   }
 }
 
-/** `POST /passkeys/login/options`: a challenge for a usernameless login. */
+/**
+ * `POST /passkeys/login/options`: a challenge for a usernameless login. Anyone may ask, and each
+ * answer stores a challenge: counted per IP (`429 rate_limited` past the limit) before it is made.
+ */
 export function passkeyLoginOptionsHandler(
   engine: Engine,
   answer: RouteAnswer<PasskeyLoginOptionsData>,
 ): RouteHandler<undefined> {
   return async function passkeyLoginOptionsRoute(req, res) {
+    await engine.limits.consumePasskeyChallenge(readClientInfo(req).ip)
     const data = await passkeyLoginOptions(engine, readRelyingParty(engine, req))
     res.setHeader('Cache-Control', 'no-store')
     answer.send(res, data as unknown as PasskeyLoginOptionsData, 'Sign the challenge with a passkey')
@@ -142,6 +146,8 @@ export function passkeyLoginHandler(
       throw error
     }
     const { user, amr, userVerified } = login
+    // The challenge served a login: it no longer counts against the client's challenges.
+    await engine.limits.refundPasskeyChallenge(client.ip)
     if (!userVerified && needsSecondFactor(user)) await requireSecondFactor(engine, user, 'hwk')
     const pair = await openSession(engine, user, bound, 'login', { amr })
     engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })

@@ -185,6 +185,7 @@ export class MongoDBStorage implements model.Storage {
         set.emailKey = update.email.toLowerCase()
       }
       if (update.emailVerified !== undefined) set.emailVerified = update.emailVerified
+      if (update.roles !== undefined) set.roles = [...update.roles]
       const doc = await this.#users.findOneAndUpdate(
         { _id: userId },
         { $set: set },
@@ -292,6 +293,18 @@ export class MongoDBStorage implements model.Storage {
     return this.#guard.run(async () => {
       const result = await this.#emailTokens.deleteOne({ _id: `${purpose}:${userId}`, usedAt: null })
       return result.deletedCount
+    })
+  }
+
+  findEmailToken(tokenHash: string, purpose: model.EmailTokenPurpose, now: number) {
+    return this.#guard.run(async () => {
+      const doc = await this.#emailTokens.findOne({
+        tokenHash,
+        purpose,
+        usedAt: null,
+        expiresAt: { $gt: now },
+      })
+      return doc ? emailTokenFromDoc(doc) : null
     })
   }
 

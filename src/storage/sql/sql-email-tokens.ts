@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { EmailTokenPurpose, EmailTokenRecord } from '../storage.js'
 import type { Database } from './schema.js'
 import { emailTokenFromRow, emailTokenRow } from './sql-rows.js'
@@ -52,4 +52,22 @@ export async function consumeEmailTokenInTransaction(
     .where('token_hash', '=', tokenHash)
     .executeTakeFirstOrThrow()
   return emailTokenFromRow(row)
+}
+
+/** The token if it is unused, of `purpose` and unexpired; else `null`. Reads only. */
+export async function selectPendingEmailToken(
+  db: Kysely<Database>,
+  tokenHash: string,
+  purpose: EmailTokenPurpose,
+  now: number,
+): Promise<EmailTokenRecord | null> {
+  const row = await db
+    .selectFrom('tp_email_tokens')
+    .selectAll()
+    .where('token_hash', '=', tokenHash)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst()
+  return row ? emailTokenFromRow(row) : null
 }

@@ -1,4 +1,4 @@
-import type { Expression, ExpressionBuilder, Insertable, Selectable, SqlBool } from 'kysely'
+import type { Expression, ExpressionBuilder, Insertable, Selectable, SqlBool, Updateable } from 'kysely'
 import type * as model from '../storage.js'
 import {
   type Database,
@@ -62,6 +62,16 @@ export function userRow(user: model.UserRecord): Insertable<UsersTable> {
     mfa_totp: user.mfa.totp ? 1 : 0,
     mfa_passkeys: user.mfa.passkeys,
   }
+}
+
+/** The columns an update of a user sets: those of `update`, and `updated_at`. */
+export function userUpdateRow(update: model.UserUpdate, now: number): Updateable<UsersTable> {
+  const set: Updateable<UsersTable> = { updated_at: now }
+  if (update.fullname !== undefined) set.fullname = update.fullname
+  if (update.email !== undefined) set.email = update.email
+  if (update.emailVerified !== undefined) set.email_verified = update.emailVerified ? 1 : 0
+  if (update.roles !== undefined) set.roles = JSON.stringify(update.roles)
+  return set
 }
 
 /** A session's columns under `s_` names, for a read that joins the session (`s`) to its user. */
