@@ -1,4 +1,6 @@
+import { startTestOP, type TestOP } from './oidc-op.js'
 import { type Hop, RedirectBrowser } from './redirect-browser.js'
+import { startTestServer, type TestServer, type TestServerOptions } from './test-server.js'
 
 /*
  * The redirect dance of a sign-in with an identity provider, driven by fetch: tokenpair's start →
@@ -44,4 +46,28 @@ export async function danceToCallback(
     },
   })
   return { browser, callback: callbackHop(serverUrl, hops) }
+}
+
+/**
+ * A real OpenID provider on loopback and a tokenpair server with it configured as `corp`, its
+ * callback registered at the provider.
+ */
+export async function startServerWithOP(
+  options: TestServerOptions = {},
+): Promise<{ op: TestOP; server: TestServer; close(): Promise<void> }> {
+  const op = await startTestOP()
+  const server = await startTestServer({
+    rateLimit: false,
+    ...options,
+    providers: { corp: { issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret } },
+  })
+  await op.register([`${server.url}/auth/oidc/corp/callback`])
+  return {
+    op,
+    server,
+    async close() {
+      await server.close()
+      await op.close()
+    },
+  }
 }

@@ -3,9 +3,9 @@ import type { AuthHooks } from '../../src/config/app-options.js'
 import { AuthError, ValidationError } from '../../src/errors.js'
 import { newUser, parseSetCookies, request } from '../helpers/http.js'
 import { totpCode, turnOnTOTP } from '../helpers/mfa.js'
-import { danceToCallback } from '../helpers/oidc-dance.js'
-import { startTestOP, type TestAccount, type TestOP } from '../helpers/oidc-op.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import { danceToCallback, startServerWithOP } from '../helpers/oidc-dance.js'
+import type { TestAccount, TestOP } from '../helpers/oidc-op.js'
+import type { TestServer } from '../helpers/test-server.js'
 
 /*
  * The app's hooks around a user that a first sign-in with an identity provider creates (a real
@@ -37,23 +37,17 @@ const hooks: AuthHooks = {
   },
 }
 
-let op: TestOP & { register(uris: string[]): Promise<void> }
+let op: TestOP
 let server: TestServer
+let close: () => Promise<void>
 
 beforeAll(async () => {
-  op = await startTestOP()
-  server = await startTestServer({
-    rateLimit: false,
+  ;({ op, server, close } = await startServerWithOP({
     hooks,
     logger: { info: () => {}, warn: () => {}, error: () => {} },
-    providers: { corp: { issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret } },
-  })
-  await op.register([`${server.url}/auth/oidc/corp/callback`])
+  }))
 })
-afterAll(async () => {
-  await server?.close()
-  await op?.close()
-})
+afterAll(() => close?.())
 beforeEach(() => {
   calls.length = 0
   registrations.length = 0

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dpopProof, makeDPoPKey } from '../helpers/dpop-key.js'
 import { claimsOf, parseSetCookies, request } from '../helpers/http.js'
 import { totpCode, turnOnTOTP } from '../helpers/mfa.js'
-import { type DanceOptions, danceToCallback } from '../helpers/oidc-dance.js'
-import { startTestOP, type TestAccount, type TestOP } from '../helpers/oidc-op.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import { type DanceOptions, danceToCallback, startServerWithOP } from '../helpers/oidc-dance.js'
+import type { TestAccount, TestOP } from '../helpers/oidc-op.js'
+import type { TestServer } from '../helpers/test-server.js'
 
 /*
  * A user with TOTP who signs in through an identity provider (a real OpenID provider on loopback)
@@ -12,27 +12,20 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js'
  * `POST /auth/mfa/verify` with a code turns into the session, as after a password.
  */
 
-let op: TestOP & { register(uris: string[]): Promise<void> }
+let op: TestOP
 let server: TestServer
+let close: () => Promise<void>
 const logLines: string[] = []
 
 beforeAll(async () => {
-  op = await startTestOP()
   const capture = (...args: unknown[]) => {
     logLines.push(JSON.stringify(args))
   }
-  server = await startTestServer({
-    rateLimit: false,
+  ;({ op, server, close } = await startServerWithOP({
     logger: { info: capture, warn: capture, error: capture },
-    providers: { corp: { issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret } },
-  })
-  await op.register([`${server.url}/auth/oidc/corp/callback`])
+  }))
 })
-
-afterAll(async () => {
-  await server?.close()
-  await op?.close()
-})
+afterAll(() => close?.())
 
 const url = (path: string) => `${server.url}/auth${path}`
 const STEP = 30_000
