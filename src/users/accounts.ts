@@ -11,6 +11,7 @@ import { queueSecurityNotice } from './notices.js'
 import { assertPasswordAllowed } from './password-policy.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 import { assertReauthenticated } from './reauthentication.js'
+import { initialMetadata } from './user-metadata.js'
 import {
   type ChangePasswordInput,
   fullnameSchema,
@@ -58,6 +59,7 @@ export async function registerUser(
     createdAt: now,
     updatedAt: now,
     mfa: { totp: false, passkeys: 0 },
+    metadata: initialMetadata(engine.options.metadata),
   }
   if (beforeSessionCreate) {
     const user = toAppUser({ ...profile, passwordHash: '' })

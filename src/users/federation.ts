@@ -3,6 +3,7 @@ import type { Engine } from '../engine/engine.js'
 import { AuthError, FederationError } from '../errors.js'
 import type { ProviderProfile } from '../oidc/provider-profile.js'
 import type { IdentityRecord, UserRecord } from '../storage/storage.js'
+import { initialMetadata } from './user-metadata.js'
 
 /*
  * Accounts behind a sign-in with an identity provider. The identity's key is the provider's
@@ -98,6 +99,7 @@ export async function signInWithIdentity(
       createdAt: now,
       updatedAt: now,
       mfa: { totp: false, passkeys: 0 },
+      metadata: initialMetadata(engine.options.metadata),
     }
     try {
       if (await engine.storage.createUserWithIdentity(user, newIdentity(user.id, profile, email))) {
