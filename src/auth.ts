@@ -20,7 +20,7 @@ import { REVOCATIONS_CHANNEL } from './protocol/wire-schemas.js'
 import { startSweeping } from './sessions/sweeper.js'
 import { openDatabaseHandle, openStorage } from './storage/open-storage.js'
 import { observeRevocations, SessionStatusCache } from './storage/session-status-cache.js'
-import type { Storage, SweepResult } from './storage/storage.js'
+import type { Storage, SweepResult, UserMetadata } from './storage/storage.js'
 import { verifyAccessToken } from './tokens/access-token.js'
 import type { ClaimsWith, CustomClaims, NoClaims } from './tokens/custom-claims.js'
 import { DPoPNonces } from './tokens/dpop-nonce.js'
@@ -32,7 +32,7 @@ import { createSessionsAPI, createUsersAPI, type SessionsAPI, type UsersAPI } fr
  * What `createAuth` returns: the router, the middleware and the parts behind them. `C` is the
  * type of the app's own access-token claims (the `claims` option).
  */
-export interface Auth<C extends CustomClaims = NoClaims> {
+export interface Auth<C extends CustomClaims = NoClaims, M extends UserMetadata = UserMetadata> {
   /** Settings in force, defaults applied. */
   readonly options: ResolvedOptions
   /** The storage in use. */
@@ -42,7 +42,7 @@ export interface Auth<C extends CustomClaims = NoClaims> {
    * enable, set roles, revoke sessions, reset the second factor (the operations of `tokenpair
    * users`, with the same events). None checks who asks: guard the page that calls them.
    */
-  readonly users: UsersAPI
+  readonly users: UsersAPI<M>
   /** Sessions of any user: list a user's live sessions, revoke one. */
   readonly sessions: SessionsAPI
   /** Every route of the HTTP contract (docs/api.md); mount it at `basePath` (`/auth`). */
@@ -107,9 +107,9 @@ export interface Auth<C extends CustomClaims = NoClaims> {
  * app.get('/api/notes', auth.requireAuth(), (req, res) => res.json({ user: req.auth!.userId }))
  * ```
  */
-export async function createAuth<C extends CustomClaims = NoClaims>(
-  options: AuthOptions<C>,
-): Promise<Auth<C>> {
+export async function createAuth<C extends CustomClaims = NoClaims, M extends UserMetadata = UserMetadata>(
+  options: AuthOptions<C, M>,
+): Promise<Auth<C, M>> {
   const resolved = resolveOptions(options)
   // A Storage of the app's is its to close; a storage made here is closed by close(), and one made
   // on the app's handle then releases nothing of the handle.
@@ -171,7 +171,7 @@ export async function createAuth<C extends CustomClaims = NoClaims>(
     return {
       options: resolved,
       storage,
-      users: createUsersAPI(engine),
+      users: createUsersAPI<M>(engine),
       sessions: createSessionsAPI(engine),
       router: () => createAuthRouter(engine),
       requireAuth: (opts) => createServerRequireAuth(engine, opts),

@@ -65,6 +65,7 @@ async function serveMinter(): Promise<void> {
     createdAt: now,
     updatedAt: now,
     mfa: { totp: false, passkeys: 0 },
+    metadata: {},
   }
   await storage.createUser(user)
 

@@ -1,5 +1,6 @@
 import type { AuthLogger } from '../common/logger.js'
 import type { AppUser } from '../config/app-options.js'
+import { resolveMetadata } from '../config/metadata-options.js'
 import { AuthError, ValidationError } from '../errors.js'
 import { EventBus } from '../events/events.js'
 import { createUsersAPI, MAX_USER_PAGE, ROLE_PATTERN, type UsersAPI } from '../users/user-admin.js'
@@ -201,7 +202,11 @@ async function withUsers(
   try {
     const events = new EventBus(eventLogger(io))
     return await work(
-      createUsersAPI({ storage: context.storage, events, options: { validatePassword: null } }),
+      createUsersAPI({
+        storage: context.storage,
+        events,
+        options: { validatePassword: null, metadata: resolveMetadata(undefined) },
+      }),
     )
   } catch (error) {
     // A user gone between the lookup and the change.

@@ -1,12 +1,17 @@
 import { ConfigError } from '../errors.js'
 import type { CustomClaims } from '../protocol/reserved-claims.js'
-import type { SessionRecord, UserRecord } from '../storage/storage.js'
+import type { SessionRecord, UserMetadata, UserRecord } from '../storage/storage.js'
 
 /* The options by which the app that mounts tokenpair bends it to itself: claims of its own in
  * the access token. They are resolved with the other options (options.ts). */
 
-/** A user as the app's functions see it: everything stored but the password hash. */
-export type AppUser = Readonly<Omit<UserRecord, 'passwordHash'>>
+/**
+ * A user as the app's functions see it: everything stored but the password hash. `M` is the type
+ * of the metadata (the `metadata.schema` option).
+ */
+export type AppUser<M extends UserMetadata = UserMetadata> = Readonly<
+  Omit<UserRecord, 'passwordHash' | 'metadata'>
+> & { readonly metadata: M }
 
 /** A session as the app's functions see it. */
 export type AppSession = Readonly<Pick<SessionRecord, 'id' | 'createdAt' | 'expiresAt' | 'userAgent' | 'ip'>>
@@ -31,7 +36,7 @@ export type ClaimsFunction<C extends CustomClaims = CustomClaims> = (context: Cl
 /** A user record without its password hash, for the app's functions. */
 export function toAppUser(user: UserRecord): AppUser {
   const { passwordHash: _hidden, ...rest } = user
-  return Object.freeze({ ...rest, roles: [...rest.roles] })
+  return Object.freeze({ ...rest, roles: [...rest.roles], metadata: structuredClone(rest.metadata) })
 }
 
 /** A session record's public part, for the app's functions. */

@@ -22,10 +22,11 @@ import {
 import { COOKIE_PREFIXES, type CookiePrefix } from '../protocol/cookies.js'
 import type { CustomClaims } from '../protocol/reserved-claims.js'
 import type { DatabaseHandle } from '../storage/database-handle.js'
-import type { Storage } from '../storage/storage.js'
+import type { Storage, UserMetadata } from '../storage/storage.js'
 import { DEFAULT_TABLE_PREFIX } from '../storage/table-prefix.js'
 import { type AuthHooks, type ClaimsFunction, type PasswordValidator, resolveHooks } from './app-options.js'
 import { type ResolvedDatabase, resolveDatabase } from './database-option.js'
+import { type MetadataOptions, type ResolvedMetadata, resolveMetadata } from './metadata-options.js'
 import { type OIDCProviderOptions, type ResolvedOIDCProvider, resolveProviders } from './oidc-providers.js'
 
 /** The smallest secret accepted: 32 characters, about 190 bits from a random base64 string. */
@@ -35,7 +36,7 @@ export const MIN_SECRET_LENGTH = 32
  * Options of `createAuth`. {@link OPTION_DEFAULTS} holds the defaults (docs/configuration.md lists
  * them). `C` is the type of the app's own access-token claims (`claims`).
  */
-export interface AuthOptions<C extends CustomClaims = CustomClaims> {
+export interface AuthOptions<C extends CustomClaims = CustomClaims, M extends UserMetadata = UserMetadata> {
   /**
    * A database URL (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`, `mysql://…`, `mongodb://…`),
    * a handle the app holds ({@link DatabaseHandle}: a `pg.Pool`, a `mysql2` pool, a
@@ -156,6 +157,8 @@ export interface AuthOptions<C extends CustomClaims = CustomClaims> {
   hooks?: AuthHooks
   /** The app's own rule for new passwords, after tokenpair's ({@link PasswordValidator}). Default: none. */
   validatePassword?: PasswordValidator
+  /** The app's own data on each user: a zod schema and the fields the user may write ({@link MetadataOptions}). */
+  metadata?: MetadataOptions<M>
   /**
    * Identity providers to sign in with (`OIDC_PROVIDERS`, `OIDC_<NAME>_*`), by name:
    * `{ google: { issuer: 'https://accounts.google.com', clientId, clientSecret }, github: {
@@ -223,6 +226,7 @@ export interface ResolvedOptions extends ResolvedDatabase {
   /** The app's hooks, each checked to be a function; frozen. */
   readonly hooks: Readonly<AuthHooks>
   readonly validatePassword: PasswordValidator | null
+  readonly metadata: ResolvedMetadata
   /** The identity providers, in the order given. */
   readonly providers: readonly ResolvedOIDCProvider[]
   readonly dpop: DPoPMode
@@ -313,7 +317,9 @@ function resolveCookiePrefix(value: CookiePrefix | undefined, secure: boolean): 
  * Checks `options`, applies the defaults and freezes the result. A wrong setting throws a
  * {@link ConfigError} that names it.
  */
-export function resolveOptions<C extends CustomClaims>(options: AuthOptions<C>): ResolvedOptions {
+export function resolveOptions<C extends CustomClaims, M extends UserMetadata>(
+  options: AuthOptions<C, M>,
+): ResolvedOptions {
   const algorithm = options.algorithm ?? OPTION_DEFAULTS.algorithm
   if (!ACCESS_TOKEN_ALGORITHMS.includes(algorithm)) {
     throw new ConfigError(
@@ -375,6 +381,7 @@ export function resolveOptions<C extends CustomClaims>(options: AuthOptions<C>):
     claims: resolveFunction('claims', options.claims),
     hooks: resolveHooks(options.hooks),
     validatePassword: resolveFunction('validatePassword', options.validatePassword),
+    metadata: resolveMetadata(options.metadata as MetadataOptions | undefined),
     providers: resolveProviders(options.providers),
     dpop: options.dpop ?? OPTION_DEFAULTS.dpop,
     dpopNonce: options.dpopNonce ?? OPTION_DEFAULTS.dpopNonce,

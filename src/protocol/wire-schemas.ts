@@ -16,6 +16,11 @@ export const publicUserSchema = z.object({
   emailVerified: z.boolean(),
   /** The factors beyond the password: TOTP on or off, and how many passkeys. */
   mfa: z.object({ totp: z.boolean(), passkeys: z.int().min(0) }),
+  /**
+   * The app's own data on the user (at most 4 KiB of JSON): `{}` unless the app keeps some. The
+   * user may set the fields the app made writable, through `PATCH /me`.
+   */
+  metadata: z.record(z.string(), z.unknown()),
   createdAt: isoTime,
   updatedAt: isoTime,
 })

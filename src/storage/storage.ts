@@ -27,7 +27,15 @@ export interface UserRecord {
    * Kept by the adapter as factors change (`Storage.factors`); `createUser` stores it as given.
    */
   mfa: UserFactors
+  /**
+   * The app's own data on the user, a JSON object (at most 4 KiB serialized: the domain checks the
+   * size and the app's schema before it reaches storage). `{}` for a user stored before it existed.
+   */
+  metadata: UserMetadata
 }
+
+/** The app's own data on a user: a JSON object. */
+export type UserMetadata = Record<string, unknown>
 
 /** A user's factors beyond the password, as the user object shows them. */
 export interface UserFactors {
@@ -217,6 +225,8 @@ export interface UserUpdate {
   emailVerified?: boolean
   /** Replaces the roles whole. */
   roles?: string[]
+  /** Replaces the metadata whole. */
+  metadata?: UserMetadata
 }
 
 /** Counts of rows removed by {@link Storage.deleteExpired}. */

@@ -77,6 +77,29 @@ export function describeUserConformance(suite: ConformanceSuite): void {
       expect(await suite.storage.updateUser('no-such-id', { fullname: 'x' }, Date.now())).toBeNull()
     })
 
+    it('keeps the metadata as given, and replaces it whole', async () => {
+      const metadata = {
+        plan: 'pro',
+        seats: 3,
+        tags: ['a', 'é'],
+        nested: { on: true, none: null },
+        'a.b': 1,
+        $x: 2,
+      }
+      const user = makeUser({ metadata })
+      await suite.storage.createUser(user)
+      expect((await suite.storage.findUserById(user.id))?.metadata).toEqual(metadata)
+      expect((await suite.storage.findUserByLogin(user.username))?.metadata).toEqual(metadata)
+      const updated = await suite.storage.updateUser(user.id, { metadata: { plan: 'free' } }, Date.now())
+      expect(updated?.metadata).toEqual({ plan: 'free' })
+      // Other changes leave it as it is.
+      await suite.storage.updateUser(user.id, { fullname: 'Renamed' }, Date.now())
+      expect((await suite.storage.findUserById(user.id))?.metadata).toEqual({ plan: 'free' })
+      const plain = makeUser()
+      await suite.storage.createUser(plain)
+      expect((await suite.storage.findUserById(plain.id))?.metadata).toEqual({})
+    })
+
     it('replaces the roles whole', async () => {
       const user = makeUser()
       await suite.storage.createUser(user)

@@ -18,6 +18,7 @@ export function makeUser(overrides: Partial<UserRecord> = {}, now = Date.now()):
     createdAt: now,
     updatedAt: now,
     mfa: { totp: false, passkeys: 0 },
+    metadata: {},
     ...overrides,
   }
 }

@@ -44,6 +44,7 @@ describe('verified access-token cache', () => {
       createdAt: t0,
       updatedAt: t0,
       mfa: { totp: false, passkeys: 0 },
+      metadata: {},
     }
   })
 

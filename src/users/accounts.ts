@@ -12,6 +12,7 @@ import { assertPasswordAllowed } from './password-policy.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 import { assertReauthenticated } from './reauthentication.js'
 import { readHookFullname } from './registration-hooks.js'
+import { initialMetadata } from './user-metadata.js'
 import type { ChangePasswordInput, LoginInput, RegisterInput } from './user-schemas.js'
 
 function invalidCredentials(): AuthError {
@@ -56,6 +57,7 @@ export async function registerUser(
     createdAt: now,
     updatedAt: now,
     mfa: { totp: false, passkeys: 0 },
+    metadata: initialMetadata(engine.options.metadata),
   }
   if (beforeSessionCreate) {
     const user = toAppUser({ ...profile, passwordHash: '' })

@@ -5,6 +5,7 @@ import { AuthError, FederationError } from '../errors.js'
 import type { ProviderProfile } from '../oidc/provider-profile.js'
 import type { IdentityRecord, UserRecord } from '../storage/storage.js'
 import { runProviderRegistrationHooks } from './registration-hooks.js'
+import { initialMetadata } from './user-metadata.js'
 
 /*
  * Accounts behind a sign-in with an identity provider. The identity's key is the provider's
@@ -99,6 +100,7 @@ export async function signInWithIdentity(
     createdAt: now,
     updatedAt: now,
     mfa: { totp: false, passkeys: 0 },
+    metadata: initialMetadata(engine.options.metadata),
   }
   const fullname = await runProviderRegistrationHooks(engine, draft, profile.provider, client)
   for (let attempt = 0; attempt < USERNAME_ATTEMPTS; attempt++) {

@@ -4,6 +4,7 @@ import type { ClientInfo } from '../sessions/token-pair.js'
 import type { UserRecord } from '../storage/storage.js'
 import { queueSecurityNotice } from './notices.js'
 import { assertReauthenticated } from './reauthentication.js'
+import { mergeUserMetadata } from './user-metadata.js'
 import type { UpdateProfileInput } from './user-schemas.js'
 
 /** Result of {@link updateProfile}. */
@@ -14,9 +15,9 @@ export interface ProfileUpdate {
 }
 
 /**
- * Changes `fullname` and/or `email` (`PATCH /auth/me`). Each request counts against the limits
- * of sensitive changes, per user and per IP, so that the `409 email_taken` answer cannot map the
- * registered addresses quickly. A new address is a sensitive change: it needs the current
+ * Changes `fullname`, `email` and/or the user-writable fields of `metadata` (`PATCH /auth/me`).
+ * Each request counts against the limits of sensitive changes, per user and per IP, so that the
+ * `409 email_taken` answer cannot map the registered addresses quickly. A new address is a sensitive change: it needs the current
  * password (else `403 reauthentication_required`), clears `emailVerified`, and the old address
  * gets a notice; the storage's unique index answers `email_taken`. Unchanged values write nothing.
  */
@@ -31,15 +32,20 @@ export async function updateProfile(
   if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', 'User no longer exists')
   const fullnameChanged = input.fullname !== undefined && input.fullname !== user.fullname
   const emailChanged = input.email !== undefined && input.email !== user.email
+  const metadata =
+    input.metadata === undefined
+      ? undefined
+      : mergeUserMetadata(engine.options.metadata, user.metadata, input.metadata)
   if (emailChanged) {
     await assertReauthenticated(engine, user, client, input.currentPassword, { sessionId: actor.sessionId })
   }
-  if (!fullnameChanged && !emailChanged) return { user, emailChanged: false }
+  if (!fullnameChanged && !emailChanged && metadata === undefined) return { user, emailChanged: false }
   const updated = await engine.storage.updateUser(
     userId,
     {
       ...(fullnameChanged ? { fullname: input.fullname } : {}),
       ...(emailChanged ? { email: input.email, emailVerified: false } : {}),
+      ...(metadata !== undefined ? { metadata } : {}),
     },
     Date.now(),
   )

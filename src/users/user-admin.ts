@@ -5,9 +5,10 @@ import type { ResolvedOptions } from '../config/options.js'
 import { AuthError } from '../errors.js'
 import type { EventBus } from '../events/events.js'
 import { validate } from '../internal/validate.js'
-import type { SessionRecord, Storage, UserRecord } from '../storage/storage.js'
+import type { SessionRecord, Storage, UserMetadata, UserRecord } from '../storage/storage.js'
 import { assertPasswordAllowed } from './password-policy.js'
 import { hashPassword } from './passwords.js'
+import { initialMetadata, readMetadataWrite } from './user-metadata.js'
 import { emailSchema, fullnameSchema, passwordSchema, usernameSchema } from './user-schemas.js'
 
 /* The operations of an administrator on users and sessions, for the app (`auth.users`,
@@ -17,7 +18,7 @@ import { emailSchema, fullnameSchema, passwordSchema, usernameSchema } from './u
 export interface AdminContext {
   readonly storage: Storage
   readonly events: Pick<EventBus, 'emit'>
-  readonly options: Pick<ResolvedOptions, 'validatePassword'>
+  readonly options: Pick<ResolvedOptions, 'validatePassword' | 'metadata'>
 }
 
 /** A role name: a-z first, then a-z, 0-9, `_` and `-`, at most 32 characters. */
@@ -36,10 +37,11 @@ const createUserSchema = z.strictObject({
   password: passwordSchema,
   roles: rolesSchema.optional(),
   emailVerified: z.boolean().optional(),
+  metadata: z.unknown().optional(),
 })
 
 /** What {@link UsersAPI.create} takes. */
-export interface CreateUserInput {
+export interface CreateUserInput<M extends UserMetadata = UserMetadata> {
   /** 3 to 30 of a-z, 0-9, `_`, `.`, `-` (trimmed and lower-cased, as at registration). */
   username: string
   email: string
@@ -51,6 +53,8 @@ export interface CreateUserInput {
   roles?: readonly string[]
   /** Whether the address counts as verified already. Default `false`. */
   emailVerified?: boolean
+  /** The app's metadata, under its schema and the 4 KiB bound. Default: the schema's output for `{}`. */
+  metadata?: M
 }
 
 /** The most users one {@link UsersAPI.list} call returns. */
@@ -61,17 +65,17 @@ export const MAX_USER_PAGE = 1000
  * user's id, username or email. Operations on a user who does not exist throw `AuthError`
  * `not_found`; none of them checks who is asking: that is the app's to do.
  */
-export interface UsersAPI {
+export interface UsersAPI<M extends UserMetadata = UserMetadata> {
   /** The user whose id, username or email (any case) is `ref`, or `null`. */
-  find(ref: string): Promise<AppUser | null>
+  find(ref: string): Promise<AppUser<M> | null>
   /** Users, oldest first: `limit` (default 100, at most 1000) from `offset` (default 0). */
-  list(options?: { limit?: number; offset?: number }): Promise<AppUser[]>
+  list(options?: { limit?: number; offset?: number }): Promise<AppUser<M>[]>
   /**
    * Creates a user under the rules of registration (field rules, password rules); throws
    * `validation_failed`, `username_taken` or `email_taken`. Emits `user_registered`. No session
    * opens and no mail is sent.
    */
-  create(input: CreateUserInput): Promise<AppUser>
+  create(input: CreateUserInput<M>): Promise<AppUser<M>>
   /**
    * Refuses the user's logins and refreshes from now on, and revokes every session (`session_revoked`,
    * reason `user_disabled`). Returns how many sessions ended.
@@ -80,7 +84,7 @@ export interface UsersAPI {
   /** Lifts a disable. */
   enable(id: string): Promise<void>
   /** Replaces the user's roles whole (deduplicated); access tokens carry them from the next refresh. */
-  setRoles(id: string, roles: readonly string[]): Promise<AppUser>
+  setRoles(id: string, roles: readonly string[]): Promise<AppUser<M>>
   /** Signs the user out of every device (`session_revoked`, reason `admin`); returns how many sessions ended. */
   revokeSessions(id: string): Promise<number>
   /**
@@ -89,6 +93,12 @@ export interface UsersAPI {
    * every session, and emits `mfa_reset`. `totp` says whether TOTP was on.
    */
   resetMfa(id: string): Promise<{ totp: boolean; revokedSessions: number }>
+  /**
+   * Replaces the user's metadata whole, under the app's schema and the 4 KiB bound (else
+   * `validation_failed`, with the schema's problems under `metadata.`). Any field, writable by the
+   * user or not: this is the app speaking. Returns the user as stored.
+   */
+  update(id: string, change: { metadata: M }): Promise<AppUser<M>>
 }
 
 /** Sessions, for an admin page of the app (`auth.sessions`). */
@@ -139,18 +149,24 @@ async function revokeAll(
 }
 
 /** The users API on `context`: what `auth.users` is, and what the CLI calls. */
-export function createUsersAPI(context: AdminContext): UsersAPI {
+export function createUsersAPI<M extends UserMetadata = UserMetadata>(context: AdminContext): UsersAPI<M> {
   const { storage } = context
+  // The stored metadata passed the schema that typed M when it was written.
+  const view = (user: UserRecord) => toAppUser(user) as AppUser<M>
   return Object.freeze({
     async find(ref) {
       const user = await findRecord(context, ref)
-      return user ? toAppUser(user) : null
+      return user ? view(user) : null
     },
     async list(options = {}) {
-      return (await storage.listUsers(readPage(options))).map(toAppUser)
+      return (await storage.listUsers(readPage(options))).map(view)
     },
     async create(input) {
       const parsed = validate(createUserSchema, input)
+      const metadata =
+        parsed.metadata === undefined
+          ? initialMetadata(context.options.metadata)
+          : readMetadataWrite(context.options.metadata, parsed.metadata)
       await assertPasswordAllowed(context, {
         password: parsed.password,
         field: 'password',
@@ -169,10 +185,11 @@ export function createUsersAPI(context: AdminContext): UsersAPI {
         createdAt: now,
         updatedAt: now,
         mfa: { totp: false, passkeys: 0 },
+        metadata,
       }
       await storage.createUser(user)
       context.events.emit({ type: 'user_registered', userId: user.id })
-      return toAppUser(user)
+      return view(user)
     },
     async disable(id) {
       const user = await requireRecord(context, id)
@@ -190,7 +207,7 @@ export function createUsersAPI(context: AdminContext): UsersAPI {
       const parsed = validate(z.object({ roles: rolesSchema }), { roles })
       const updated = await storage.updateUser(user.id, { roles: parsed.roles }, Date.now())
       if (!updated) throw noSuchUser()
-      return toAppUser(updated)
+      return view(updated)
     },
     async revokeSessions(id) {
       const user = await requireRecord(context, id)
@@ -205,7 +222,14 @@ export function createUsersAPI(context: AdminContext): UsersAPI {
       context.events.emit({ type: 'mfa_reset', userId: user.id })
       return { totp, revokedSessions }
     },
-  } satisfies UsersAPI)
+    async update(id, change) {
+      const user = await requireRecord(context, id)
+      const metadata = readMetadataWrite(context.options.metadata, change?.metadata)
+      const updated = await storage.updateUser(user.id, { metadata }, Date.now())
+      if (!updated) throw noSuchUser()
+      return view(updated)
+    },
+  } satisfies UsersAPI<M>)
 }
 
 /** The sessions API on `context`: what `auth.sessions` is. */

@@ -68,17 +68,19 @@ export const changePasswordSchema = z.object({
 export type ChangePasswordInput = z.infer<typeof changePasswordSchema>
 
 /**
- * `PATCH /me`: `fullname` and/or `email`, with the rules of registration; `currentPassword` when
- * the address changes. Other fields are refused, not ignored.
+ * `PATCH /me`: `fullname`, `email` and/or `metadata` (the fields of the app's metadata the user may
+ * write, checked by the domain against the app's schema), with the rules of registration;
+ * `currentPassword` when the address changes. Other fields are refused, not ignored.
  */
 export const updateProfileSchema = z
   .strictObject({
     fullname: fullnameSchema.optional(),
     email: emailSchema.optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
     currentPassword: currentPasswordSchema.optional(),
   })
-  .refine((body) => body.fullname !== undefined || body.email !== undefined, {
-    message: 'give fullname and/or email',
+  .refine((body) => body.fullname !== undefined || body.email !== undefined || body.metadata !== undefined, {
+    message: 'give fullname, email and/or metadata',
   })
 export type UpdateProfileInput = z.infer<typeof updateProfileSchema>
 

@@ -13,6 +13,7 @@ export function toPublicUser(user: Omit<UserRecord, 'passwordHash'>): PublicUser
     roles: [...user.roles],
     emailVerified: user.emailVerified,
     mfa: { totp: user.mfa.totp, passkeys: user.mfa.passkeys },
+    metadata: structuredClone(user.metadata),
     createdAt: new Date(user.createdAt).toISOString(),
     updatedAt: new Date(user.updatedAt).toISOString(),
   }

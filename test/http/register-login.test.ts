@@ -51,6 +51,7 @@ describe('POST /auth/register', () => {
       roles: ['user'],
       emailVerified: false,
       mfa: { totp: false, passkeys: 0 },
+      metadata: {},
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: expect.stringMatching(/Z$/),
     })

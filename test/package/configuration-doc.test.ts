@@ -47,6 +47,7 @@ const OPTIONS: Record<keyof AuthOptions, true> = {
   claims: true,
   hooks: true,
   validatePassword: true,
+  metadata: true,
   providers: true,
   dpop: true,
   dpopNonce: true,

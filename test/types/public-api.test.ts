@@ -5,6 +5,7 @@ import type mysql from 'mysql2'
 import type mysqlPromise from 'mysql2/promise'
 import type pg from 'pg'
 import { describe, expectTypeOf, it } from 'vitest'
+import { z } from 'zod'
 import { type ClientError, createClient } from '../../src/client/index.js'
 import {
   type AccessTokenClaims,
@@ -113,5 +114,23 @@ describe('public types', () => {
       revokedSessions: number
     }>()
     expectTypeOf<Auth['sessions']['revoke']>().returns.resolves.toBeBoolean()
+  })
+
+  it("the metadata is typed from the app's schema, and userWritable takes its fields only", () => {
+    const options = { database: 'sqlite::memory:', secret: 'x'.repeat(32) }
+    const schema = z.object({ plan: z.enum(['free', 'pro']).default('free'), theme: z.string().optional() })
+    type Profile = { plan: 'free' | 'pro'; theme?: string | undefined }
+    const make = () => createAuth({ ...options, metadata: { schema, userWritable: ['theme'] } })
+    expectTypeOf(make).returns.resolves.toEqualTypeOf<Auth<NoClaims, Profile>>()
+    expectTypeOf<
+      Auth<NoClaims, Profile>['users']['find']
+    >().returns.resolves.toEqualTypeOf<AppUser<Profile> | null>()
+    expectTypeOf<Parameters<Auth<NoClaims, Profile>['users']['update']>[1]>().toEqualTypeOf<{
+      metadata: Profile
+    }>()
+    const wrong = () =>
+      // @ts-expect-error: a field the schema does not have
+      createAuth({ ...options, metadata: { schema, userWritable: ['role'] } })
+    expectTypeOf(wrong).toBeFunction()
   })
 })

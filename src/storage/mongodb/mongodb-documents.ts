@@ -14,8 +14,13 @@ import type { IdentityDoc } from './mongodb-identities.js'
  * that the indexes need; and the mappers between the two. */
 
 /** A user document. `usernameKey` and `emailKey` are the lower-cased forms the unique indexes cover. */
-export interface UserDoc extends Omit<UserRecord, 'id'> {
+export interface UserDoc extends Omit<UserRecord, 'id' | 'metadata'> {
   _id: string
+  /**
+   * The app's metadata as JSON text, absent on users stored before it: text rather than a
+   * subdocument, so that the app's keys (`$set`, `a.b`) never read as operators or paths.
+   */
+  metadata?: string
   usernameKey: string
   emailKey: string
   /** The TOTP factor, absent while there is none: its changes are single-document updates. */
@@ -80,6 +85,7 @@ export function userDoc(user: UserRecord): UserDoc {
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
     mfa: { totp: user.mfa.totp, passkeys: user.mfa.passkeys },
+    metadata: JSON.stringify(user.metadata),
   }
 }
 
@@ -96,6 +102,7 @@ export function userFromDoc(doc: UserDoc): UserRecord {
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
     mfa: { totp: doc.mfa?.totp === true, passkeys: doc.mfa?.passkeys ?? 0 },
+    metadata: doc.metadata ? (JSON.parse(doc.metadata) as UserRecord['metadata']) : {},
   }
 }
 

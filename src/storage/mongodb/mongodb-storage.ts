@@ -186,6 +186,7 @@ export class MongoDBStorage implements model.Storage {
       }
       if (update.emailVerified !== undefined) set.emailVerified = update.emailVerified
       if (update.roles !== undefined) set.roles = [...update.roles]
+      if (update.metadata !== undefined) set.metadata = JSON.stringify(update.metadata)
       const doc = await this.#users.findOneAndUpdate(
         { _id: userId },
         { $set: set },

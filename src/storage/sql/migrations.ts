@@ -291,6 +291,19 @@ function revokedIndex(): Migration {
   }
 }
 
+/**
+ * The app's metadata on a user, as JSON text (the domain bounds it to 4 KiB). Nullable, so that
+ * no database needs a default on a text column (MySQL refuses one before 8.0.13): `null` reads
+ * as `{}`.
+ */
+function userMetadata(): Migration {
+  return {
+    async up(db: AnyDB) {
+      await db.schema.alterTable('tp_users').addColumn('metadata', 'text').execute()
+    },
+  }
+}
+
 /** Every migration, in order. Names sort in the order they run. */
 export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
   return {
@@ -301,6 +314,7 @@ export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
     '0006_second_factor': secondFactor(traits),
     '0007_revoked_index': revokedIndex(),
     '0008_identities': identities(traits),
+    '0009_user_metadata': userMetadata(),
   }
 }
 

@@ -23,6 +23,8 @@ export interface UsersTable {
   mfa_totp: ColumnType<number, number | undefined, number>
   /** How many passkeys the user holds. */
   mfa_passkeys: ColumnType<number, number | undefined, number>
+  /** The app's metadata as JSON text; `null` (rows from before it) reads as `{}`. */
+  metadata: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface SessionsTable {

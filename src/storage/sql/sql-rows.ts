@@ -44,6 +44,7 @@ export function userFromRow(row: Selectable<UsersTable>): model.UserRecord {
     createdAt: toNumber(row.created_at),
     updatedAt: toNumber(row.updated_at),
     mfa: { totp: toNumber(row.mfa_totp) === 1, passkeys: toNumber(row.mfa_passkeys) },
+    metadata: row.metadata ? (JSON.parse(row.metadata) as model.UserMetadata) : {},
   }
 }
 
@@ -61,6 +62,7 @@ export function userRow(user: model.UserRecord): Insertable<UsersTable> {
     updated_at: user.updatedAt,
     mfa_totp: user.mfa.totp ? 1 : 0,
     mfa_passkeys: user.mfa.passkeys,
+    metadata: JSON.stringify(user.metadata),
   }
 }
 
@@ -71,6 +73,7 @@ export function userUpdateRow(update: model.UserUpdate, now: number): Updateable
   if (update.email !== undefined) set.email = update.email
   if (update.emailVerified !== undefined) set.email_verified = update.emailVerified ? 1 : 0
   if (update.roles !== undefined) set.roles = JSON.stringify(update.roles)
+  if (update.metadata !== undefined) set.metadata = JSON.stringify(update.metadata)
   return set
 }
 
