@@ -18,7 +18,7 @@ import { RateLimits } from './limits/rate-limits.js'
 import { Mailer } from './mail/mailer.js'
 import { REVOCATIONS_CHANNEL } from './protocol/wire-schemas.js'
 import { startSweeping } from './sessions/sweeper.js'
-import { openStorage } from './storage/open-storage.js'
+import { openDatabaseHandle, openStorage } from './storage/open-storage.js'
 import { observeRevocations, SessionStatusCache } from './storage/session-status-cache.js'
 import type { Storage, SweepResult, UserMetadata } from './storage/storage.js'
 import { verifyAccessToken } from './tokens/access-token.js'
@@ -89,7 +89,10 @@ export interface Auth<C extends CustomClaims = NoClaims, M extends UserMetadata 
   flushMail(): Promise<void>
   /** Deletes expired sessions and tokens now (it also happens every `sweepInterval`). */
   sweep(): Promise<SweepResult>
-  /** Stops the key reload timer and closes the storage (when `createAuth` opened it). */
+  /**
+   * Stops the key reload timer and closes what `createAuth` opened: the storage of a database
+   * URL. A Storage, pool, database or Kysely instance the app handed in stays open.
+   */
   close(): Promise<void>
 }
 
@@ -108,8 +111,14 @@ export async function createAuth<C extends CustomClaims = NoClaims, M extends Us
   options: AuthOptions<C, M>,
 ): Promise<Auth<C, M>> {
   const resolved = resolveOptions(options)
+  // A Storage of the app's is its to close; a storage made here is closed by close(), and one made
+  // on the app's handle then releases nothing of the handle.
   const ownsStorage = resolved.storage === null
-  const storage = resolved.storage ?? (await openStorage(resolved.databaseUrl!))
+  const storage =
+    resolved.storage ??
+    (resolved.databaseHandle
+      ? await openDatabaseHandle(resolved.databaseHandle, { tablePrefix: resolved.tablePrefix })
+      : await openStorage(resolved.databaseUrl!, { tablePrefix: resolved.tablePrefix }))
   try {
     await storage.migrate()
     const keys = new KeyRing(resolved, storage)

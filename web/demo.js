@@ -99,6 +99,7 @@ const PROVIDER_ERRORS = {
   login_required: 'Log in first to link an identity provider.',
   account_disabled: 'This account is disabled.',
   rate_limited: 'Too many attempts; try again later.',
+  forbidden: 'This sign-in is not allowed here.',
 }
 
 /** The configured providers (`GET /auth/oidc/providers`); none on a server without them. */
@@ -106,27 +107,27 @@ let providers = []
 
 async function loadProviders() {
   try {
-    const res = await fetch('/auth/oidc/providers')
-    providers = res.ok ? ((await res.json()).data ?? []) : []
+    providers = await client.providers.list()
   } catch {
     providers = []
   }
 }
 
-/** A link that starts a provider's flow: a top-level navigation, as the redirect dance needs. */
-function providerLink(provider, link) {
+/**
+ * A link that starts a provider's flow: a top-level navigation, as the redirect dance needs. It
+ * names this page's DPoP key (`dpop_jkt`), so that the session the sign-in opens is bound to it.
+ */
+async function providerLink(provider, link) {
   const a = document.createElement('a')
   a.className = 'button'
-  const params = new URLSearchParams({ returnTo: '/' })
-  if (link) params.set('link', '1')
-  a.href = `/auth/oidc/${encodeURIComponent(provider.name)}/start?${params}`
+  a.href = await client.providers.startURL(provider.name, { returnTo: '/', link })
   a.textContent = `${link ? 'Link' : 'Sign in with'} ${provider.label}`
   return a
 }
 
-function renderProviderButtons() {
+async function renderProviderButtons() {
   $('#providers').hidden = providers.length === 0
-  $('#provider-buttons').replaceChildren(...providers.map((p) => providerLink(p, false)))
+  $('#provider-buttons').replaceChildren(...(await Promise.all(providers.map((p) => providerLink(p, false)))))
 }
 
 async function renderIdentities() {
@@ -165,7 +166,7 @@ async function renderIdentities() {
     item.append(text, unlink)
     list.append(item)
   }
-  $('#link-buttons').replaceChildren(...providers.map((p) => providerLink(p, true)))
+  $('#link-buttons').replaceChildren(...(await Promise.all(providers.map((p) => providerLink(p, true)))))
 }
 
 function renderProfile(user) {
@@ -247,6 +248,7 @@ const factors = setUpFactors({
   describeError,
   logActivity,
   handleForm,
+  renderSessions,
   async onSignedIn(user) {
     setStatus(`Welcome back, ${user.fullname}.`, 'ok')
     await showSignedIn(user)
@@ -355,12 +357,20 @@ let pendingToken = new URLSearchParams(location.search).get('token') ?? ''
 
 async function start() {
   await loadProviders()
-  renderProviderButtons()
+  await renderProviderButtons()
   // A provider sign-in that failed comes back with ?error=<code>: say what it means, once.
   const providerError = new URLSearchParams(location.search).get('error')
   if (providerError && location.pathname === '/') {
     history.replaceState(null, '', '/')
     setStatus(PROVIDER_ERRORS[providerError] ?? PROVIDER_ERRORS.oidc_failed, 'error')
+  }
+  // A user with a second factor comes back with a login ticket in the fragment: out of the
+  // address bar (and history) at once, then the code step.
+  if (new URLSearchParams(location.hash.slice(1)).has('mfa_token')) {
+    const back = location.href
+    history.replaceState(null, '', `${location.pathname}${location.search}`)
+    await factors.signInWith(() => client.providers.completeSignIn(back))
+    return
   }
   if (pendingToken && location.pathname === '/reset-password') {
     history.replaceState(null, '', '/reset-password')

@@ -72,7 +72,7 @@ export async function openCommandContext(
   io: Pick<CommandIO, 'err'>,
 ): Promise<CommandContext> {
   const config = readServerConfig(env)
-  const storage = await openStorage(config.databaseUrl)
+  const storage = await openStorage(config.databaseUrl, { tablePrefix: config.auth.tablePrefix })
   try {
     await storage.migrate()
   } catch (error) {

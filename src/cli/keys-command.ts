@@ -108,6 +108,8 @@ export async function runKeysCommand(
         throw new CommandError('JWT_ALG=HS256 has no key pair to rotate: change ACCESS_TOKEN_SECRET')
       const options = resolveOptions({
         ...config.auth,
+        // The storage was opened with the prefix (openCommandContext); a Storage refuses another.
+        tablePrefix: undefined,
         database: storage,
         secret: await readAuthSecret(context, io),
       })

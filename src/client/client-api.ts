@@ -1,4 +1,5 @@
 import type { MFAApi, PasskeysApi } from './factors.js'
+import type { ProvidersApi } from './providers.js'
 import type { ClientSession, ClientUser, LoginInput, RegisterInput } from './types.js'
 
 /* What `createClient` takes and what it returns. */
@@ -107,6 +108,8 @@ export interface TokenpairClient {
   readonly mfa: MFAApi
   /** Passkeys (WebAuthn, in browsers). */
   readonly passkeys: PasskeysApi
+  /** Sign-in with an identity provider (browsers, cookie mode): start links, the way back. */
+  readonly providers: ProvidersApi
   /** `POST /auth/logout`: ends this session and clears the cookies; throws `network_error` when the server is unreachable. */
   logout(): Promise<void>
   /** `POST /auth/logout-all`: ends every session of the user; resolves to how many. */

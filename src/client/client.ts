@@ -1,8 +1,10 @@
 import type { RevokedCount } from '../protocol/wire-schemas.js'
 import type { BearerTokens, ClientEvents, ClientOptions, TokenpairClient } from './client-api.js'
 import { resolveClientConfig } from './client-config.js'
+import { DPoPProver } from './dpop-prover.js'
 import { SessionEndedError } from './errors.js'
 import { createMFAApi, createPasskeysApi, type MFAApi, type PasskeysApi } from './factors.js'
+import { createProvidersApi, type ProvidersApi } from './providers.js'
 import { peekErrorCode, readEnvelopeData } from './read-envelope.js'
 import { SessionKeeper } from './session-keeper.js'
 import type { ClientSession, ClientUser, LoginInput, RegisterInput } from './types.js'
@@ -12,12 +14,15 @@ class Client implements TokenpairClient {
   readonly mode: 'cookie' | 'bearer'
   readonly mfa: MFAApi
   readonly passkeys: PasskeysApi
+  readonly providers: ProvidersApi
   readonly #keeper: SessionKeeper
 
   constructor(options: ClientOptions) {
     const config = resolveClientConfig(options)
     this.mode = config.mode
-    this.#keeper = new SessionKeeper(config, options)
+    // One key for the client: the keeper signs proofs with it, a provider start names its thumbprint.
+    const prover = config.dpop ? new DPoPProver(config.authUrl) : null
+    this.#keeper = new SessionKeeper(config, options, prover)
     const transport = {
       callSession: <T>(method: string, path: string, body?: unknown) =>
         this.#callSession<T>(method, path, body),
@@ -26,6 +31,13 @@ class Client implements TokenpairClient {
     }
     this.mfa = createMFAApi(transport)
     this.passkeys = createPasskeysApi(transport)
+    this.providers = createProvidersApi({
+      authUrl: config.authUrl,
+      prover,
+      get: async <T>(path: string) =>
+        readEnvelopeData<T>(await this.#keeper.send(`${config.authUrl}${path}`, { method: 'GET' })),
+      me: () => this.me(),
+    })
   }
 
   // ---- account calls ----

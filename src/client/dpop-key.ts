@@ -153,3 +153,12 @@ export async function createProof(key: DPoPKey, target: ProofTarget): Promise<st
   )
   return `${input}.${base64url(new Uint8Array(signature))}`
 }
+
+/**
+ * The key's RFC 7638 thumbprint: base64url SHA-256 of its required members in lexicographic order
+ * (`crv`, `kty`, `x`, `y` for an EC key), what the server binds a session to (`cnf.jkt`).
+ */
+export async function jwkThumbprint(jwk: DPoPKey['publicJwk']): Promise<string> {
+  const members = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })
+  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(members))))
+}

@@ -1,4 +1,4 @@
-import { createProof, type DPoPKey, loadDPoPKey, type ProofTarget } from './dpop-key.js'
+import { createProof, type DPoPKey, jwkThumbprint, loadDPoPKey, type ProofTarget } from './dpop-key.js'
 
 /** What a proof is made for: the request's method and URL, and the access token it carries. */
 export interface ProvedRequest {
@@ -27,6 +27,11 @@ export class DPoPProver {
     this.#key = loadDPoPKey(name)
     // Reported to the first request that needs a proof.
     this.#key.catch(() => {})
+  }
+
+  /** The thumbprint of the key (RFC 7638), which a navigation names instead of sending a proof. */
+  async thumbprint(): Promise<string> {
+    return jwkThumbprint((await this.#key).publicJwk)
   }
 
   /** Sets the `DPoP` header of `headers` to a fresh proof for `target`. */

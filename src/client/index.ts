@@ -24,4 +24,5 @@ export {
   SessionEndedError,
 } from './errors.js'
 export type { ClientPasskey, MFAApi, PasskeysApi, Reauthentication } from './factors.js'
+export type { ClientProvider, ProviderStartOptions, ProvidersApi } from './providers.js'
 export type { ClientSession, ClientUser, LoginInput, RegisterInput, TokenResponse } from './types.js'

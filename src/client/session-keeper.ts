@@ -2,7 +2,7 @@ import type { BearerTokens, ClientEvents, ClientOptions } from './client-api.js'
 import type { ClientConfig } from './client-config.js'
 import { ClockSkew } from './clock-skew.js'
 import { type CoordinatedRefresh, CrossTabRefresh, type SharedOutcome } from './cross-tab.js'
-import { DPoPProver, isBoundAccessToken, type ProvedRequest } from './dpop-prover.js'
+import { type DPoPProver, isBoundAccessToken, type ProvedRequest } from './dpop-prover.js'
 import { ClientError, SessionEndedError } from './errors.js'
 import { readEnvelopeData } from './read-envelope.js'
 import { RefreshTimer } from './refresh-timer.js'
@@ -36,12 +36,12 @@ export class SessionKeeper {
   #ended = false
   /** The error that ended the session, for requests that come back after it ended. */
   #endError: SessionEndedError | null = null
-  /** With the `dpop` option: signs proofs with the client's key. */
+  /** With the `dpop` option: signs proofs with the client's key (the client's, shared with its other calls). */
   readonly #prover: DPoPProver | null
   /** Whether the session is bound to the DPoP key (the last token response said `DPoP`). */
   #bound = false
 
-  constructor(config: ClientConfig, options: ClientOptions) {
+  constructor(config: ClientConfig, options: ClientOptions, prover: DPoPProver | null) {
     this.config = config
     this.#timer = new RefreshTimer({
       readDue: () =>
@@ -58,7 +58,7 @@ export class SessionKeeper {
     if (options.onSessionEnd) this.#listeners.sessionEnd.add(options.onSessionEnd)
     if (options.onRefresh) this.#listeners.refresh.add(options.onRefresh)
     this.#tokens = config.mode === 'bearer' ? (options.tokens ?? null) : null
-    this.#prover = config.dpop ? new DPoPProver(config.authUrl) : null
+    this.#prover = prover
     this.#bound = this.#tokens !== null && isBoundAccessToken(this.#tokens.accessToken)
     if (this.#tokens) this.#setExpiry(Date.parse(this.#tokens.accessTokenExpiresAt), 0)
     this.#crossTab = config.crossTab

@@ -92,15 +92,27 @@ type MaybePromise<T> = T | Promise<T>
  * - registration: body checked → password rules → `beforeRegister` → `beforeSessionCreate` →
  *   the user and the session written → `afterRegister` → the answer;
  * - login: password checked → `beforeSessionCreate` → the session written → `afterLogin` → the
- *   answer.
+ *   answer;
+ * - a first sign-in with an identity provider: the provider's person read → `beforeRegister`
+ *   (`source: 'provider'`) → `beforeSessionCreate` → the user, its identity and the session
+ *   written → `afterRegister` → the redirect; a later one is a login.
  *
  * `before*` hooks may refuse by throwing an `AuthError` with a code of {@link HOOK_REFUSAL_CODES};
  * nothing is written then. `after*` hooks are awaited before the answer; what they throw is
  * logged and never turns the success into an error.
  */
 export interface AuthHooks {
-  /** Before a user is written: may refuse, or change the `fullname`. */
-  beforeRegister?(context: { input: RegistrationDraft; client: AppClient }): MaybePromise<RegistrationResult>
+  /**
+   * Before a user is written: may refuse, or change the `fullname`. `source` says how the user
+   * comes: `password` (`POST /register`) or `provider` (a first sign-in with the identity provider
+   * `provider` names; a refusal then ends the sign-in with `?error=<code>`).
+   */
+  beforeRegister?(context: {
+    input: RegistrationDraft
+    client: AppClient
+    source: 'password' | 'provider'
+    provider: string | null
+  }): MaybePromise<RegistrationResult>
   /** After a registration, its user and first session written. */
   afterRegister?(context: { user: AppUser; session: AppSession; client: AppClient }): MaybePromise<void>
   /** After a login, its session written. */

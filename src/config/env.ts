@@ -156,6 +156,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
     default: null,
     derived: 'sqlite:DATA_DIR/tokenpair.db',
   },
+  forOption('TABLE_PREFIX', 'tablePrefix', 'string'),
   {
     name: 'AUTH_SECRET',
     option: 'secret',

@@ -21,8 +21,11 @@ import {
 } from '../mail/mail-options.js'
 import { COOKIE_PREFIXES, type CookiePrefix } from '../protocol/cookies.js'
 import type { CustomClaims } from '../protocol/reserved-claims.js'
+import type { DatabaseHandle } from '../storage/database-handle.js'
 import type { Storage, UserMetadata } from '../storage/storage.js'
+import { DEFAULT_TABLE_PREFIX } from '../storage/table-prefix.js'
 import { type AuthHooks, type ClaimsFunction, type PasswordValidator, resolveHooks } from './app-options.js'
+import { type ResolvedDatabase, resolveDatabase } from './database-option.js'
 import { type MetadataOptions, type ResolvedMetadata, resolveMetadata } from './metadata-options.js'
 import { type OIDCProviderOptions, type ResolvedOIDCProvider, resolveProviders } from './oidc-providers.js'
 
@@ -34,8 +37,20 @@ export const MIN_SECRET_LENGTH = 32
  * them). `C` is the type of the app's own access-token claims (`claims`).
  */
 export interface AuthOptions<C extends CustomClaims = CustomClaims, M extends UserMetadata = UserMetadata> {
-  /** A database URL (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`, `mysql://…`, `mongodb://…`) or a ready {@link Storage}. */
-  database: string | Storage
+  /**
+   * A database URL (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`, `mysql://…`, `mongodb://…`),
+   * a handle the app holds ({@link DatabaseHandle}: a `pg.Pool`, a `mysql2` pool, a
+   * `better-sqlite3` Database, a Kysely instance), or a ready {@link Storage}. `close()` closes
+   * only what createAuth opened: a handle or a Storage stays open (docs/embedding.md).
+   */
+  database: string | DatabaseHandle | Storage
+  /**
+   * `TABLE_PREFIX`: the prefix of tokenpair's tables, indexes and constraints (MongoDB: its
+   * collections), so that they sit beside the app's own in one database. A lower-case letter,
+   * then lower-case letters, digits and `_`, at most 24 characters. Not with a ready Storage,
+   * which names its own. Default `tp_`.
+   */
+  tablePrefix?: string
   /**
    * `AUTH_SECRET`: encrypts private keys at rest and derives the refresh-token key. At least 32
    * characters. Required unless `algorithm` is `HS256` with both token secrets given.
@@ -178,9 +193,7 @@ export const DPOP_MODES = ['off', 'optional', 'required'] as const
 export type DPoPMode = (typeof DPOP_MODES)[number]
 
 /** {@link AuthOptions} with every default applied, durations in milliseconds, frozen. */
-export interface ResolvedOptions {
-  readonly storage: Storage | null
-  readonly databaseUrl: string | null
+export interface ResolvedOptions extends ResolvedDatabase {
   readonly secret: string | null
   readonly algorithm: AccessTokenAlgorithm
   readonly accessTokenSecret: string | null
@@ -248,6 +261,7 @@ export const OPTION_DEFAULTS = Object.freeze({
   dpop: 'optional',
   dpopNonce: false,
   reauthMaxAge: '5m',
+  tablePrefix: DEFAULT_TABLE_PREFIX,
 } as const satisfies Partial<Record<keyof AuthOptions, unknown>>)
 
 /** The duration options, and the bounds of each (the default maximum is `MAX_LIFETIME_MS`). */
@@ -328,19 +342,12 @@ export function resolveOptions<C extends CustomClaims, M extends UserMetadata>(
       ? new ConfigError('refreshTokenSecret', 'must differ from the access-token secret')
       : new ConfigError('accessTokenSecret', 'must differ from the secret')
   }
-  if (
-    typeof options.database !== 'string' &&
-    (options.database === null || typeof options.database !== 'object')
-  ) {
-    throw new ConfigError('database', 'a database URL or a Storage is required')
-  }
   const basePath = options.basePath ?? OPTION_DEFAULTS.basePath
   if (!/^\/[A-Za-z0-9/_.-]*$/.test(basePath))
     throw new ConfigError('basePath', 'must be a path such as /auth')
   const cookieSecure = options.cookieSecure ?? OPTION_DEFAULTS.cookieSecure
   const resolved: ResolvedOptions = {
-    storage: typeof options.database === 'string' ? null : options.database,
-    databaseUrl: typeof options.database === 'string' ? options.database : null,
+    ...resolveDatabase(options.database, options.tablePrefix),
     secret,
     algorithm,
     accessTokenSecret,

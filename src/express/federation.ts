@@ -6,10 +6,12 @@ import { AuthError, FederationError } from '../errors.js'
 import { FLOW_COOKIE, FLOW_LIFETIME_MS, FlowCookieSealer } from '../oidc/flow-cookie.js'
 import { RelyingParty } from '../oidc/relying-party.js'
 import { resolveCookieNames } from '../protocol/cookies.js'
+import type { MFAChallenge } from '../protocol/envelope.js'
 import { isSessionActive } from '../sessions/session-check.js'
 import { openSession } from '../sessions/sessions.js'
 import type { UserRecord } from '../storage/storage.js'
 import { verifyAccessToken } from '../tokens/access-token.js'
+import { needsSecondFactor, openLoginTicket } from '../users/mfa-login.js'
 import { readClientInfo } from './client-info.js'
 import { setTokenCookies } from './cookies.js'
 import { readLinkBase } from './handlers/email.js'
@@ -112,27 +114,37 @@ export async function readLoggedInUser(engine: Engine, req: Request): Promise<st
 
 /**
  * Where a sign-in with an identity provider opens its session, the one place: the session (its
- * tokens' `amr` is `["fed"]`) and its pair, the token cookies, the events, the `afterLogin` hook.
- * (The second factor of a user who has one is to be asked for here.)
+ * tokens' `amr` is `["fed"]`) and its pair, the token cookies, the events, the app's hook
+ * (`afterRegister` for a user the sign-in `created`, whose registration hooks already ran,
+ * `afterLogin` otherwise). A user with a second factor gets no session here but a login ticket,
+ * returned for the redirect to carry (the provider stood in for the password; `POST /mfa/verify`
+ * opens the session, its `amr` `["fed", "otp", "mfa"]`, bound to `dpopJkt` as this one would have
+ * been). Resolves to `null` when the session is open.
  */
 export async function openFederatedSession(
   engine: Engine,
   req: Request,
   res: Response,
-  user: UserRecord,
+  signIn: { user: UserRecord; created: boolean },
   dpopJkt: string | null,
-): Promise<void> {
+): Promise<MFAChallenge | null> {
+  const { user, created } = signIn
   if (user.disabledAt !== null) throw new FederationError('account_disabled', 'This account is disabled')
+  if (needsSecondFactor(user)) return openLoginTicket(engine, user, 'fed', dpopJkt)
   // With `dpopJkt` the session is bound to the key the start named (its first refresh proves it).
   const client = { ...readClientInfo(req), jkt: dpopJkt }
-  const pair = await openSession(engine, user, client, 'login', { amr: ['fed'] })
+  const reason = created ? 'register' : 'login'
+  const pair = await openSession(engine, user, client, reason, { amr: ['fed'] })
   const ip = client.ip ?? undefined
-  engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
-  engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
-  await runAfterSessionHook(engine, 'afterLogin', pair, client)
+  const { events } = engine
+  if (created) events.emit({ type: 'user_registered', userId: user.id, ip })
+  events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
+  events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
+  await runAfterSessionHook(engine, created ? 'afterRegister' : 'afterLogin', pair, client)
   setTokenCookies(res, engine.options, {
     accessToken: pair.access.token,
     refreshToken: pair.refresh.token,
     refreshExpiresAt: pair.refresh.expiresAt,
   })
+  return null
 }

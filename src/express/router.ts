@@ -309,6 +309,10 @@ export const AUTH_ROUTES: readonly RouteRow<Engine>[] = [
         .optional()
         .describe('A path of this site (`/…`, not `//…`); anything else becomes `/`'),
       link: z.literal('1').optional().describe('Link the provider to the logged-in user'),
+      dpop_jkt: z
+        .string()
+        .optional()
+        .describe("RFC 7638 thumbprint of the client's DPoP key: the session opened is bound to it"),
     }),
     data: z.null(),
     bare: 'text/plain',
@@ -320,7 +324,7 @@ export const AUTH_ROUTES: readonly RouteRow<Engine>[] = [
     path: '/oidc/:provider/callback',
     auth: 'none',
     summary:
-      'The provider redirects back here: sets the token cookies and redirects to returnTo; a failure redirects to returnTo?error=<code> (oidc_failed, account_exists, identity_taken, email_missing, login_required, account_disabled, rate_limited)',
+      'The provider redirects back here: sets the token cookies and redirects to returnTo; for a user with a second factor, no cookie but returnTo#mfa_token=<ticket>&methods=… (for POST /mfa/verify); a failure redirects to returnTo?error=<code> (oidc_failed, account_exists, identity_taken, email_missing, login_required, account_disabled, rate_limited, or the code of an app hook that refused)',
     query: z.object({
       code: z.string().optional(),
       state: z.string().optional(),

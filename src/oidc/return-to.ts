@@ -37,3 +37,17 @@ export function withErrorCode(returnTo: string, code: string): string {
   url.searchParams.set('error', code)
   return `${url.pathname}${url.search}${url.hash}`
 }
+
+/**
+ * `returnTo` with a login ticket in its fragment (`#mfa_token=…&methods=…`, replacing a fragment
+ * it had): the sign-in needs a second factor. A fragment never reaches a server, a log line or a
+ * `Referer`; the page reads it, takes it out of the address bar and posts it with the code.
+ */
+export function withMFATicket(
+  returnTo: string,
+  ticket: { mfaToken: string; methods: readonly string[] },
+): string {
+  const url = new URL(returnTo, PROBE_ORIGIN)
+  const fragment = new URLSearchParams({ mfa_token: ticket.mfaToken, methods: ticket.methods.join(',') })
+  return `${url.pathname}${url.search}#${fragment}`
+}

@@ -34,7 +34,9 @@ export async function startServer(
   const logger = createLogger({ level: config.logLevel })
   // Opened here rather than by createAuth: whether it holds keys decides whether a missing secret
   // may be generated (resolveAuthSecret).
-  const storage = await openStorage(config.databaseUrl)
+  // The storage names its tables; createAuth is handed it without the prefix, which it would refuse.
+  const { tablePrefix, ...authOptions } = config.auth
+  const storage = await openStorage(config.databaseUrl, { tablePrefix })
   let auth: Auth
   try {
     await storage.migrate()
@@ -51,7 +53,7 @@ export async function startServer(
         'storage open',
       )
     }
-    auth = await createAuth({ ...config.auth, database: storage, secret: found.secret, logger })
+    auth = await createAuth({ ...authOptions, database: storage, secret: found.secret, logger })
   } catch (error) {
     await storage.close()
     throw error

@@ -1,12 +1,19 @@
 import { resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
+import { type DatabaseHandle, kindOfDatabaseHandle } from './database-handle.js'
 import type { SQLPoolOptions } from './sql/pool-options.js'
 import type { Storage } from './storage.js'
+import { checkTablePrefix } from './table-prefix.js'
 
 /** Options of {@link openStorage}. */
 export interface OpenStorageOptions {
   /** Pool settings of PostgreSQL and MySQL; they win over the URL's `?max=…`. Ignored by SQLite. */
   pool?: SQLPoolOptions
+  /**
+   * The prefix of tokenpair's tables (MongoDB: collections), checked by `checkTablePrefix`.
+   * Default `tp_`.
+   */
+  tablePrefix?: string
 }
 
 /** The scheme of a database URL, lower-cased, without its colon. The rest is never echoed (passwords). */
@@ -32,6 +39,7 @@ function readScheme(url: string): string {
  */
 export async function openStorage(url: string, options: OpenStorageOptions = {}): Promise<Storage> {
   const scheme = readScheme(url)
+  const prefix = options.tablePrefix === undefined ? {} : { tablePrefix: options.tablePrefix }
   switch (scheme) {
     case 'sqlite': {
       const path = url.slice('sqlite:'.length)
@@ -45,26 +53,64 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
         )
       }
       const { createSQLiteStorage } = await import('./sql/sqlite-storage.js')
-      return createSQLiteStorage({ path, setting: 'DATABASE_URL' })
+      return createSQLiteStorage({ path, setting: 'DATABASE_URL', ...prefix })
     }
     case 'postgres':
     case 'postgresql': {
       const { createPostgresStorage } = await import('./sql/postgres-storage.js')
-      return createPostgresStorage({ url, ...(options.pool ? { pool: options.pool } : {}) })
+      return createPostgresStorage({ url, ...(options.pool ? { pool: options.pool } : {}), ...prefix })
     }
     case 'mysql':
     case 'mariadb': {
       const { createMySQLStorage } = await import('./sql/mysql-storage.js')
-      return createMySQLStorage({ url, ...(options.pool ? { pool: options.pool } : {}) })
+      return createMySQLStorage({ url, ...(options.pool ? { pool: options.pool } : {}), ...prefix })
     }
     case 'mongodb':
     case 'mongodb+srv': {
       const { createMongoDBStorage } = await import('./mongodb/mongodb-storage.js')
-      return createMongoDBStorage({ url })
+      return createMongoDBStorage({
+        url,
+        ...(options.tablePrefix === undefined
+          ? {}
+          : { collectionPrefix: checkTablePrefix(options.tablePrefix, 'tablePrefix') }),
+      })
     }
     default:
       throw new ConfigError('DATABASE_URL', `unsupported database URL scheme: ${scheme || '(none)'}`)
   }
+}
+
+/** Options of {@link openDatabaseHandle}. */
+export interface OpenDatabaseHandleOptions {
+  /** The prefix of tokenpair's tables (`checkTablePrefix`). Default `tp_`. */
+  tablePrefix?: string
+}
+
+/**
+ * Opens a Storage on a database handle the app holds (a `pg.Pool`, a `mysql2` pool, a
+ * `better-sqlite3` Database, a Kysely instance: {@link DatabaseHandle}). Does not migrate.
+ * Closing the storage leaves the handle open. Throws a `ConfigError` under `database` for
+ * anything else, or a handle it cannot use (a `pg.Client`, an in-memory SQLite database).
+ *
+ * @example
+ * ```ts
+ * const storage = await openDatabaseHandle(pool, { tablePrefix: 'auth_' })
+ * await storage.migrate()
+ * ```
+ */
+export async function openDatabaseHandle(
+  handle: DatabaseHandle,
+  options: OpenDatabaseHandleOptions = {},
+): Promise<Storage> {
+  const kind = kindOfDatabaseHandle(handle, 'database')
+  if (kind === null) {
+    throw new ConfigError(
+      'database',
+      'not a pg.Pool, a mysql2 pool, a better-sqlite3 Database or a Kysely instance',
+    )
+  }
+  const { createHandleStorage } = await import('./sql/sql-handle-storage.js')
+  return createHandleStorage(handle, kind, options)
 }
 
 /**

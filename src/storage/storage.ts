@@ -87,6 +87,7 @@ export type RevokeReason =
   | 'session_deleted'
   | 'password_changed'
   | 'password_reset'
+  | 'factor_changed'
   | 'reuse_detected'
   | 'user_disabled'
   | 'session_limit'

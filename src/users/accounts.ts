@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { toAppUser } from '../config/app-options.js'
 import { runBeforeHook } from '../engine/app-hooks.js'
 import type { Engine } from '../engine/engine.js'
-import { AuthError, ConfigError } from '../errors.js'
+import { AuthError } from '../errors.js'
 import type { ClientInfo } from '../sessions/token-pair.js'
 import type { UserRecord } from '../storage/storage.js'
 import { hasPassword } from './federation.js'
@@ -11,13 +11,9 @@ import { queueSecurityNotice } from './notices.js'
 import { assertPasswordAllowed } from './password-policy.js'
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 import { assertReauthenticated } from './reauthentication.js'
+import { readHookFullname } from './registration-hooks.js'
 import { initialMetadata } from './user-metadata.js'
-import {
-  type ChangePasswordInput,
-  fullnameSchema,
-  type LoginInput,
-  type RegisterInput,
-} from './user-schemas.js'
+import type { ChangePasswordInput, LoginInput, RegisterInput } from './user-schemas.js'
 
 function invalidCredentials(): AuthError {
   return new AuthError('invalid_credentials', 'Invalid login or password')
@@ -44,7 +40,9 @@ export async function registerUser(
   let fullname = input.fullname
   if (beforeRegister) {
     const draft = Object.freeze({ username: input.username, email: input.email, fullname })
-    const change = await runBeforeHook('hooks.beforeRegister', () => beforeRegister({ input: draft, client }))
+    const change = await runBeforeHook('hooks.beforeRegister', () =>
+      beforeRegister({ input: draft, client, source: 'password', provider: null }),
+    )
     if (change?.fullname !== undefined) fullname = readHookFullname(change.fullname)
   }
   const now = Date.now()
@@ -70,15 +68,6 @@ export async function registerUser(
   const user: UserRecord = { ...profile, passwordHash: await hashPassword(input.password) }
   await engine.storage.createUser(user)
   return user
-}
-
-/** The `fullname` a `beforeRegister` hook returned, under the rule of the field. */
-function readHookFullname(value: unknown): string {
-  const parsed = fullnameSchema.safeParse(value)
-  if (!parsed.success) {
-    throw new ConfigError('hooks.beforeRegister', 'returned a fullname that is not 1 to 100 characters')
-  }
-  return parsed.data
 }
 
 /**

@@ -33,3 +33,19 @@ export async function beginFactorChange(
   await assertReauthenticated(engine, user, actor.client, currentPassword, { sessionId: actor.sessionId })
   return user
 }
+
+/**
+ * Ends every other session of the actor's user, after a factor was turned off, removed or
+ * replaced (OWASP ASVS 7.4.3), as a password change does: whoever got in with the old factor, or
+ * holds a session opened before the change, is out; the session that made the change stays.
+ * Returns how many sessions ended.
+ */
+export async function revokeOtherSessions(engine: Engine, actor: FactorActor): Promise<number> {
+  const count = await engine.storage.revokeUserSessions(actor.userId, 'factor_changed', Date.now(), {
+    exceptSessionId: actor.sessionId,
+  })
+  if (count > 0) {
+    engine.events.emit({ type: 'session_revoked', userId: actor.userId, reason: 'factor_changed', count })
+  }
+  return count
+}

@@ -1,8 +1,10 @@
 import { randomInt, randomUUID } from 'node:crypto'
+import type { AppClient } from '../config/app-options.js'
 import type { Engine } from '../engine/engine.js'
 import { AuthError, FederationError } from '../errors.js'
 import type { ProviderProfile } from '../oidc/provider-profile.js'
 import type { IdentityRecord, UserRecord } from '../storage/storage.js'
+import { runProviderRegistrationHooks } from './registration-hooks.js'
 import { initialMetadata } from './user-metadata.js'
 
 /*
@@ -70,13 +72,15 @@ async function userOfIdentity(engine: Engine, identity: IdentityRecord): Promise
 /**
  * The user a provider's person signs in as: the one their identity is linked to, else a new user
  * (a free username derived from the provider's, the provider's address, verified only when the
- * provider says so, no password) created together with the identity. Throws
- * `FederationError('account_exists')` when the address is an existing account's, `email_missing`
- * without an address, `account_disabled` for a disabled user.
+ * provider says so, no password) created together with the identity, once the app's registration
+ * hooks let it ({@link runProviderRegistrationHooks}; a refusal passes through and nothing is written).
+ * Throws `FederationError('account_exists')` when the address is an existing account's,
+ * `email_missing` without an address, `account_disabled` for a disabled user.
  */
 export async function signInWithIdentity(
   engine: Engine,
   profile: ProviderProfile,
+  client: AppClient,
 ): Promise<{ user: UserRecord; created: boolean }> {
   const linked = await engine.storage.findIdentity(profile.issuer, profile.subject)
   if (linked) return { user: await userOfIdentity(engine, linked), created: false }
@@ -84,23 +88,24 @@ export async function signInWithIdentity(
   if (email === null)
     throw new FederationError('email_missing', 'The identity provider gave no usable address')
   const base = suggestUsername(profile)
-  const fullname = (profile.fullname?.trim() || base).slice(0, 100)
+  const now = Date.now()
+  const draft: Omit<UserRecord, 'passwordHash'> = {
+    id: randomUUID(),
+    username: base,
+    email,
+    fullname: (profile.fullname?.trim() || base).slice(0, 100),
+    roles: ['user'],
+    emailVerified: profile.emailVerified,
+    disabledAt: null,
+    createdAt: now,
+    updatedAt: now,
+    mfa: { totp: false, passkeys: 0 },
+    metadata: initialMetadata(engine.options.metadata),
+  }
+  const fullname = await runProviderRegistrationHooks(engine, draft, profile.provider, client)
   for (let attempt = 0; attempt < USERNAME_ATTEMPTS; attempt++) {
-    const now = Date.now()
-    const user: UserRecord = {
-      id: randomUUID(),
-      username: attempt === 0 ? base : `${base}${randomInt(1000, 1_000_000)}`,
-      email,
-      fullname,
-      passwordHash: NO_PASSWORD,
-      roles: ['user'],
-      emailVerified: profile.emailVerified,
-      disabledAt: null,
-      createdAt: now,
-      updatedAt: now,
-      mfa: { totp: false, passkeys: 0 },
-      metadata: initialMetadata(engine.options.metadata),
-    }
+    const username = attempt === 0 ? base : `${base}${randomInt(1000, 1_000_000)}`
+    const user: UserRecord = { ...draft, username, fullname, passwordHash: NO_PASSWORD }
     try {
       if (await engine.storage.createUserWithIdentity(user, newIdentity(user.id, profile, email))) {
         return { user, created: true }

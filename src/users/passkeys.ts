@@ -14,7 +14,7 @@ import type { Engine } from '../engine/engine.js'
 import { AuthError, ValidationError } from '../errors.js'
 import { randomToken, sha256Hex } from '../internal/crypto.js'
 import type { PasskeyRecord } from '../storage/storage.js'
-import { beginFactorChange, type FactorActor, findActiveUser } from './factor-change.js'
+import { beginFactorChange, type FactorActor, findActiveUser, revokeOtherSessions } from './factor-change.js'
 import type { CompletedLogin } from './mfa-login.js'
 import { queueSecurityNotice } from './notices.js'
 import { hasPassword } from './reauthentication.js'
@@ -167,8 +167,9 @@ export async function renamePasskey(
 }
 
 /**
- * `DELETE /passkeys/:id`: after a re-authentication. `404 not_found` for another user's; `409
- * last_credential` when it is the account's only way in (no password, no other passkey).
+ * `DELETE /passkeys/:id`: after a re-authentication; the user's other sessions end (the passkey
+ * may be on a lost device, and sessions it opened with it). `404 not_found` for another user's;
+ * `409 last_credential` when it is the account's only way in (no password, no other passkey).
  */
 export async function deletePasskey(
   engine: Engine,
@@ -182,6 +183,7 @@ export async function deletePasskey(
   if (result === 'last_credential') {
     throw new AuthError('last_credential', 'This passkey is the only way into the account')
   }
+  await revokeOtherSessions(engine, actor)
   engine.events.emit({ type: 'passkey_removed', userId: user.id, sessionId: actor.sessionId })
   queueSecurityNotice(engine, user, 'factor_removed', { factor: FACTOR_NAME })
 }

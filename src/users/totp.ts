@@ -3,7 +3,7 @@ import { renderSVG } from 'uqr'
 import type { Engine } from '../engine/engine.js'
 import { AuthError } from '../errors.js'
 import type { UserRecord } from '../storage/storage.js'
-import { beginFactorChange, type FactorActor, findActiveUser } from './factor-change.js'
+import { beginFactorChange, type FactorActor, findActiveUser, revokeOtherSessions } from './factor-change.js'
 import { createRecoveryCodes, hashRecoveryCode, sealTOTPSecret, unsealTOTPSecret } from './factor-secrets.js'
 import { queueSecurityNotice } from './notices.js'
 
@@ -82,6 +82,8 @@ export async function setUpTOTP(
 /**
  * `POST /mfa/totp/confirm`: a code of the pending secret turns TOTP on, and answers the ten recovery
  * codes, shown this once. The code's step counts as used. A wrong code: `400 invalid_mfa_code`.
+ * A confirm that replaces a secret already on (and its recovery codes) ends the user's other
+ * sessions; turning TOTP on for the first time removes nothing and leaves them.
  */
 export async function confirmTOTP(
   engine: Engine,
@@ -105,6 +107,7 @@ export async function confirmTOTP(
   })
   // A newer setup in between, or a step already used: the code confirms nothing.
   if (!enabled) throw wrongCode()
+  if (user.mfa.totp) await revokeOtherSessions(engine, actor)
   engine.events.emit({ type: 'mfa_enabled', userId: user.id, sessionId: actor.sessionId })
   queueSecurityNotice(engine, user, 'factor_added', { factor: FACTOR_NAME })
   return { recoveryCodes: codes }
@@ -138,7 +141,8 @@ export async function useSecondFactorCode(
 
 /**
  * `POST /mfa/totp/disable`: after a re-authentication and with a TOTP or recovery code, turns TOTP
- * off and deletes the recovery codes. A wrong code: `400 invalid_mfa_code`.
+ * off, deletes the recovery codes and ends the user's other sessions. A wrong code: `400
+ * invalid_mfa_code`.
  */
 export async function disableTOTP(
   engine: Engine,
@@ -150,13 +154,16 @@ export async function disableTOTP(
     throw wrongCode()
   }
   await engine.storage.factors.disableTOTPFactor(user.id, Date.now())
+  await revokeOtherSessions(engine, actor)
   engine.events.emit({ type: 'mfa_disabled', userId: user.id, sessionId: actor.sessionId })
   queueSecurityNotice(engine, user, 'factor_removed', { factor: FACTOR_NAME })
 }
 
 /**
  * `POST /mfa/recovery-codes`: after a re-authentication, ten new recovery codes; the old ones stop
- * working. `404 not_found` while TOTP is off (recovery codes stand in for it).
+ * working, and so do the user's other sessions (one of them may have been opened with an old
+ * code, the usual reason to renew them). `404 not_found` while TOTP is off (recovery codes stand
+ * in for it).
  */
 export async function regenerateRecoveryCodes(
   engine: Engine,
@@ -167,5 +174,6 @@ export async function regenerateRecoveryCodes(
   if (!user.mfa.totp) throw new AuthError('not_found', 'TOTP is off: there are no recovery codes to renew')
   const { codes, hashes } = createRecoveryCodes(engine.options)
   await engine.storage.factors.replaceRecoveryCodes(user.id, hashes, Date.now())
+  await revokeOtherSessions(engine, actor)
   return { recoveryCodes: codes }
 }

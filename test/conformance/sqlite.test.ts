@@ -16,4 +16,10 @@ describeStorageConformance('sqlite (file, WAL)', {
   create: () => createSQLiteStorage({ path: join(dir, 'conformance.db') }),
   reset: resetSQLStorage,
 })
+
+// The same file under another prefix: its tables, indexes and migrations beside those above.
+describeStorageConformance('sqlite (file, WAL, prefix x_)', {
+  create: () => createSQLiteStorage({ path: join(dir, 'conformance.db'), tablePrefix: 'x_' }),
+  reset: resetSQLStorage,
+})
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -12,19 +12,8 @@ export function totpCode(secret: string, at = Date.now()): string {
 export async function registerWithTOTP(url: string) {
   const user = await registerBearer(url)
   const headers = { authorization: `Bearer ${user.accessToken}` }
-  const setup = await request<{ secret: string }>(`${url}/auth/mfa/totp/setup`, {
-    body: { currentPassword: user.password },
-    headers,
-  })
-  if (setup.status !== 200) throw new Error(`setup failed: ${setup.status} ${JSON.stringify(setup.body)}`)
-  const secret = setup.body.data.secret
-  const confirm = await request<{ recoveryCodes: string[] }>(`${url}/auth/mfa/totp/confirm`, {
-    body: { code: totpCode(secret) },
-    headers,
-  })
-  if (confirm.status !== 200)
-    throw new Error(`confirm failed: ${confirm.status} ${JSON.stringify(confirm.body)}`)
-  return { ...user, headers, secret, recoveryCodes: confirm.body.data.recoveryCodes }
+  const { secret, recoveryCodes } = await turnOnTOTP(url, headers, { currentPassword: user.password })
+  return { ...user, headers, secret, recoveryCodes }
 }
 
 /** Logs in with the password and returns the ticket of the `mfa_required` answer. */
@@ -37,4 +26,28 @@ export async function loginForTicket(url: string, user: { username: string; pass
     throw new Error(`expected mfa_required: ${res.status} ${JSON.stringify(res.body)}`)
   }
   return res.body.data.mfaToken
+}
+
+/**
+ * Turns TOTP on for the session behind `headers`, with `reauthentication` (none for an account
+ * without a password: its recent login stands in). Returns the secret and the recovery codes.
+ */
+export async function turnOnTOTP(
+  url: string,
+  headers: Record<string, string>,
+  reauthentication: { currentPassword?: string } = {},
+) {
+  const setup = await request<{ secret: string }>(`${url}/auth/mfa/totp/setup`, {
+    body: reauthentication,
+    headers,
+  })
+  if (setup.status !== 200) throw new Error(`setup failed: ${setup.status} ${JSON.stringify(setup.body)}`)
+  const secret = setup.body.data.secret
+  const confirm = await request<{ recoveryCodes: string[] }>(`${url}/auth/mfa/totp/confirm`, {
+    body: { code: totpCode(secret) },
+    headers,
+  })
+  if (confirm.status !== 200)
+    throw new Error(`confirm failed: ${confirm.status} ${JSON.stringify(confirm.body)}`)
+  return { secret, recoveryCodes: confirm.body.data.recoveryCodes }
 }

@@ -9,6 +9,7 @@ export interface Hop {
   status: number
   location: URL | null
   setCookies: string[]
+  headers: Headers
 }
 
 interface StoredCookie {
@@ -35,7 +36,8 @@ export class RedirectBrowser {
     this.#jar.get(origin)?.delete(name)
   }
 
-  #cookieHeader(url: URL): string {
+  /** The `Cookie` header this browser sends to `url`. */
+  cookieHeader(url: URL): string {
     const cookies = this.#jar.get(url.origin)
     if (!cookies) return ''
     return [...cookies]
@@ -47,7 +49,8 @@ export class RedirectBrowser {
       .join('; ')
   }
 
-  #store(url: URL, lines: string[]): void {
+  /** Keeps the cookies of an answer from `url` (its `Set-Cookie` lines). */
+  store(url: URL, lines: string[]): void {
     for (const line of lines) {
       const [pair, ...attributes] = line.split(';').map((p) => p.trim())
       const eq = pair!.indexOf('=')
@@ -71,18 +74,19 @@ export class RedirectBrowser {
   async step(url: URL | string): Promise<Hop> {
     const target = new URL(url)
     const headers: Record<string, string> = {}
-    const cookie = this.#cookieHeader(target)
+    const cookie = this.cookieHeader(target)
     if (cookie) headers.cookie = cookie
     const res = await fetch(target, { redirect: 'manual', headers })
     await res.arrayBuffer()
     const setCookies = res.headers.getSetCookie()
-    this.#store(target, setCookies)
+    this.store(target, setCookies)
     const location = res.headers.get('location')
     return {
       url: target,
       status: res.status,
       location: location ? new URL(location, target) : null,
       setCookies,
+      headers: res.headers,
     }
   }
 

@@ -17,6 +17,7 @@ import type { MailOptions } from '../../src/mail/mail-options.js'
 
 const OPTIONS: Record<keyof AuthOptions, true> = {
   database: true,
+  tablePrefix: true,
   secret: true,
   algorithm: true,
   accessTokenSecret: true,

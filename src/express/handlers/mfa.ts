@@ -1,4 +1,5 @@
 import type { Request } from 'express'
+import { runAfterSessionHook } from '../../engine/app-hooks.js'
 import type { Engine } from '../../engine/engine.js'
 import type { RecoveryCodesData, TOTPSetupData, TokenResponseData } from '../../protocol/wire-schemas.js'
 import { openSession } from '../../sessions/sessions.js'
@@ -75,11 +76,12 @@ export function mfaVerifyHandler(
     const client = readClientInfo(req)
     // The DPoP proof is checked before the second factor is spent (a bad proof must not burn it).
     const bound = { ...client, ...(await readLoginBinding(req, res, dpopCheckOf(engine))) }
-    const { user, amr } = await verifyMFALogin(engine, input, client)
-    const pair = await openSession(engine, user, bound, 'login', { amr })
+    const { user, amr, jkt } = await verifyMFALogin(engine, input, bound)
+    const pair = await openSession(engine, user, { ...bound, jkt }, 'login', { amr })
     const ip = client.ip ?? undefined
     engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
+    await runAfterSessionHook(engine, 'afterLogin', pair, bound)
     sendTokenPair(engine, req, res, pair, answer, 'Logged in')
   }
 }

@@ -1,9 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express'
+import { HOOK_REFUSAL_CODES } from '../../config/app-options.js'
 import type { Engine } from '../../engine/engine.js'
-import { FederationError, RateLimitError } from '../../errors.js'
+import { AuthError, FederationError, RateLimitError } from '../../errors.js'
 import { FLOW_LIFETIME_MS } from '../../oidc/flow-cookie.js'
 import { createFlowSecrets, describeFlowFailure } from '../../oidc/relying-party.js'
-import { resolveReturnTo, withErrorCode } from '../../oidc/return-to.js'
+import { resolveReturnTo, withErrorCode, withMFATicket } from '../../oidc/return-to.js'
 import type { ProviderEntry } from '../../protocol/wire-schemas.js'
 import { linkIdentity, signInWithIdentity } from '../../users/federation.js'
 import { readClientInfo } from '../client-info.js'
@@ -27,6 +28,11 @@ function redirect(res: Response, location: string): void {
   res.redirect(302, location)
 }
 
+/** A refusal by one of the app's hooks (`forbidden`, `validation_failed`, …): its code goes to the page as it is. */
+function isHookRefusal(error: unknown): error is AuthError {
+  return error instanceof AuthError && (HOOK_REFUSAL_CODES as readonly string[]).includes(error.code)
+}
+
 /**
  * Ends a failed flow: a redirect to `returnTo` with `?error=<code>` and nothing logged in. The
  * log line names the provider and the failed check, never the code, a token or the provider's words.
@@ -39,13 +45,13 @@ function redirectWithError(
   error: unknown,
 ): void {
   const code =
-    error instanceof FederationError
+    error instanceof FederationError || isHookRefusal(error)
       ? error.code
       : error instanceof RateLimitError
         ? 'rate_limited'
         : 'oidc_failed'
   const logger = federation.engine.options.logger
-  if (error instanceof FederationError || error instanceof RateLimitError) {
+  if (error instanceof FederationError || error instanceof RateLimitError || isHookRefusal(error)) {
     logger.warn({ provider, outcome: code, ...describeFlowFailure(error) }, 'oidc: sign-in failed')
   } else {
     const err =
@@ -138,7 +144,8 @@ export function oidcStartHandler(engine: Engine): RequestHandler {
  * `GET /oidc/:provider/callback`: the provider's redirect back. Rate-limited per IP; the flow
  * cookie is cleared whatever happens; the code is exchanged and the ID token checked
  * (openid-client); then the identity signs in (or, for a link, joins the logged-in user) and the
- * browser goes on to `returnTo`. Every failure: `302` to `returnTo?error=<code>`, nothing logged in.
+ * browser goes on to `returnTo` (with `#mfa_token=` when the user has a second factor to give).
+ * Every failure: `302` to `returnTo?error=<code>`, nothing logged in.
  */
 export function oidcCallbackHandler(engine: Engine): RequestHandler {
   const federation = federationOf(engine)
@@ -169,9 +176,9 @@ export function oidcCallbackHandler(engine: Engine): RequestHandler {
         redirect(res, returnTo.value)
         return
       }
-      const { user } = await signInWithIdentity(engine, profile)
-      await openFederatedSession(engine, req, res, user, flow.dpopJkt ?? null)
-      redirect(res, returnTo.value)
+      const signIn = await signInWithIdentity(engine, profile, readClientInfo(req))
+      const ticket = await openFederatedSession(engine, req, res, signIn, flow.dpopJkt ?? null)
+      redirect(res, ticket === null ? returnTo.value : withMFATicket(returnTo.value, ticket))
     })
   }
 }

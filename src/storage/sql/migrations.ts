@@ -6,8 +6,10 @@ import {
   Migrator,
   sql,
 } from 'kysely'
+import { DEFAULT_TABLE_PREFIX } from '../table-prefix.js'
 import type { Database } from './schema.js'
 import type { SQLTraits } from './sql-traits.js'
+import { withTablePrefix } from './table-prefix-plugin.js'
 
 /* Migrations are code, not files, so that they ship inside the package and need no loader. Each
  * one is additive: a new release adds a migration and never edits an old one. */
@@ -155,19 +157,16 @@ function exactNames(traits: SQLTraits): Migration {
   return {
     async up(db: AnyDB) {
       if (!traits.exactNameMigration) return
-      await sql
-        .raw(
-          `alter table tp_users
+      // Names through sql.table and sql.id, so that the table prefix reaches them (table-prefix-plugin.ts).
+      await sql`alter table ${sql.table('tp_users')}
             modify username varchar(30) character set utf8mb4 collate utf8mb4_bin not null,
             modify email varchar(254) character set utf8mb4 collate utf8mb4_bin not null,
             add column username_key varchar(30) character set utf8mb4 collate utf8mb4_bin
               as (lower(username)) stored,
             add column email_key varchar(254) character set utf8mb4 collate utf8mb4_bin
               as (lower(email)) stored,
-            add unique index tp_users_username_lower (username_key),
-            add unique index tp_users_email_lower (email_key)`,
-        )
-        .execute(db)
+            add unique index ${sql.id('tp_users_username_lower')} (username_key),
+            add unique index ${sql.id('tp_users_email_lower')} (email_key)`.execute(db)
     },
   }
 }
@@ -319,14 +318,26 @@ export function sqlMigrations(traits: SQLTraits): Record<string, Migration> {
   }
 }
 
-/** Runs pending migrations; Kysely's migrator locks so that several processes may call it at once. */
-export async function migrateToLatest(db: Kysely<Database>, traits: SQLTraits): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => sqlMigrations(traits) }
+/**
+ * Runs pending migrations; Kysely's migrator locks so that several processes may call it at once.
+ * `db` is the storage's Kysely without the table-prefix plugin: the migrator's own two tables
+ * are named here, and each migration gets `db` with the plugin.
+ */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  traits: SQLTraits,
+  tablePrefix: string = DEFAULT_TABLE_PREFIX,
+): Promise<void> {
+  const migrations = sqlMigrations(traits)
+  for (const [name, migration] of Object.entries(migrations)) {
+    migrations[name] = { up: (on: AnyDB) => migration.up(withTablePrefix(on, tablePrefix)) }
+  }
+  const provider: MigrationProvider = { getMigrations: async () => migrations }
   const migrator = new Migrator({
     db,
     provider,
-    migrationTableName: 'tp_migrations',
-    migrationLockTableName: 'tp_migrations_lock',
+    migrationTableName: `${tablePrefix}migrations`,
+    migrationLockTableName: `${tablePrefix}migrations_lock`,
   })
   const { error } = await migrator.migrateToLatest()
   if (error) throw error

@@ -16,6 +16,11 @@ export interface MySQLStorageOptions {
   url: string
   /** Pool settings; they win over the URL's. */
   pool?: SQLPoolOptions
+  /**
+   * The prefix of tokenpair's tables, indexes and constraints (`checkTablePrefix`: a lower-case
+   * letter, then `a-z`, `0-9` and `_`, at most 24 characters). Default `tp_`.
+   */
+  tablePrefix?: string
 }
 
 /*
@@ -129,5 +134,5 @@ export async function createMySQLStorage(options: MySQLStorageOptions): Promise<
     connection.on('error', () => {})
   })
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) })
-  return new SQLStorage({ db, traits: mysqlTraits })
+  return new SQLStorage({ db, traits: mysqlTraits, tablePrefix: options.tablePrefix })
 }

@@ -16,6 +16,11 @@ export interface PostgresStorageOptions {
   url: string
   /** Pool settings; they win over the URL's. */
   pool?: SQLPoolOptions
+  /**
+   * The prefix of tokenpair's tables, indexes and constraints (`checkTablePrefix`: a lower-case
+   * letter, then `a-z`, `0-9` and `_`, at most 24 characters). Default `tp_`.
+   */
+  tablePrefix?: string
 }
 
 /** PostgreSQL's type id of `int8` (BIGINT), the type of every epoch-milliseconds column. */
@@ -115,5 +120,5 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     client.on('error', () => {})
   })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  return new SQLStorage({ db, traits: postgresTraits })
+  return new SQLStorage({ db, traits: postgresTraits, tablePrefix: options.tablePrefix })
 }

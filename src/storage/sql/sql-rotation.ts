@@ -133,14 +133,8 @@ async function issueChild(
   next: NewRefreshToken,
   now: number,
 ): Promise<SessionRecord> {
-  await trx
-    .insertInto('tp_refresh_tokens')
-    .values(tokenRow({ ...next, parentJti }))
-    .execute()
-  const touch = trx
-    .updateTable('tp_sessions')
-    .set({ last_used_at: now, idle_expires_at: next.expiresAt })
-    .where('id', '=', next.sessionId)
+  await insertChild(trx, parentJti, next).execute()
+  const touch = slideSession(trx, next, now)
   if (traits.supportsUpdateReturning) {
     return sessionFromRow(await touch.returningAll().executeTakeFirstOrThrow())
   }
@@ -151,4 +145,17 @@ async function issueChild(
     .where('id', '=', next.sessionId)
     .executeTakeFirstOrThrow()
   return sessionFromRow(row)
+}
+
+/** The INSERT of a rotation's new token, child of `parentJti`. */
+export function insertChild(qb: QueryCreator<Database>, parentJti: string, next: NewRefreshToken) {
+  return qb.insertInto('tp_refresh_tokens').values(tokenRow({ ...next, parentJti }))
+}
+
+/** The UPDATE that slides a session's idle expiry to its new token's. */
+export function slideSession(qb: QueryCreator<Database>, next: NewRefreshToken, now: number) {
+  return qb
+    .updateTable('tp_sessions')
+    .set({ last_used_at: now, idle_expires_at: next.expiresAt })
+    .where('id', '=', next.sessionId)
 }

@@ -1,6 +1,7 @@
 import { type Kysely, sql, type Transaction, type Updateable } from 'kysely'
 import type * as model from '../storage.js'
 import { StorageGuard } from '../storage-guard.js'
+import { checkTablePrefix, DEFAULT_TABLE_PREFIX } from '../table-prefix.js'
 import { migrateToLatest } from './migrations.js'
 import { type Database, toNumber, type UsersTable } from './schema.js'
 import * as mailTokens from './sql-email-tokens.js'
@@ -12,11 +13,10 @@ import {
   selectIdentities,
   selectIdentity,
 } from './sql-identities.js'
+import * as signingKeys from './sql-keys.js'
 import { consumeRefreshTokenInTransaction } from './sql-rotation.js'
-import { rotateInOneStatement } from './sql-rotation-cte.js'
+import { type CommonCaseRotation, commonCaseRotation } from './sql-rotation-unit.js'
 import {
-  keyFromRow,
-  keyRow,
   matchDeadSession,
   matchLiveSession,
   SESSION_COLUMNS_AS,
@@ -29,15 +29,21 @@ import {
   userUpdateRow,
 } from './sql-rows.js'
 import type { SQLTraits } from './sql-traits.js'
+import type { UnitRunner } from './sql-unit-runner.js'
+import { withTablePrefix } from './table-prefix-plugin.js'
 
 /** Options of {@link SQLStorage}. */
 export interface SQLStorageOptions {
-  /** The Kysely instance; the storage owns it and destroys it on `close()`. */
+  /** The Kysely instance; the storage owns it and destroys it on `close()` (unless `close` says otherwise). */
   db: Kysely<Database>
   traits: SQLTraits
+  /** The prefix of its tables, indexes and constraints (checked: `checkTablePrefix`). Default `tp_`. */
+  tablePrefix?: string
   capabilities?: Partial<model.StorageCapabilities>
   /** Releases the connections. Default: `db.destroy()`. */
   close?: () => Promise<void>
+  /** Runs a unit of known statements in one step, where the driver can (SQLite's group commit). */
+  runUnit?: UnitRunner
 }
 
 /** How many times a transaction that lost a deadlock is run in all. */
@@ -54,24 +60,30 @@ export class SQLStorage implements model.Storage {
   readonly factors: model.FactorStorage
   readonly #db: Kysely<Database>
   readonly #traits: SQLTraits
+  readonly #migrate: () => Promise<void>
   readonly #close: () => Promise<void>
   readonly #guard: StorageGuard
+  readonly #rotateCommonCase: CommonCaseRotation | null
 
   constructor(options: SQLStorageOptions) {
-    this.#db = options.db
+    const prefix = checkTablePrefix(options.tablePrefix ?? DEFAULT_TABLE_PREFIX, 'tablePrefix')
+    this.#db = withTablePrefix(options.db, prefix)
+    this.#migrate = () => migrateToLatest(options.db, options.traits, prefix)
+    // Compiled through the prefixed handle, so that the statements name the app's tables.
+    this.#rotateCommonCase = commonCaseRotation(this.#db, options.traits, options.runUnit)
     this.#traits = options.traits
     this.#close = options.close ?? (() => options.db.destroy())
     this.#guard = new StorageGuard((error) => options.traits.classifyError(error))
     this.capabilities = Object.freeze({ sharedAcrossProcesses: true, ...options.capabilities })
     this.factors = new SQLFactorStorage({
-      db: options.db,
+      db: this.#db,
       traits: options.traits,
       run: (work) => this.#guard.run(work),
       transaction: (work) => this.#runTransaction(work),
     })
   }
 
-  /** The Kysely instance, for adapters' own extensions and tests. */
+  /** The Kysely instance, its tables under the storage's prefix, for adapters' own extensions and tests. */
   get db(): Kysely<Database> {
     return this.#db
   }
@@ -100,7 +112,7 @@ export class SQLStorage implements model.Storage {
   }
 
   migrate(): Promise<void> {
-    return this.#guard.run(() => migrateToLatest(this.#db, this.#traits))
+    return this.#guard.run(this.#migrate)
   }
 
   ping(): Promise<void> {
@@ -266,10 +278,11 @@ export class SQLStorage implements model.Storage {
 
   consumeRefreshToken(input: model.ConsumeRefreshTokenInput): Promise<model.ConsumeResult> {
     const { parentJti } = input.next
-    if (this.#traits.rotatesInOneStatement && parentJti !== null) {
+    const rotateCommonCase = this.#rotateCommonCase
+    if (rotateCommonCase && parentJti !== null) {
       return this.#guard.run(async () => {
         // The common case in one round trip; anything else (grace, reuse, invalid) in the transaction.
-        const session = await rotateInOneStatement(this.#db, { ...input, next: { ...input.next, parentJti } })
+        const session = await rotateCommonCase({ ...input, next: { ...input.next, parentJti } })
         if (session !== null) return { status: 'rotated', session }
         return this.#transaction((trx) => consumeRefreshTokenInTransaction(trx, this.#traits, input))
       })
@@ -335,39 +348,15 @@ export class SQLStorage implements model.Storage {
   }
 
   listKeys(): Promise<model.KeyRecord[]> {
-    return this.#guard.run(async () => {
-      const rows = await this.#db
-        .selectFrom('tp_signing_keys')
-        .selectAll()
-        .orderBy('created_at', 'desc')
-        .orderBy('kid', 'desc')
-        .execute()
-      return rows.map(keyFromRow)
-    })
+    return this.#guard.run(() => signingKeys.selectKeys(this.#db))
   }
 
   insertKey(key: model.KeyRecord): Promise<void> {
-    return this.#runTransaction(async (trx) => {
-      await trx
-        .updateTable('tp_signing_keys')
-        .set({ rotated_at: key.createdAt })
-        .where('alg', '=', key.alg)
-        .where('rotated_at', 'is', null)
-        .execute()
-      await trx.insertInto('tp_signing_keys').values(keyRow(key)).execute()
-    })
+    return this.#runTransaction((trx) => signingKeys.insertKeyInTransaction(trx, key))
   }
 
   retireKey(kid: string, now: number): Promise<boolean> {
-    return this.#guard.run(async () => {
-      const result = await this.#db
-        .updateTable('tp_signing_keys')
-        .set({ retired_at: now })
-        .where('kid', '=', kid)
-        .where('retired_at', 'is', null)
-        .executeTakeFirst()
-      return result.numUpdatedRows > 0n
-    })
+    return this.#guard.run(() => signingKeys.retireKey(this.#db, kid, now))
   }
 
   deleteExpired(now: number, options: model.SweepOptions = {}): Promise<model.SweepResult> {

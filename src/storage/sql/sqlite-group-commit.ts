@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads'
+import type BetterSqlite3 from 'better-sqlite3'
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -10,105 +10,37 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely'
-import { SQLITE_WORKER_SOURCE } from './sqlite-worker-source.js'
+import type { UnitRunner, UnitStatement } from './sql-unit-runner.js'
+import { MainThreadReader } from './sqlite-main-reader.js'
+import { SQLiteThread, type StatementResult } from './sqlite-thread.js'
 
 /*
- * Group commit for an SQLite file, with its connections in a worker thread.
+ * Group commit for an SQLite file, with its writer connection in a worker thread.
  *
  * With `synchronous = FULL` a commit is an fsync, about 0.2-0.4 ms, and better-sqlite3 would run
- * it on the event loop, one per rotation. Here the worker owns the file; every transaction of the
- * storage (a unit) runs in a savepoint of the batch's one open transaction, units one after the
- * other, and the batch commits when no unit is waiting (or when it holds BATCH_LIMIT units):
- * one fsync for every unit that arrived while the previous one ran. A unit's commit resolves
- * only once its batch's COMMIT returned, so nothing is acknowledged before it is durable; a unit
- * that fails rolls back to its own savepoint, leaving the others of its batch as they were. A
- * COMMIT that fails fails every unit of that batch (none of them was acknowledged).
+ * it on the event loop, one per rotation. Here the worker owns the writer; every transaction of
+ * the storage (a unit) runs in a savepoint of the batch's one open transaction, units one after
+ * the other, and the batch commits once the previous batch's COMMIT returned and no unit is
+ * half-way (or when it holds BATCH_LIMIT units): one fsync for every unit that arrived while the
+ * previous one ran. A unit's commit resolves only once its batch's COMMIT returned, so nothing is
+ * acknowledged before it is durable; a unit that fails rolls back to its own savepoint, leaving
+ * the others of its batch as they were. A COMMIT that fails fails every unit of that batch (none
+ * of them was acknowledged).
  *
- * Reads outside a transaction go to the worker's second, read-only connection, which sees what
- * was committed: an answer never rests on a unit whose batch could still fail.
+ * A unit whose statements are all known in advance (a write on its own, the common case of a
+ * rotation: `runUnit`) is one message: it is posted and the next unit may follow at once, so
+ * that units stream to the worker instead of each waiting for its statements' answers. A unit
+ * of JavaScript between statements (a Kysely transaction) holds the writer's turn until it ends.
+ *
+ * Reads outside a transaction run on a read-only connection of the event-loop thread
+ * (sqlite-main-reader.ts), or the worker's when that one cannot answer: both see what was
+ * committed, so an answer never rests on a unit whose batch could still fail.
  */
 
 /** Most units in one batch: bounds how long the first of them waits for its commit. */
 const BATCH_LIMIT = 128
 
-interface Reply {
-  id?: number
-  ok?: boolean
-  ready?: boolean
-  result?: { rows: unknown[]; changes?: number; lastInsertRowid?: number | bigint } | null
-  error?: { message: string; code: string }
-}
-
-/** An error of the worker's driver, with its SQLite code, as sql-traits classify it. */
-class SQLiteWorkerError extends Error {
-  readonly code: string
-  constructor(error: { message: string; code: string }) {
-    super(error.message)
-    this.name = 'SqliteError'
-    this.code = error.code
-  }
-}
-
-/** The worker and its request/answer bookkeeping. */
-class SQLiteThread {
-  readonly #worker: Worker
-  readonly #waiting = new Map<number, { resolve: (r: Reply['result']) => void; reject: (e: Error) => void }>()
-  #nextId = 1
-  #failure: Error | null = null
-  readonly ready: Promise<void>
-
-  constructor(path: string, busyTimeoutMs: number, driverPath: string) {
-    this.#worker = new Worker(SQLITE_WORKER_SOURCE, {
-      eval: true,
-      workerData: { path, busyTimeoutMs, driverPath },
-    })
-    let started: () => void = () => {}
-    let failed: (error: Error) => void = () => {}
-    this.ready = new Promise((resolve, reject) => {
-      started = resolve
-      failed = reject
-    })
-    this.#worker.on('message', (reply: Reply) => {
-      if (reply.ready) return started()
-      const waiter = this.#waiting.get(reply.id!)
-      if (!waiter) return
-      this.#waiting.delete(reply.id!)
-      if (reply.ok) waiter.resolve(reply.result)
-      else waiter.reject(new SQLiteWorkerError(reply.error!))
-    })
-    const fail = (error: Error) => {
-      this.#failure ??= error
-      failed(error)
-      for (const waiter of this.#waiting.values()) waiter.reject(error)
-      this.#waiting.clear()
-    }
-    this.#worker.on('error', fail)
-    this.#worker.on('exit', () => fail(new Error('database connection is not open')))
-  }
-
-  /** Sends `message` and resolves with the worker's answer. */
-  request(message: Record<string, unknown>): Promise<Reply['result']> {
-    if (this.#failure) return Promise.reject(this.#failure)
-    const id = this.#nextId++
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject })
-      this.#worker.postMessage({ ...message, id })
-    })
-  }
-
-  /** Sends `message` without waiting (its failure reaches the batch's commit). */
-  post(message: Record<string, unknown>): void {
-    if (!this.#failure) this.#worker.postMessage(message)
-  }
-
-  async close(): Promise<void> {
-    if (this.#failure) return
-    await this.request({ op: 'close' })
-    await this.#worker.terminate()
-  }
-}
-
-function toQueryResult<R>(result: Reply['result']): QueryResult<R> {
+function toQueryResult<R>(result: StatementResult | null): QueryResult<R> {
   if (!result) return { rows: [] }
   if (result.changes === undefined) return { rows: result.rows as R[] }
   return {
@@ -118,7 +50,7 @@ function toQueryResult<R>(result: Reply['result']): QueryResult<R> {
   }
 }
 
-/** Whether a statement outside a transaction only reads (the read-only connection answers it). */
+/** Whether a statement outside a transaction only reads (a read-only connection answers it). */
 function isRead(query: CompiledQuery): boolean {
   return SelectQueryNode.is(query.query) || /^\s*select\b/i.test(query.sql)
 }
@@ -158,6 +90,10 @@ class Turn {
   #held = false
   readonly #queue: (() => void)[] = []
 
+  get held(): boolean {
+    return this.#held
+  }
+
   get waiting(): number {
     return this.#queue.length
   }
@@ -179,11 +115,15 @@ class Turn {
 
 class GroupCommitDriver implements Driver {
   readonly #thread: SQLiteThread
+  readonly #reader: MainThreadReader
   readonly #turn = new Turn()
   #batch: Batch | null = null
+  /** COMMITs posted and not answered yet. */
+  #committing = 0
 
-  constructor(thread: SQLiteThread) {
+  constructor(thread: SQLiteThread, reader: MainThreadReader) {
     this.#thread = thread
+    this.#reader = reader
   }
 
   async init(): Promise<void> {
@@ -228,22 +168,33 @@ class GroupCommitDriver implements Driver {
     if (connection.unit !== 'none') {
       const begin = connection.unit === 'opening'
       connection.unit = 'open'
-      return toQueryResult(await this.#thread.request({ op: 'query', on: 'writer', begin, ...message }))
+      const result = await this.#thread.request({ op: 'query', on: 'writer', begin, ...message })
+      return toQueryResult(result as StatementResult)
     }
-    if (isRead(query))
-      return toQueryResult(await this.#thread.request({ op: 'query', on: 'reader', ...message }))
+    if (isRead(query)) {
+      const rows = this.#reader.read(query.sql, query.parameters)
+      if (rows !== undefined) return { rows: rows as R[] }
+      const result = await this.#thread.request({ op: 'query', on: 'reader', ...message })
+      return toQueryResult(result as StatementResult)
+    }
     // A write on its own is a unit of one statement: durable before it is answered, like the others.
+    const [result] = (await this.runUnit([message]))!
+    return result as QueryResult<R>
+  }
+
+  /** See {@link UnitRunner}. */
+  async runUnit(
+    statements: readonly UnitStatement[],
+    options: { guarded?: boolean } = {},
+  ): Promise<QueryResult<unknown>[] | null> {
     await this.#turn.take()
-    let result: Reply['result']
-    let batch: Batch
-    try {
-      result = await this.#thread.request({ op: 'statement', ...message })
-      batch = this.#join()
-    } finally {
-      this.#endTurn()
-    }
+    // Posted in turn: the worker runs it after every unit posted before, whatever the answers.
+    const answer = this.#thread.request({ op: 'unit', statements, guarded: options.guarded === true })
+    const batch = this.#join()
+    this.#endTurn()
+    const results = (await answer) as (StatementResult | null)[] | null
     await batch.done
-    return toQueryResult(result)
+    return results === null ? null : results.map((r) => toQueryResult(r))
   }
 
   /** The open batch, with one unit more. */
@@ -253,35 +204,78 @@ class GroupCommitDriver implements Driver {
     return this.#batch
   }
 
-  /** Ends a unit's turn: commits the batch when no unit waits to join it, or when it is full. */
+  /** Ends a unit's turn, and commits the open batch if it may go now. */
   #endTurn(): void {
-    const batch = this.#batch
-    if (batch !== null && (this.#turn.waiting === 0 || batch.size >= BATCH_LIMIT)) {
-      this.#batch = null
-      // Messages are handled in order: a unit that starts now runs after this COMMIT, in a new batch.
-      this.#thread.request({ op: 'commit' }).then(
-        () => batch.settle(null),
-        (error: Error) => batch.settle(error),
-      )
-    }
+    const full = this.#batch !== null && this.#batch.size >= BATCH_LIMIT
+    // A unit waiting for the turn joins this batch, unless the batch is full.
+    if (this.#turn.waiting === 0 || full) this.#commit(full)
     this.#turn.pass()
   }
 
+  /**
+   * Posts the open batch's COMMIT when no other COMMIT is on its way (a full batch goes anyway):
+   * the units that arrive meanwhile gather into the next batch, which goes when this one returns.
+   */
+  #commit(full: boolean): void {
+    const batch = this.#batch
+    if (batch === null || (this.#committing > 0 && !full)) return
+    this.#batch = null
+    this.#committing++
+    // Messages are handled in order: a unit posted after this COMMIT runs in the next batch.
+    this.#thread.request({ op: 'commit' }).then(
+      () => this.#committed(batch, null),
+      (error: Error) => this.#committed(batch, error),
+    )
+  }
+
+  #committed(batch: Batch, error: Error | null): void {
+    this.#committing--
+    batch.settle(error)
+    // No unit half-way: the batch that gathered meanwhile goes now (else at the end of that unit).
+    if (!this.#turn.held) this.#commit(false)
+  }
+
   async destroy(): Promise<void> {
+    this.#reader.close()
     await this.#thread.close()
   }
 }
 
+/** A dialect of {@link createGroupCommitDialect}, and the runner of whole units on its file. */
+export interface GroupCommitDialect {
+  dialect: Dialect
+  /** Whole units through the dialect's driver; the Kysely instance must have been created. */
+  runUnit: UnitRunner
+}
+
 /**
- * A Kysely dialect for an SQLite file whose connections live in a worker thread and whose
+ * A Kysely dialect for an SQLite file whose writer lives in a worker thread and whose
  * transactions commit in groups (see above). `driverPath` is the resolved `better-sqlite3`
- * module, which the worker loads.
+ * module, which the worker loads; `Database` is the same module, for the event loop's reader.
  */
-export function createGroupCommitDialect(path: string, busyTimeoutMs: number, driverPath: string): Dialect {
+export function createGroupCommitDialect(
+  path: string,
+  busyTimeoutMs: number,
+  driverPath: string,
+  Database: typeof BetterSqlite3,
+): GroupCommitDialect {
+  let driver: GroupCommitDriver | null = null
   return {
-    createAdapter: () => new SqliteAdapter(),
-    createDriver: () => new GroupCommitDriver(new SQLiteThread(path, busyTimeoutMs, driverPath)),
-    createIntrospector: (db) => new SqliteIntrospector(db),
-    createQueryCompiler: () => new SqliteQueryCompiler(),
+    dialect: {
+      createAdapter: () => new SqliteAdapter(),
+      createDriver: () => {
+        driver = new GroupCommitDriver(
+          new SQLiteThread(path, busyTimeoutMs, driverPath),
+          new MainThreadReader(Database, path),
+        )
+        return driver
+      },
+      createIntrospector: (db) => new SqliteIntrospector(db),
+      createQueryCompiler: () => new SqliteQueryCompiler(),
+    },
+    runUnit: (statements, options) => {
+      if (driver === null) return Promise.reject(new Error('database connection is not open'))
+      return driver.runUnit(statements, options)
+    },
   }
 }

@@ -6,6 +6,7 @@ import type { Storage } from '../storage.js'
 import type { Database } from './schema.js'
 import { SQLStorage } from './sql-storage.js'
 import { describeDriverError, type SQLTraits, uniqueKindFromMessage } from './sql-traits.js'
+import type { UnitRunner } from './sql-unit-runner.js'
 import { createGroupCommitDialect } from './sqlite-group-commit.js'
 import { checkSQLitePath } from './sqlite-path.js'
 
@@ -17,9 +18,15 @@ export interface SQLiteStorageOptions {
   busyTimeoutMs?: number
   /** The setting a bad `path` is reported under (`DATABASE_URL` when it came from one). Default `path`. */
   setting?: string
+  /**
+   * The prefix of tokenpair's tables, indexes and constraints (`checkTablePrefix`: a lower-case
+   * letter, then `a-z`, `0-9` and `_`, at most 24 characters). Default `tp_`.
+   */
+  tablePrefix?: string
 }
 
-const sqliteTraits: SQLTraits = {
+/** How SQLite differs: no row locks (writers are serialised), `lower()` unique indexes, INTEGER times. */
+export const sqliteTraits: SQLTraits = {
   name: 'sqlite',
   supportsForUpdate: false,
   supportsUpdateReturning: true,
@@ -47,14 +54,21 @@ const sqliteTraits: SQLTraits = {
   },
 }
 
+interface OpenFile {
+  db: Kysely<Database>
+  /** Whole units on the file's writer (the group commit's), `undefined` in memory. */
+  runUnit?: UnitRunner
+}
+
 interface SharedFile {
-  db: Promise<Kysely<Database>>
+  file: Promise<OpenFile>
   users: number
 }
 
 /*
  * Each process keeps one worker per file (sqlite-group-commit.ts), shared by every storage on
- * it: one writer connection whose transactions commit in groups, and one read-only connection.
+ * it: one writer connection whose transactions commit in groups, and one read-only connection;
+ * plus a read-only connection on the event loop for reads outside a transaction.
  * Other processes wait for the write lock in their own workers, under busy_timeout, and never
  * block an event loop while they wait. An in-memory database stays on the calling thread.
  */
@@ -64,7 +78,7 @@ async function openKysely(
   path: string,
   busyTimeoutMs: number,
   createFolder: string | null = null,
-): Promise<Kysely<Database>> {
+): Promise<OpenFile> {
   const { default: BetterSqlite3 } = await loadOptionalPeer(() => import('better-sqlite3'), {
     name: 'better-sqlite3',
     setting: 'DATABASE_URL',
@@ -76,18 +90,19 @@ async function openKysely(
     // A file: its connections in a worker thread, transactions committed in groups
     // (sqlite-group-commit.ts), so that the fsync of a commit never blocks the event loop.
     const driverPath = createRequire(import.meta.url).resolve('better-sqlite3')
-    const db = new Kysely<Database>({ dialect: createGroupCommitDialect(path, busyTimeoutMs, driverPath) })
+    const { dialect, runUnit } = createGroupCommitDialect(path, busyTimeoutMs, driverPath, BetterSqlite3)
+    const db = new Kysely<Database>({ dialect })
     try {
       await sql`select 1`.execute(db)
     } catch (error) {
       await db.destroy().catch(() => {})
       throw error
     }
-    return db
+    return { db, runUnit }
   }
   const database = new BetterSqlite3(path)
   database.pragma(`busy_timeout = ${busyTimeoutMs}`)
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }) }
 }
 
 /**
@@ -103,29 +118,37 @@ async function openKysely(
 export async function createSQLiteStorage(options: SQLiteStorageOptions): Promise<Storage> {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000
   if (options.path === ':memory:') {
-    const db = await openKysely(':memory:', busyTimeoutMs)
-    return new SQLStorage({ db, traits: sqliteTraits, capabilities: { sharedAcrossProcesses: false } })
+    const { db } = await openKysely(':memory:', busyTimeoutMs)
+    return new SQLStorage({
+      db,
+      traits: sqliteTraits,
+      tablePrefix: options.tablePrefix,
+      capabilities: { sharedAcrossProcesses: false },
+    })
   }
   const { file: key, createFolder } = checkSQLitePath(options.path, options.setting ?? 'path')
   let shared = openFiles.get(key)
   if (!shared) {
-    shared = { db: openKysely(key, busyTimeoutMs, createFolder), users: 0 }
+    shared = { file: openKysely(key, busyTimeoutMs, createFolder), users: 0 }
     openFiles.set(key, shared)
   }
   shared.users++
   const file = shared
-  let db: Kysely<Database>
+  let opened: OpenFile
   try {
-    db = await file.db
+    opened = await file.file
   } catch (error) {
     file.users--
     if (openFiles.get(key) === file) openFiles.delete(key)
     throw error
   }
   let closed = false
+  const { db, runUnit } = opened
   return new SQLStorage({
     db,
     traits: sqliteTraits,
+    tablePrefix: options.tablePrefix,
+    ...(runUnit ? { runUnit } : {}),
     close: async () => {
       if (closed) return
       closed = true

@@ -4,17 +4,19 @@
  * compiled module, so it runs the same from dist/, from TypeScript sources and from a bundle.
  *
  * Two connections to the file: `writer`, which holds one open transaction (BEGIN IMMEDIATE) per
- * batch, each unit of work in a savepoint of its own, and `reader`, which answers reads made
- * outside a unit from the last committed state (WAL: readers never wait for the writer). Messages
- * are handled in order; the main thread decides when a batch commits.
+ * batch, each unit of work in a savepoint of its own, and `reader`, which answers the reads made
+ * outside a unit that the event loop's own reader could not (WAL: readers never wait for the
+ * writer). Messages are handled in order; the main thread decides when a batch commits.
  *
  * In:  { id?, op: 'query', on: 'writer' | 'reader', sql, parameters, begin? }   one statement
- *      { id, op: 'statement', sql, parameters }   one write outside a unit, in a savepoint
+ *      { id, op: 'unit', statements: [{ sql, parameters }], guarded }   a whole unit, in a
+ *        savepoint; guarded: a first statement that changes no row undoes it (answer null)
  *      { op: 'release' }                          the current unit is done (no answer)
  *      { id, op: 'rollback' }                     undoes the current unit only
  *      { id, op: 'commit' }                       makes the batch durable (one fsync)
  *      { id, op: 'close' }
- * Out: { id, ok: true, result } | { id, ok: false, error: { message, code } }
+ * Out: { id, ok: true, result } | { id, ok: false, error: { message, code } }; a unit's result
+ *      is the list of its statements' results
  */
 export const SQLITE_WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads')
@@ -77,12 +79,20 @@ function handle(message) {
     case 'query':
       if (message.begin) beginUnit()
       return run(message.on, message.sql, message.parameters)
-    case 'statement': {
+    case 'unit': {
       beginUnit()
       try {
-        const result = run('writer', message.sql, message.parameters)
+        const results = []
+        for (const statement of message.statements) {
+          const result = run('writer', statement.sql, statement.parameters)
+          if (message.guarded && results.length === 0 && result.changes === 0) {
+            undoUnit()
+            return null
+          }
+          results.push(result)
+        }
         writer.exec('RELEASE tp_unit')
-        return result
+        return results
       } catch (error) {
         undoUnit()
         throw error
