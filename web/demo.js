@@ -248,6 +248,7 @@ const factors = setUpFactors({
   describeError,
   logActivity,
   handleForm,
+  renderSessions,
   async onSignedIn(user) {
     setStatus(`Welcome back, ${user.fullname}.`, 'ok')
     await showSignedIn(user)

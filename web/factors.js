@@ -7,13 +7,22 @@ const $ = (selector) => document.querySelector(selector)
 
 /**
  * Wires the factor controls. `ui` holds the page's helpers: `client`, `showView`, `setStatus`,
- * `describeError`, `logActivity`, `handleForm`, `onSignedIn(user)`.
+ * `describeError`, `logActivity`, `handleForm`, `onSignedIn(user)`, `renderSessions()`.
  */
 export function setUpFactors(ui) {
   const { client, setStatus, describeError, logActivity, handleForm } = ui
   let mfaToken = ''
 
   const password = () => $('#factor-password').value || undefined
+
+  /**
+   * After a factor was turned off, replaced or removed: the server has ended every other session
+   * of the user, so the list is drawn again, and the password typed for the change is not kept.
+   */
+  async function otherSessionsEnded() {
+    $('#factor-password').value = ''
+    await ui.renderSessions()
+  }
 
   async function guarded(action) {
     try {
@@ -78,19 +87,31 @@ export function setUpFactors(ui) {
   )
 
   handleForm($('#totp-confirm-form'), async (data) => {
+    const replacing = $('#totp-state').textContent === 'on'
     const codes = await client.mfa.confirmTOTP(String(data.get('code')))
     $('#totp-confirm-form').reset()
     $('#totp-setup').hidden = true
     showRecoveryCodes(codes)
-    setStatus('TOTP is on. Keep the recovery codes somewhere safe.', 'ok')
-    logActivity('Turned on TOTP')
+    setStatus(
+      replacing
+        ? 'TOTP has a new secret; your other sessions were signed out. Keep the new recovery codes somewhere safe.'
+        : 'TOTP is on. Keep the recovery codes somewhere safe.',
+      'ok',
+    )
+    logActivity(replacing ? 'Replaced the TOTP secret' : 'Turned on TOTP')
+    if (replacing) await otherSessionsEnded()
     await renderFactors()
   })
 
   $('#recovery-renew').addEventListener('click', () =>
     guarded(async () => {
       showRecoveryCodes(await client.mfa.regenerateRecoveryCodes({ currentPassword: password() }))
-      setStatus('New recovery codes; the old ones no longer work.', 'ok')
+      setStatus(
+        'New recovery codes; the old ones no longer work, and your other sessions were signed out.',
+        'ok',
+      )
+      logActivity('Made new recovery codes')
+      await otherSessionsEnded()
     }),
   )
 
@@ -107,8 +128,9 @@ export function setUpFactors(ui) {
     await client.mfa.disableTOTP({ currentPassword: password(), code: String(data.get('code')) })
     $('#totp-disable-form').reset()
     $('#recovery').hidden = true
-    setStatus('TOTP is off.', 'ok')
+    setStatus('TOTP is off; your other sessions were signed out.', 'ok')
     logActivity('Turned off TOTP')
+    await otherSessionsEnded()
     await renderFactors()
   })
 
@@ -117,6 +139,7 @@ export function setUpFactors(ui) {
       const name = $('#passkey-name').value.trim() || undefined
       const passkey = await client.passkeys.register({ currentPassword: password(), name })
       $('#passkey-name').value = ''
+      $('#factor-password').value = ''
       setStatus(`Passkey "${passkey.name}" added.`, 'ok')
       logActivity('Added a passkey')
       await renderFactors()
@@ -145,8 +168,9 @@ export function setUpFactors(ui) {
       remove.addEventListener('click', () =>
         guarded(async () => {
           await client.passkeys.remove(passkey.id, { currentPassword: password() })
-          setStatus(`Passkey "${passkey.name}" removed.`, 'ok')
+          setStatus(`Passkey "${passkey.name}" removed; your other sessions were signed out.`, 'ok')
           logActivity('Removed a passkey')
+          await otherSessionsEnded()
           await renderFactors()
         }),
       )

@@ -49,6 +49,7 @@ describe('readServerConfig', () => {
       PORT: '9001',
       HOST: '0.0.0.0',
       DATABASE_URL: 'sqlite::memory:',
+      TABLE_PREFIX: 'auth_',
       JWT_ALG: 'ES256',
       JWT_ISSUER: 'https://auth.example',
       JWT_AUDIENCE: 'api',
@@ -84,6 +85,7 @@ describe('readServerConfig', () => {
       refreshReuseGraceMs: 0,
       cookieSecure: false,
       allowedOrigins: ['https://a.example', 'http://localhost:3000'],
+      tablePrefix: 'auth_',
     })
   })
 
@@ -112,6 +114,8 @@ describe('readServerConfig', () => {
     ],
     EVENTS_WEBHOOK_URL: ['ftp://hooks.example', 'hooks.example'],
     RATE_LIMIT_LOGIN_PAIR: ['abc', '10/abc', '10/500ms', '10/24d'],
+    // Spliced into SQL names: identifier characters only, lower case, bounded.
+    TABLE_PREFIX: ['Auth_', '1x_', '_x', 'x-y', 'x"; drop table tp_users; --', 'é_', 'a'.repeat(25)],
   }
   it.each(Object.entries(BAD_VALUES).flatMap(([name, values]) => values.map((value) => [name, value])))(
     'names the variable at fault: %s=%j',
@@ -145,6 +149,8 @@ describe('readServerConfig', () => {
       'cookiePrefix',
     ],
     [{ COOKIE_PREFIX: 'sometimes' }, 'COOKIE_PREFIX: must be one of none, secure, host', 'cookiePrefix'],
+    [{ TABLE_PREFIX: 'x-' }, 'TABLE_PREFIX: must start with a lower-case letter', 'tablePrefix'],
+    [{ TABLE_PREFIX: 'a'.repeat(25) }, 'TABLE_PREFIX: at most 24 characters', 'tablePrefix'],
   ])('reports an option rule under the variable, never the option: %j', (env, message, option) => {
     const error = configErrorOf(() => readServerConfig(env))
     expect(error.message.startsWith(message), error.message).toBe(true)

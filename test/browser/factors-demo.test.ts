@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningServer } from '../../src/server/start-server.js'
 import { newUser } from '../helpers/http.js'
+import { registerWithTOTP } from '../helpers/mfa.js'
 import { launchBrowser, startReadyServer } from './browser.js'
 
 /*
@@ -16,6 +17,18 @@ import { launchBrowser, startReadyServer } from './browser.js'
  * The page is opened at http://localhost:PORT: WebAuthn needs a secure context and a domain for
  * the RP ID (an IP address is none), and the server takes `localhost`, a loopback host, as its RP ID.
  */
+
+/*
+ * The README's pictures of the factor flows are taken here; as in demo-page.test.ts they are written
+ * to docs/screenshots only with UPDATE_SCREENSHOTS=1, else to a temporary folder.
+ */
+const SCREENSHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(import.meta.dirname, '..', '..', 'docs', 'screenshots')
+    : mkdtempSync(join(tmpdir(), 'tokenpair-screenshots-'))
+
+/** The card of the page titled by `titleId`, for a picture. */
+const card = (page: Page, titleId: string) => page.locator(`section[aria-labelledby="${titleId}"]`)
 
 let browser: Browser
 let server: RunningServer
@@ -66,6 +79,7 @@ const cspViolations: string[] = []
 
 async function openDemo(context: BrowserContext): Promise<Page> {
   const page = await context.newPage()
+  await page.setViewportSize({ width: 1280, height: 900 })
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text())
   })
@@ -183,6 +197,7 @@ describe('passkeys on the demo page (Chromium, virtual authenticator)', () => {
 
     // The server counted the use: the passkey shows a last use, the authenticator a higher count.
     await expect.poll(() => page.textContent('#passkeys li')).toContain('Last used')
+    await card(page, 'passkeys-title').screenshot({ path: join(SCREENSHOTS, 'factor-passkeys.png') })
     const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId })
     expect(after.credentials[0]!.signCount).toBeGreaterThan(signCount)
     await context.close()
@@ -234,6 +249,7 @@ describe('TOTP on the demo page (Chromium)', () => {
     expect(await page.locator('#totp-qr svg').count()).toBe(1)
     const secret = (await page.textContent('#totp-secret'))!.trim()
     expect(secret).toMatch(/^[A-Z2-7]{32}$/)
+    await card(page, 'totp-title').screenshot({ path: join(SCREENSHOTS, 'factor-totp-setup.png') })
 
     const totp = totpOf(secret)
     const confirmedAt = Date.now()
@@ -242,6 +258,7 @@ describe('TOTP on the demo page (Chromium)', () => {
     await expect.poll(() => page.textContent('#totp-state')).toBe('on')
     await expect.poll(() => page.locator('#recovery-codes li').count()).toBe(10)
     expect(await page.locator('#totp-setup').isHidden()).toBe(true)
+    await card(page, 'totp-title').screenshot({ path: join(SCREENSHOTS, 'factor-recovery-codes.png') })
 
     await logOut(page)
     await page.fill('#login-name', user.username)
@@ -249,6 +266,10 @@ describe('TOTP on the demo page (Chromium)', () => {
     await page.press('#login-password', 'Enter')
     await page.locator('[data-view="mfa"]').waitFor({ state: 'visible' })
     await expect.poll(() => page.textContent('#status')).toBe('Enter a code to finish logging in.')
+    await page.screenshot({
+      path: join(SCREENSHOTS, 'factor-login-code.png'),
+      clip: { x: 0, y: 0, width: 1280, height: 480 },
+    })
 
     // The confirm used up its step (and every earlier one): the next code is one of a later step,
     // which the server takes within its one step of tolerance.
@@ -257,6 +278,41 @@ describe('TOTP on the demo page (Chromium)', () => {
     await page.press('#mfa-code', 'Enter')
     await signedIn(page, user.username)
     await expect.poll(() => page.textContent('#activity')).toContain('Logged in with a second factor')
+    await context.close()
+  })
+
+  it('turns TOTP off with a recovery code: the other sessions end, and the page draws the list again', async () => {
+    // A user with TOTP on and a session elsewhere (the registration's, in bearer mode).
+    const user = await registerWithTOTP(server.url)
+    const confirmedAt = Date.now()
+    const context = await browser.newContext()
+    const page = await openDemo(context)
+    await page.fill('#login-name', user.username)
+    await page.fill('#login-password', user.password)
+    await page.press('#login-password', 'Enter')
+    await page.locator('[data-view="mfa"]').waitFor({ state: 'visible' })
+    const step = Math.max(stepAt(confirmedAt) + 1, stepAt(Date.now()))
+    await page.fill('#mfa-code', totpOf(user.secret).generate({ timestamp: step * 30_000 }))
+    await page.press('#mfa-code', 'Enter')
+    await signedIn(page, user.username)
+    await expect.poll(() => page.locator('#sessions li').count()).toBe(2)
+
+    await page.fill('#factor-password', user.password)
+    await page.fill('#totp-disable-code', user.recoveryCodes[0]!)
+    await page.press('#totp-disable-code', 'Enter')
+    await expect
+      .poll(() => page.textContent('#status'))
+      .toBe('TOTP is off; your other sessions were signed out.')
+    await expect.poll(() => page.textContent('#totp-state')).toBe('off')
+    await expect.poll(() => page.locator('#sessions li').count()).toBe(1)
+    expect(await page.textContent('#sessions li')).toContain('(this device)')
+    expect(await page.inputValue('#factor-password')).toBe('')
+    const refused = await fetch(`${server.url}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-auth-mode': 'bearer' },
+      body: JSON.stringify({ refreshToken: user.refreshToken }),
+    })
+    expect([refused.status, (await refused.json()).code]).toEqual([401, 'invalid_refresh_token'])
     await context.close()
   })
 })

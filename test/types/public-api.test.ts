@@ -1,4 +1,9 @@
+import type BetterSqlite3 from 'better-sqlite3'
 import type { Request, RequestHandler, Router } from 'express'
+import type { Kysely } from 'kysely'
+import type mysql from 'mysql2'
+import type mysqlPromise from 'mysql2/promise'
+import type pg from 'pg'
 import { describe, expectTypeOf, it } from 'vitest'
 import { type ClientError, createClient } from '../../src/client/index.js'
 import {
@@ -6,7 +11,9 @@ import {
   type AppUser,
   type Auth,
   type AuthError,
+  type AuthOptions,
   createAuth,
+  type DatabaseHandle,
   type ErrorCode,
   type NoClaims,
   type PublicUser,
@@ -25,6 +32,16 @@ describe('public types', () => {
     expectTypeOf<Auth['requireAuth']>().returns.toEqualTypeOf<RequestHandler>()
     expectTypeOf<Auth['storage']>().toEqualTypeOf<Storage>()
     expectTypeOf<Auth['verifyAccessToken']>().returns.resolves.toEqualTypeOf<AccessTokenClaims>()
+  })
+
+  it('database takes the drivers\' own handles, as their packages type them', () => {
+    expectTypeOf<pg.Pool>().toExtend<DatabaseHandle>()
+    expectTypeOf<mysql.Pool>().toExtend<DatabaseHandle>()
+    expectTypeOf<mysqlPromise.Pool>().toExtend<DatabaseHandle>()
+    expectTypeOf<BetterSqlite3.Database>().toExtend<DatabaseHandle>()
+    expectTypeOf<Kysely<{ notes: { id: number } }>>().toExtend<DatabaseHandle>()
+    expectTypeOf<DatabaseHandle>().toExtend<AuthOptions['database']>()
+    expectTypeOf<AuthOptions['tablePrefix']>().toEqualTypeOf<string | undefined>()
   })
 
   it('requireAuth options are typed, and roles take strings only', () => {
