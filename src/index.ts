@@ -29,16 +29,16 @@ export type {
 } from './events/index.js'
 export type { RequestAuth, RequireAuthOptions } from './express/require-auth.js'
 export * from './mail/index.js'
-export {
-  type DatabaseHandle,
-  type MySQLPoolHandle,
-  type PostgresPoolHandle,
-  type SQLiteDatabaseHandle,
+export type {
+  DatabaseHandle,
+  MySQLPoolHandle,
+  PostgresPoolHandle,
+  SQLiteDatabaseHandle,
 } from './storage/database-handle.js'
-export { DEFAULT_TABLE_PREFIX, MAX_TABLE_PREFIX_LENGTH } from './storage/table-prefix.js'
 // The Storage interface and its records, for adapters of one's own (tokenpair/testing checks them).
 export type * from './storage/storage.js'
 export { isSessionLive } from './storage/storage.js'
+export { DEFAULT_TABLE_PREFIX, MAX_TABLE_PREFIX_LENGTH } from './storage/table-prefix.js'
 export type { AccessTokenClaims, RefreshTokenClaims } from './tokens/claims.js'
 export {
   type ClaimsWith,

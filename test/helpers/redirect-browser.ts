@@ -70,10 +70,10 @@ export class RedirectBrowser {
     }
   }
 
-  /** One request, as a browser's top-level GET; cookies sent and stored. */
-  async step(url: URL | string): Promise<Hop> {
+  /** One request, as a browser's top-level GET (with `extraHeaders`, as a client that is no browser); cookies sent and stored. */
+  async step(url: URL | string, extraHeaders: Record<string, string> = {}): Promise<Hop> {
     const target = new URL(url)
-    const headers: Record<string, string> = {}
+    const headers: Record<string, string> = { ...extraHeaders }
     const cookie = this.cookieHeader(target)
     if (cookie) headers.cookie = cookie
     const res = await fetch(target, { redirect: 'manual', headers })

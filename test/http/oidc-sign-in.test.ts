@@ -1,6 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dpopProof, makeDPoPKey } from '../helpers/dpop-key.js'
 import { parseSetCookies, registerBearer, request } from '../helpers/http.js'
 import { startTestOP, type TestAccount, type TestOP } from '../helpers/oidc-op.js'
 import { type Hop, RedirectBrowser } from '../helpers/redirect-browser.js'
@@ -231,6 +232,29 @@ describe('sign-in with an identity provider', () => {
     expect([refresh.status, refresh.body.code]).toEqual([401, 'invalid_dpop_proof'])
     const malformed = await dance(new RedirectBrowser(), { dpopJkt: 'not-a-thumbprint' })
     expect(malformed[0]!.location!.searchParams.get('error')).toBe('oidc_failed')
+  })
+
+  it('binds to the key of a DPoP proof the callback itself carries; one by another key than the start’s fails', async () => {
+    const key = await makeDPoPKey()
+    const htu = `${server.url}/auth/oidc/corp/callback`
+    op.signInAs(newAccount())
+    const browser = new RedirectBrowser()
+    const callback = (await dance(browser, { stopAt: isCallback })).at(-1)!.location!
+    const proved = await browser.step(callback, { dpop: await dpopProof(key, 'GET', htu) })
+    expect(proved.location!.searchParams.has('error')).toBe(false)
+    const access = parseSetCookies(proved.setCookies).get('accessToken')!.value
+    expect(JSON.parse(Buffer.from(access.split('.')[1]!, 'base64url').toString()).cnf).toEqual({
+      jkt: key.jkt,
+    })
+
+    op.signInAs(newAccount())
+    const other = new RedirectBrowser()
+    const named = (await dance(other, { dpopJkt: key.jkt, stopAt: isCallback })).at(-1)!.location!
+    const stranger = await makeDPoPKey()
+    const refused = await other.step(named, { dpop: await dpopProof(stranger, 'GET', htu) })
+    expect(refused.location!.href).toBe(`${server.url}/?error=oidc_failed`)
+    expect(parseSetCookies(refused.setCookies).has('accessToken')).toBe(false)
+    expect(failures().at(-1)).toMatchObject({ provider: 'corp', outcome: 'oidc_failed' })
   })
 
   it('takes a free username when the provider’s is taken', async () => {

@@ -8,6 +8,7 @@ import { resolveReturnTo, withErrorCode, withMFATicket } from '../../oidc/return
 import type { ProviderEntry } from '../../protocol/wire-schemas.js'
 import { linkIdentity, signInWithIdentity } from '../../users/federation.js'
 import { readClientInfo } from '../client-info.js'
+import { dpopCheckOf, readDPoPHeader, verifyRequestProof } from '../dpop.js'
 import { sendError } from '../envelope.js'
 import {
   clearFlowCookie,
@@ -105,6 +106,31 @@ function readStartBinding(engine: Engine, req: Request): string | null {
 }
 
 /**
+ * The key the callback's session is bound to: the one the start named, or that of a DPoP proof
+ * the callback itself carries (a client that follows the redirects itself can send one; a
+ * browser's navigation cannot). A broken proof, or one by another key than the start named,
+ * fails the sign-in.
+ */
+async function readCallbackBinding(
+  engine: Engine,
+  req: Request,
+  named: string | null,
+): Promise<string | null> {
+  if (engine.options.dpop === 'off') return named
+  try {
+    const proof = readDPoPHeader(req)
+    if (proof === null) return named
+    const { jkt } = await verifyRequestProof(req, proof, dpopCheckOf(engine))
+    if (named !== null && jkt !== named)
+      throw new AuthError('invalid_dpop_proof', 'Another key than the start named')
+    return jkt
+  } catch (error) {
+    if (!(error instanceof AuthError) || error.code !== 'invalid_dpop_proof') throw error
+    throw new FederationError('oidc_failed', `DPoP: ${error.message}`, { cause: error })
+  }
+}
+
+/**
  * `GET /oidc/:provider/start`: sends the browser to the provider (authorization code with PKCE
  * S256, `state` and `nonce`), keeping the flow in a sealed cookie that only the callback gets.
  * With `?link=1` and a valid access token, the callback links the provider to that user.
@@ -165,6 +191,7 @@ export function oidcCallbackHandler(engine: Engine): RequestHandler {
       await engine.limits.consumeOIDCCallback(readClientInfo(req).ip)
       if (!flow)
         throw new FederationError('oidc_failed', 'No sign-in in progress (missing or expired cookie)')
+      const dpopJkt = await readCallbackBinding(engine, req, flow.dpopJkt ?? null)
       const query = new URL(req.originalUrl, 'http://callback.invalid').searchParams
       const profile = await party.completeSignIn(redirectUri, query, flow)
       if (flow.linkUserId !== null) {
@@ -177,7 +204,7 @@ export function oidcCallbackHandler(engine: Engine): RequestHandler {
         return
       }
       const signIn = await signInWithIdentity(engine, profile, readClientInfo(req))
-      const ticket = await openFederatedSession(engine, req, res, signIn, flow.dpopJkt ?? null)
+      const ticket = await openFederatedSession(engine, req, res, signIn, dpopJkt)
       redirect(res, ticket === null ? returnTo.value : withMFATicket(returnTo.value, ticket))
     })
   }
