@@ -35,7 +35,7 @@ describe('public types', () => {
     expectTypeOf<Auth['verifyAccessToken']>().returns.resolves.toEqualTypeOf<AccessTokenClaims>()
   })
 
-  it('database takes the drivers\' own handles, as their packages type them', () => {
+  it("database takes the drivers' own handles, as their packages type them", () => {
     expectTypeOf<pg.Pool>().toExtend<DatabaseHandle>()
     expectTypeOf<mysql.Pool>().toExtend<DatabaseHandle>()
     expectTypeOf<mysqlPromise.Pool>().toExtend<DatabaseHandle>()
