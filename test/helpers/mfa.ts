@@ -1,4 +1,5 @@
 import { Secret, TOTP } from 'otpauth'
+import { afterEach, beforeEach, vi } from 'vitest'
 import { registerBearer, request } from './http.js'
 
 /** The code an authenticator app would show for `secret` (base32) at `at` (default now). */
@@ -50,4 +51,24 @@ export async function turnOnTOTP(
   if (confirm.status !== 200)
     throw new Error(`confirm failed: ${confirm.status} ${JSON.stringify(confirm.body)}`)
   return { secret, recoveryCodes: confirm.body.data.recoveryCodes }
+}
+
+/** The TOTP time step of the server: 30 seconds. */
+export const TOTP_STEP = 30_000
+
+/**
+ * Fakes `Date` for each test of the calling file, from one second into a TOTP step (so that "the
+ * next step" is always a whole step away); `start` is that instant in the running test.
+ */
+export function fakeTOTPClock(): { readonly start: number } {
+  const clock = { start: 0 }
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    clock.start = Math.floor(Date.now() / TOTP_STEP) * TOTP_STEP + 1000
+    vi.setSystemTime(clock.start)
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+  return clock
 }

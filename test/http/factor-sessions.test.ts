@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { registerBearer, request } from '../helpers/http.js'
-import { loginForTicket, registerWithTOTP, totpCode } from '../helpers/mfa.js'
+import { fakeTOTPClock, loginForTicket, registerWithTOTP, TOTP_STEP, totpCode } from '../helpers/mfa.js'
 import { SoftAuthenticator } from '../helpers/soft-authenticator.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 
@@ -22,16 +22,8 @@ afterAll(async () => {
   await server.close()
 })
 
-const STEP = 30_000
-let t0: number
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] })
-  t0 = Math.floor(Date.now() / STEP) * STEP + 1000
-  vi.setSystemTime(t0)
-})
-afterEach(() => {
-  vi.useRealTimers()
-})
+const STEP = TOTP_STEP
+const clock = fakeTOTPClock()
 
 const url = (path: string) => `${server.url}/auth${path}`
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
@@ -144,7 +136,7 @@ describe('sessions after a factor change', () => {
     expect((await refresh(other)).status).toBe(200)
 
     const second = await setUp()
-    vi.setSystemTime(t0 + STEP)
+    vi.setSystemTime(clock.start + STEP)
     expect(
       (await request(url('/mfa/totp/confirm'), { body: { code: totpCode(second) }, headers })).status,
     ).toBe(200)

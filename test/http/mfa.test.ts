@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { claimsOf, registerBearer, request } from '../helpers/http.js'
-import { loginForTicket, registerWithTOTP, totpCode } from '../helpers/mfa.js'
+import { fakeTOTPClock, loginForTicket, registerWithTOTP, TOTP_STEP, totpCode } from '../helpers/mfa.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 
 /*
@@ -15,17 +15,8 @@ afterAll(async () => {
   await server.close()
 })
 
-const STEP = 30_000
-let t0: number
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] })
-  // One second into a step, so that "the next step" is always a whole step away.
-  t0 = Math.floor(Date.now() / STEP) * STEP + 1000
-  vi.setSystemTime(t0)
-})
-afterEach(() => {
-  vi.useRealTimers()
-})
+const STEP = TOTP_STEP
+const clock = fakeTOTPClock()
 
 const url = (path: string) => `${server.url}/auth${path}`
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
@@ -113,14 +104,14 @@ describe('login with TOTP', () => {
     // The confirm used this step: its code is refused, the next step's passes.
     const replay = await verify({ mfaToken: login.body.data.mfaToken, code: totpCode(user.secret) })
     expect([replay.status, replay.body.code]).toEqual([401, 'invalid_mfa_code'])
-    vi.setSystemTime(t0 + STEP)
+    vi.setSystemTime(clock.start + STEP)
     const ok = await verify({ mfaToken: login.body.data.mfaToken, code: totpCode(user.secret) })
     expect(ok.status).toBe(200)
     const claims = claimsOf(ok.body.data.accessToken)
     expect(claims.amr).toEqual(['pwd', 'otp', 'mfa'])
-    expect(claims.auth_time).toBe(Math.floor((t0 + STEP) / 1000))
+    expect(claims.auth_time).toBe(Math.floor((clock.start + STEP) / 1000))
     // The ticket is used up.
-    vi.setSystemTime(t0 + 2 * STEP)
+    vi.setSystemTime(clock.start + 2 * STEP)
     const again = await verify({ mfaToken: login.body.data.mfaToken, code: totpCode(user.secret) })
     expect([again.status, again.body.code]).toEqual([401, 'invalid_mfa_token'])
     // A refresh keeps what the login proved.
@@ -133,26 +124,26 @@ describe('login with TOTP', () => {
 
   it('accepts a code of the step before or after, never older, and each step once', async () => {
     const user = await registerWithTOTP(server.url)
-    vi.setSystemTime(t0 + 3 * STEP)
+    vi.setSystemTime(clock.start + 3 * STEP)
     const ticket = await loginForTicket(server.url, user)
-    const tooOld = await verify({ mfaToken: ticket, code: totpCode(user.secret, t0 + STEP) })
+    const tooOld = await verify({ mfaToken: ticket, code: totpCode(user.secret, clock.start + STEP) })
     expect([tooOld.status, tooOld.body.code]).toEqual([401, 'invalid_mfa_code'])
-    const before = await verify({ mfaToken: ticket, code: totpCode(user.secret, t0 + 2 * STEP) })
+    const before = await verify({ mfaToken: ticket, code: totpCode(user.secret, clock.start + 2 * STEP) })
     expect(before.status).toBe(200)
     // The step before was used: no code of it, or of an earlier step, passes again.
     const second = await loginForTicket(server.url, user)
-    const same = await verify({ mfaToken: second, code: totpCode(user.secret, t0 + 2 * STEP) })
+    const same = await verify({ mfaToken: second, code: totpCode(user.secret, clock.start + 2 * STEP) })
     expect([same.status, same.body.code]).toEqual([401, 'invalid_mfa_code'])
-    const after = await verify({ mfaToken: second, code: totpCode(user.secret, t0 + 4 * STEP) })
+    const after = await verify({ mfaToken: second, code: totpCode(user.secret, clock.start + 4 * STEP) })
     expect(after.status).toBe(200)
     const third = await loginForTicket(server.url, user)
-    const now = await verify({ mfaToken: third, code: totpCode(user.secret, t0 + 3 * STEP) })
+    const now = await verify({ mfaToken: third, code: totpCode(user.secret, clock.start + 3 * STEP) })
     expect([now.status, now.body.code]).toEqual([401, 'invalid_mfa_code'])
   })
 
   it('accepts one code of a step once when parallel tickets race with it', async () => {
     const user = await registerWithTOTP(server.url)
-    vi.setSystemTime(t0 + STEP)
+    vi.setSystemTime(clock.start + STEP)
     const tickets = await Promise.all(Array.from({ length: 6 }, () => loginForTicket(server.url, user)))
     const code = totpCode(user.secret)
     const results = await Promise.all(tickets.map((mfaToken) => verify({ mfaToken, code })))
@@ -161,7 +152,7 @@ describe('login with TOTP', () => {
 
   it('allows five wrong codes per ticket, then refuses the ticket even with the right code', async () => {
     const user = await registerWithTOTP(server.url)
-    vi.setSystemTime(t0 + STEP)
+    vi.setSystemTime(clock.start + STEP)
     const ticket = await loginForTicket(server.url, user)
     for (let i = 0; i < 5; i++) {
       const res = await verify({ mfaToken: ticket, code: '000000' })
@@ -173,9 +164,9 @@ describe('login with TOTP', () => {
 
   it('lets a ticket live five minutes, and knows no other', async () => {
     const user = await registerWithTOTP(server.url)
-    vi.setSystemTime(t0 + STEP)
+    vi.setSystemTime(clock.start + STEP)
     const ticket = await loginForTicket(server.url, user)
-    vi.setSystemTime(t0 + STEP + 5 * 60_000 + 1)
+    vi.setSystemTime(clock.start + STEP + 5 * 60_000 + 1)
     const late = await verify({ mfaToken: ticket, code: totpCode(user.secret) })
     expect([late.status, late.body.code]).toEqual([401, 'invalid_mfa_token'])
     const unknown = await verify({ mfaToken: 'no-such-ticket', code: '123456' })
@@ -254,7 +245,7 @@ describe('TOTP disable', () => {
     const login = await request(url('/login'), { body: { login: user.username, password: user.password } })
     expect(login.status).toBe(200)
     const again = await request(url('/mfa/totp/disable'), {
-      body: { currentPassword: user.password, code: totpCode(user.secret, t0 + STEP) },
+      body: { currentPassword: user.password, code: totpCode(user.secret, clock.start + STEP) },
       headers: user.headers,
     })
     expect([again.status, again.body.code]).toEqual([400, 'invalid_mfa_code'])
@@ -262,7 +253,7 @@ describe('TOTP disable', () => {
 
   it('disables with a TOTP code of a fresh step', async () => {
     const user = await registerWithTOTP(server.url)
-    vi.setSystemTime(t0 + STEP)
+    vi.setSystemTime(clock.start + STEP)
     const ok = await request(url('/mfa/totp/disable'), {
       body: { currentPassword: user.password, code: totpCode(user.secret) },
       headers: user.headers,
@@ -276,7 +267,7 @@ describe('limits', () => {
     const limited = await startTestServer({ rateLimit: { loginPair: '4/1h' } })
     try {
       const user = await registerWithTOTP(limited.url)
-      vi.setSystemTime(t0 + STEP)
+      vi.setSystemTime(clock.start + STEP)
       const statuses: number[] = []
       for (let i = 0; i < 3; i++) {
         const ticket = await loginForTicket(limited.url, user)
