@@ -158,6 +158,11 @@ export class BenchProcess {
     }
   }
 
+  /** The server's own `process.memoryUsage()`: V8's heap and buffers beside its RSS. */
+  readMemoryUsage(): Promise<NodeJS.MemoryUsage> {
+    return this.#command('memory')
+  }
+
   /** One credential that opens the protected route. */
   readCredential(): Promise<BenchCredential> {
     return this.#command('credential')

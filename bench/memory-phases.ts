@@ -14,15 +14,22 @@ const removeBuild = await buildBenchServers(['tokenpair'])
 const server = await BenchProcess.start('tokenpair', 'tokenpair', { ...env, BENCH_ROLE: 'server' })
 const minter = await BenchProcess.start('minter', 'tokenpair', { ...env, BENCH_ROLE: 'minter' })
 const mb = (n: number | null) => (n === null ? '–' : `${(n / 1024 / 1024).toFixed(0)} MB`)
-const report = (phase: string) => process.stdout.write(`${phase.padEnd(28)} rss ${mb(server.readRSS())}\n`)
+const report = async (phase: string) => {
+  const m = await server.readMemoryUsage()
+  // What is neither V8's heap nor a buffer is native: malloc arenas, thread stacks, code.
+  const native = m.rss - m.heapTotal - m.external
+  process.stdout.write(
+    `${phase.padEnd(28)} rss ${mb(m.rss)}  heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}  external ${mb(m.external)}  native ${mb(native)}\n`,
+  )
+}
 const json = { 'content-type': 'application/json', 'x-auth-mode': 'bearer' }
 try {
-  report('idle')
+  await report('idle')
   const credential = await minter.readCredential()
   const load = (requests: LoadRequest[], amount?: number) =>
     runLoad({ url: server.url, connections: 50, ...(amount ? { amount } : { duration: seconds }), requests })
   await load([{ method: 'GET', path: '/api/protected', headers: { [credential.header]: credential.value } }])
-  report('after same-token GET')
+  await report('after same-token GET')
   const pool = await minter.readCredentialPool(40_000)
   await load(
     rotateThrough({ method: 'GET', path: '/api/protected' }, pool, (r, c) => ({
@@ -30,7 +37,7 @@ try {
       headers: { [c.header]: c.value },
     })).requests,
   )
-  report('after new-token GET')
+  await report('after new-token GET')
   const refreshPool = await minter.readRefreshPool(4000)
   await load(
     rotateThrough({ method: 'POST', path: '/auth/refresh', headers: json }, refreshPool, (r, t) => ({
@@ -39,7 +46,7 @@ try {
     })).requests,
     4000,
   )
-  report('after 4,000 refreshes')
+  await report('after 4,000 refreshes')
   const body = JSON.stringify(await minter.readLoginBody())
   await runLoad({
     url: server.url,
@@ -47,7 +54,7 @@ try {
     duration: seconds,
     requests: [{ method: 'POST', path: '/auth/login', headers: json, body }],
   })
-  report('after logins')
+  await report('after logins')
 } finally {
   await Promise.all([server.stop(), minter.stop()])
   removeBuild()

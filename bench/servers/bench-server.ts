@@ -42,7 +42,7 @@ export interface BenchCredential {
 
 interface Command {
   id: number
-  name: keyof BenchCommands
+  name: keyof BenchCommands | 'memory'
   count?: number
   file: string
 }
@@ -75,7 +75,11 @@ export async function serveBench(app: Express | null, commands: BenchCommands): 
 
 async function answerCommand(commands: BenchCommands, command: Command): Promise<void> {
   try {
-    const handler = commands[command.name] as ((count: number) => Promise<unknown>) | undefined
+    // `memory` is every server's: where its RSS lies (V8's heap, buffers, the rest native).
+    const handler =
+      command.name === 'memory'
+        ? async () => process.memoryUsage()
+        : (commands[command.name] as ((count: number) => Promise<unknown>) | undefined)
     if (!handler) throw new Error(`unsupported command ${command.name}`)
     const answer = await handler.call(commands, command.count ?? 1)
     writeFileSync(command.file, JSON.stringify(answer))
