@@ -277,3 +277,31 @@ describe('the rate limit of passkey login challenges', () => {
     }
   })
 })
+
+describe('the app hooks around a passkey login', () => {
+  it('runs beforeSessionCreate and afterLogin, as a password login does', async () => {
+    const calls: string[] = []
+    const hooked = await startTestServer({
+      rateLimit: false,
+      hooks: {
+        beforeSessionCreate: ({ user, reason }) => {
+          calls.push(`before ${reason} ${user.id}`)
+        },
+        afterLogin: ({ user, session }) => {
+          calls.push(`after ${user.id} ${session.id}`)
+        },
+      },
+    })
+    try {
+      const user = await registerBearer(hooked.url)
+      const { authenticator } = await addPasskey(user, { base: hooked.url })
+      calls.length = 0
+      const { res } = await passkeyLogin(authenticator, { base: hooked.url })
+      expect(res.status).toBe(200)
+      const sid = claimsOf(res.body.data.accessToken).sid
+      expect(calls).toEqual([`before login ${user.id}`, `after ${user.id} ${sid}`])
+    } finally {
+      await hooked.close()
+    }
+  })
+})

@@ -1,3 +1,4 @@
+import { runAfterSessionHook } from '../../engine/app-hooks.js'
 import type { Engine } from '../../engine/engine.js'
 import { AuthError } from '../../errors.js'
 import type { PasskeyEntry, PasskeyLoginOptionsData, TokenResponseData } from '../../protocol/wire-schemas.js'
@@ -152,6 +153,7 @@ export function passkeyLoginHandler(
     const pair = await openSession(engine, user, bound, 'login', { amr })
     engine.events.emit({ type: 'login_succeeded', userId: user.id, sessionId: pair.session.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
+    await runAfterSessionHook(engine, 'afterLogin', pair, bound)
     sendTokenPair(engine, req, res, pair, answer, 'Logged in')
   }
 }
