@@ -19,6 +19,8 @@ export interface LoadOptions {
   amount?: number
   /** Requests per second across all connections. */
   overallRate?: number
+  /** Milliseconds between autocannon's samples (default 1,000). */
+  sampleInt?: number
   requests: LoadRequest[]
 }
 
@@ -50,7 +52,10 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (
 
 /** Runs autocannon in this process against a server in another and sums up the result. */
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
-  const result = await autocannon(options)
+  // autocannon notices the end of a run (`amount` spent) only at its next sample, once a second
+  // by default, and reports that as the finish: a run of 3,000 requests that took 1.6 s counted
+  // 2 s. Sampling every 10 ms keeps the error under 1%.
+  const result = await autocannon({ ...options, ...(options.amount ? { sampleInt: 10 } : {}) })
   const seconds = (new Date(result.finish).getTime() - new Date(result.start).getTime()) / 1000
   return {
     perSecond: result['2xx'] / seconds,

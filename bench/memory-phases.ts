@@ -6,12 +6,13 @@ import { BenchProcess, buildBenchServers } from './bench-process.js'
 import { type LoadRequest, rotateThrough, runLoad } from './load.js'
 
 // Which path leaves memory behind: one bundled tokenpair server (SQLite), RSS read after each
-// load phase. `node --import tsx bench/memory-phases.ts [seconds per phase]`
+// load phase. `node --import tsx bench/memory-phases.ts [seconds per phase] [node flags of the server…]`
 const seconds = Number(process.argv[2] ?? '5')
+const nodeArgs = process.argv.slice(3)
 const file = join(tmpdir(), `tokenpair-memory-${randomUUID()}.db`)
 const env = { BENCH_DATABASE_URL: `sqlite:${file}`, BENCH_SECRET: randomBytes(36).toString('base64url') }
 const removeBuild = await buildBenchServers(['tokenpair'])
-const server = await BenchProcess.start('tokenpair', 'tokenpair', { ...env, BENCH_ROLE: 'server' })
+const server = await BenchProcess.start('tokenpair', 'tokenpair', { ...env, BENCH_ROLE: 'server' }, nodeArgs)
 const minter = await BenchProcess.start('minter', 'tokenpair', { ...env, BENCH_ROLE: 'minter' })
 const mb = (n: number | null) => (n === null ? '–' : `${(n / 1024 / 1024).toFixed(0)} MB`)
 const report = async (phase: string) => {

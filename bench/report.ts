@@ -27,6 +27,8 @@ export interface BenchReport {
   argv: string[]
   /** `bundled`: servers bundled by esbuild and run as JavaScript; `tsx`: from the sources. */
   runtime: 'bundled' | 'tsx'
+  /** The node flags of the tokenpair servers. */
+  nodeFlags: string[]
 }
 
 /** The hand-written part of docs/benchmarks.md starts at this heading and survives every run. */
@@ -150,7 +152,14 @@ export function writeReport(path: string, report: BenchReport): void {
     '  before the round, one session each), `X-Auth-Mode: bearer`, durable SQLite file in WAL mode.',
     `- Login: \`POST /auth/login\`, 16 connections, one user; latency: protected GET at ${report.latencyRate} req/s`,
     '  (10 connections), alone and while the logins run; argon2 alone: bench/argon2-alone.ts, 8 verifications',
-    '  in flight, same argon2id settings, nothing else running.',
+    '  in flight, same argon2id settings, nothing else running. Logins and the latency GET go to a tokenpair',
+    '  server of their own ("tokenpair logins"), so that argon2 memory does not sit in the EdDSA server.',
+    '- better-auth: sign-in is `POST /api/auth/sign-in/email` (its scrypt password hash, its defaults); its',
+    '  nearest operation to a refresh is `getSession` with `session.updateAge: 0`, which extends the session',
+    '  (reads and writes its row) on every request, with one cookie.',
+    '- 3 instances: three tokenpair servers on one PostgreSQL database, rate-limit counters in Redis, the',
+    '  load split among them (a third of the connections each); rates add up, the worst p99 counts.',
+    `- tokenpair servers run with the node flags of \`npm start\`${report.nodeFlags.length ? ` (\`${report.nodeFlags.join(' ')}\`)` : ' (none in this run)'}; the peers with none.`,
     '',
   )
 
@@ -199,7 +208,15 @@ export function writeReport(path: string, report: BenchReport): void {
     ['refresh:SQLite', 'POST /auth/refresh, SQLite'],
     ['refresh:PostgreSQL', 'POST /auth/refresh, PostgreSQL'],
     ['refresh:SQLite, DPoP-bound', 'POST /auth/refresh, SQLite, DPoP-bound (a proof each)'],
+    ['refresh:better-auth session extended, SQLite', 'better-auth getSession extending the session, SQLite'],
+    [
+      'refresh:better-auth session extended, PostgreSQL',
+      'better-auth getSession extending the session, PostgreSQL',
+    ],
+    ['cluster:refresh', 'POST /auth/refresh, 3 instances on PostgreSQL + Redis'],
+    ['cluster:pool', 'protected GET, new token each request, 3 instances on PostgreSQL + Redis'],
     ['login', 'POST /auth/login'],
+    ['login:better-auth sign-in', 'better-auth POST /api/auth/sign-in/email'],
     ['login:during-latency', 'POST /auth/login while the latency GET runs'],
     ['argon2-alone', 'argon2id verifications alone'],
     ['latency:idle', `protected GET at ${report.latencyRate}/s, idle`],
@@ -212,7 +229,7 @@ export function writeReport(path: string, report: BenchReport): void {
       row([
         label,
         fmt(rate(id)),
-        id.startsWith('refresh') ? ratio(rate(id), bare) : '',
+        id.startsWith('refresh') || id.startsWith('cluster') ? ratio(rate(id), bare) : '',
         id === 'argon2-alone' ? '' : fmt(p99(id), 1),
         runs.map((r) => r.perSecond.toFixed(0)).join(', '),
         runs.reduce((n, r) => n + r.failed, 0),
@@ -243,9 +260,14 @@ export function writeReport(path: string, report: BenchReport): void {
     lines.push('No soak in this run (`--soak 0`).', '')
   }
 
-  lines.push('## Goals of issue 7 in this run', '')
+  lines.push('## Goals in this run', '')
   const tp = rate('same:tokenpair requireAuth')
-  const peers = ['pool:hand-written jose (EdDSA)', 'pool:express-jwt (ES256)', 'pool:passport-jwt (ES256)']
+  const peers = [
+    'pool:hand-written jose (EdDSA)',
+    'pool:express-jwt (ES256)',
+    'pool:passport-jwt (ES256)',
+    'same:better-auth getSession',
+  ]
     .map(rate)
     .filter((n): n is number => n !== null)
   const bestPeer = peers.length ? Math.max(...peers) : null
@@ -259,23 +281,23 @@ export function writeReport(path: string, report: BenchReport): void {
   const goal = (text: string, ok: boolean | null, detail: string) =>
     lines.push(`- ${text}: ${verdict(ok)} (${detail})`)
   goal(
-    'Protected GET, token reused, ≥ 0.90× bare Express',
-    tp && bare ? tp / bare >= 0.9 : null,
+    'Protected GET, token reused, ≥ 0.95× bare Express',
+    tp && bare ? tp / bare >= 0.95 : null,
     ratio(tp, bare),
   )
   goal(
-    'Protected GET, new token each request, ≥ 1.2× the best peer',
+    'Protected GET, new EdDSA token each request, ≥ 1.2× every peer (jose, express-jwt, passport-jwt, better-auth)',
     tokenpairPool && bestPeer ? tokenpairPool / bestPeer >= 1.2 : null,
     `${ratio(tokenpairPool, bestPeer)} the best peer`,
   )
   goal(
-    'Refresh on SQLite ≥ 0.25× bare Express GET',
+    'Refresh on SQLite ≥ 0.25× bare Express GET, every commit durable',
     sqlite && bare ? sqlite / bare >= 0.25 : null,
     ratio(sqlite, bare),
   )
   goal(
-    'Refresh on PostgreSQL ≥ 0.8× SQLite',
-    postgres && sqlite ? postgres / sqlite >= 0.8 : null,
+    'Refresh on PostgreSQL ≥ 1.0× SQLite',
+    postgres && sqlite ? postgres / sqlite >= 1 : null,
     ratio(postgres, sqlite),
   )
   goal('Login ≥ 0.8× argon2 alone', login && argon2 ? login / argon2 >= 0.8 : null, ratio(login, argon2))
@@ -285,11 +307,15 @@ export function writeReport(path: string, report: BenchReport): void {
     `${fmt(busy, 1)} ms vs ${fmt(idle, 1)} ms idle`,
   )
   goal(
-    'RSS under 150 MB and flat',
-    tokenpairRSS !== null && firstMean !== null && lastMean !== null
-      ? tokenpairRSS < 150 * 1024 * 1024 && lastMean <= firstMean * 1.1
+    'RSS of the EdDSA server ≤ 150 MB and flat over the soak',
+    tokenpairRSS !== null && firstMean !== null && lastMean !== null && maxRSS !== null
+      ? Math.max(tokenpairRSS, maxRSS) <= 150 * 1024 * 1024 && lastMean <= firstMean * 1.1
       : null,
-    `${tokenpairRSS === null ? '–' : mb(tokenpairRSS)} at the end; "flat" = last-minute mean within 10% of the first`,
+    `${tokenpairRSS === null ? '–' : mb(tokenpairRSS)} at the end, peak ${maxRSS === null ? '–' : mb(maxRSS)}; "flat" = last-minute mean within 10% of the first`,
+  )
+  lines.push(
+    '',
+    `For comparison: refresh on SQLite ${ratio(sqlite, rate('refresh:better-auth session extended, SQLite'))} and on PostgreSQL ${ratio(postgres, rate('refresh:better-auth session extended, PostgreSQL'))} better-auth's session extension; login ${ratio(login, rate('login:better-auth sign-in'))} better-auth's sign-in; 3 instances refresh ${ratio(rate('cluster:refresh'), postgres)} one instance on PostgreSQL.`,
   )
   lines.push('')
   if (report.notes.length) {

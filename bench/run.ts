@@ -11,13 +11,18 @@ import { type BenchDatabase, createBenchDatabase } from './postgres.js'
 import { type BenchReport, type CaseResult, writeReport } from './report.js'
 import type { BenchCredential } from './servers/bench-server.js'
 
+/** What `npm start` gives node (package.json): a young generation and an old space of a bounded size. */
+const SERVE_NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=128']
+
 // `npm run bench`: every server in its own process, autocannon here, the cases interleaved round
 // by round so that the noise of a shared machine falls on all of them alike; medians per case.
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '5' },
-    soak: { type: 'string', default: '120' },
+    soak: { type: 'string', default: '600' },
+    // The node flags of every tokenpair server: those `npm start` uses (docs/operations.md, Memory).
+    'node-flags': { type: 'string', default: SERVE_NODE_FLAGS.join(' ') },
     connections: { type: 'string', default: '50' },
     tsx: { type: 'boolean', default: false },
     // Case ids (or their prefixes, comma-separated) to run, e.g. `--only refresh:,same:bare`.
@@ -29,6 +34,7 @@ const ROUNDS = Number(values.rounds)
 const DURATION = Number(values.duration)
 const SOAK = Number(values.soak)
 const CONNECTIONS = Number(values.connections)
+const TOKENPAIR_NODE_FLAGS = values['node-flags']!.split(' ').filter((flag) => flag !== '')
 if (![ROUNDS, DURATION, SOAK, CONNECTIONS].every((n) => Number.isFinite(n) && n >= 0) || ROUNDS < 1) {
   throw new Error('--rounds, --duration, --soak and --connections take numbers')
 }
@@ -45,15 +51,20 @@ const log = (line: string): void => {
 
 const servers: BenchProcess[] = []
 const notes: string[] = []
-let postgres: BenchDatabase | null = null
+const databases: BenchDatabase[] = []
+/** Redis of the several-instance case (its rate-limit counters). */
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+/** Instances of the several-instance case, behind no balancer: the load is split among them. */
+const CLUSTER_SIZE = 3
 let removeBuild: (() => void) | null = null
 
 async function startServer(
   name: string,
   script: string,
   env?: Record<string, string>,
+  nodeArgs: readonly string[] = [],
 ): Promise<BenchProcess> {
-  const server = await BenchProcess.start(name, script, env)
+  const server = await BenchProcess.start(name, script, env, nodeArgs)
   servers.push(server)
   return server
 }
@@ -73,7 +84,7 @@ async function startTokenpair(
     BENCH_SECRET: randomBytes(36).toString('base64url'),
     ...extraEnv,
   }
-  const server = await startServer(name, 'tokenpair', { ...env, BENCH_ROLE: 'server' })
+  const server = await startServer(name, 'tokenpair', { ...env, BENCH_ROLE: 'server' }, TOKENPAIR_NODE_FLAGS)
   const minter = await BenchProcess.start(`${name} (minter)`, 'tokenpair', {
     ...env,
     BENCH_ROLE: 'minter',
@@ -82,6 +93,46 @@ async function startTokenpair(
   })
   minters.set(server, minter)
   return server
+}
+
+/**
+ * `size` tokenpair servers on one PostgreSQL database and one Redis, as a deployment behind a
+ * balancer runs them; the first one's minter makes the credentials of all.
+ */
+async function startCluster(databaseUrl: string, size: number): Promise<BenchProcess[]> {
+  const env = {
+    BENCH_DATABASE_URL: databaseUrl,
+    BENCH_SECRET: randomBytes(36).toString('base64url'),
+    BENCH_REDIS_URL: REDIS_URL,
+  }
+  const name = (i: number) => `tokenpair ×${size} on PostgreSQL + Redis (${i + 1})`
+  const first = await startTokenpair(name(0), databaseUrl, env)
+  const group = [first]
+  for (let i = 1; i < size; i++) {
+    const server = await startServer(
+      name(i),
+      'tokenpair',
+      { ...env, BENCH_ROLE: 'server' },
+      TOKENPAIR_NODE_FLAGS,
+    )
+    minters.set(server, minters.get(first)!)
+    group.push(server)
+  }
+  return group
+}
+
+/** Loads run side by side on several servers, summed up as one: their rates add, the worst p99 counts. */
+function combine(summaries: LoadSummary[]): LoadSummary {
+  const seconds = Math.max(...summaries.map((s) => s.seconds))
+  const ok = summaries.reduce((n, s) => n + s.ok, 0)
+  return {
+    perSecond: ok / seconds,
+    ok,
+    failed: summaries.reduce((n, s) => n + s.failed, 0),
+    p50: Math.max(...summaries.map((s) => s.p50)),
+    p99: Math.max(...summaries.map((s) => s.p99)),
+    seconds,
+  }
 }
 
 /** The process that makes credentials for `server`: its minter, or the server itself. */
@@ -146,12 +197,38 @@ try {
   const expressJwt = await startServer('express-jwt (ES256)', 'express-jwt')
   const passportJwt = await startServer('passport-jwt (ES256)', 'passport-jwt')
   const betterAuth = await startServer('better-auth getSession', 'better-auth')
+  // Logins have a server of their own: argon2's memory (19 MiB a hash) would otherwise sit in the
+  // RSS read of the EdDSA server, and the latency cases measure a GET beside the logins.
+  const tokenpairLogins = await startTokenpair('tokenpair logins', `sqlite:${sqliteFile}-logins`)
+  const betterAuthRefresh = await startServer(
+    'better-auth getSession extending the session, SQLite',
+    'better-auth',
+    {
+      BENCH_BETTER_AUTH_UPDATE_AGE: '0',
+    },
+  )
   let tokenpairPg: BenchProcess | null = null
+  let betterAuthRefreshPg: BenchProcess | null = null
+  let cluster: BenchProcess[] = []
   try {
-    postgres = await createBenchDatabase()
-    tokenpairPg = await startTokenpair('tokenpair on PostgreSQL', postgres.url)
+    const [one, two, three] = [
+      await createBenchDatabase(),
+      await createBenchDatabase(),
+      await createBenchDatabase(),
+    ]
+    databases.push(one, two, three)
+    tokenpairPg = await startTokenpair('tokenpair on PostgreSQL', one.url)
+    betterAuthRefreshPg = await startServer(
+      'better-auth getSession extending the session, PostgreSQL',
+      'better-auth',
+      {
+        BENCH_DATABASE_URL: two.url,
+        BENCH_BETTER_AUTH_UPDATE_AGE: '0',
+      },
+    )
+    cluster = await startCluster(three.url, CLUSTER_SIZE)
   } catch (error) {
-    notes.push(`Refresh on PostgreSQL not measured: ${String(error).split('\n')[0]}`)
+    notes.push(`The PostgreSQL cases were not all measured: ${String(error).split('\n')[0]}`)
     log(notes.at(-1)!)
   }
 
@@ -161,7 +238,12 @@ try {
   // The baseline gets the very request tokenpair gets (it ignores the token): the bytes parsed
   // are the same, so the ratio holds what the check costs, not what a 700-byte header costs.
   credentials.set(bare, credentials.get(tokenpair)!)
-  const loginBody = JSON.stringify(await sourceOf(tokenpair).readLoginBody())
+  const loginBody = JSON.stringify(await sourceOf(tokenpairLogins).readLoginBody())
+  const betterAuthLoginBody = JSON.stringify(await betterAuth.readLoginBody())
+  const betterAuthRefreshers = [betterAuthRefresh, betterAuthRefreshPg].filter((s) => s !== null)
+  for (const server of [...betterAuthRefreshers, tokenpairLogins]) {
+    credentials.set(server, await sourceOf(server).readCredential())
+  }
 
   const cases: BenchCase[] = []
   for (const server of sameTokenServers) {
@@ -263,21 +345,105 @@ try {
       }),
     ),
   )
+  // better-auth has no refresh token; its nearest operation is a session check that extends the
+  // session (updateAge 0): a read and a write of the session row on every request.
+  for (const server of betterAuthRefreshers) {
+    cases.push({
+      id: `refresh:better-auth session extended, ${server === betterAuthRefresh ? 'SQLite' : 'PostgreSQL'}`,
+      run: () =>
+        runLoad({
+          url: server.url,
+          connections: CONNECTIONS,
+          duration: DURATION,
+          requests: protectedGet(credentials.get(server)!),
+        }),
+    })
+  }
+  if (cluster.length > 0) {
+    const perServer = Math.ceil(CONNECTIONS / cluster.length)
+    let amount = 3000
+    cases.push({
+      id: 'cluster:refresh',
+      async run() {
+        const pool = await sourceOf(cluster[0]!).readRefreshPool(amount)
+        const share = Math.ceil(pool.length / cluster.length)
+        const summary = combine(
+          await Promise.all(
+            cluster.map((server, i) => {
+              const slice = pool.slice(i * share, (i + 1) * share)
+              const load = rotateThrough(
+                { method: 'POST', path: '/auth/refresh', headers: JSON_BEARER },
+                slice,
+                (r, token) => ({ ...r, body: JSON.stringify({ refreshToken: token }) }),
+              )
+              return runLoad({
+                url: server.url,
+                connections: perServer,
+                amount: slice.length,
+                requests: load.requests,
+              })
+            }),
+          ),
+        )
+        amount = Math.max(1000, Math.min(30_000, Math.round(summary.perSecond * DURATION)))
+        return summary
+      },
+    })
+    cases.push({
+      id: 'cluster:pool',
+      async run() {
+        const pool = await sourceOf(cluster[0]!).readCredentialPool(POOL_SIZE)
+        const share = Math.ceil(pool.length / cluster.length)
+        return combine(
+          await Promise.all(
+            cluster.map((server, i) => {
+              const slice = pool.slice(i * share, (i + 1) * share)
+              const load = rotateThrough({ method: 'GET', path: PROTECTED }, slice, withCredential)
+              return runLoad({
+                url: server.url,
+                connections: perServer,
+                duration: DURATION,
+                requests: load.requests,
+              })
+            }),
+          ),
+        )
+      },
+    })
+  }
   const loginRequests: LoadRequest[] = [
     { method: 'POST', path: '/auth/login', headers: JSON_BEARER, body: loginBody },
   ]
   cases.push({
     id: 'login',
-    run: () => runLoad({ url: tokenpair.url, connections: 16, duration: DURATION, requests: loginRequests }),
+    run: () =>
+      runLoad({ url: tokenpairLogins.url, connections: 16, duration: DURATION, requests: loginRequests }),
+  })
+  cases.push({
+    id: 'login:better-auth sign-in',
+    run: () =>
+      runLoad({
+        url: betterAuth.url,
+        connections: 16,
+        duration: DURATION,
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/auth/sign-in/email',
+            headers: { 'content-type': 'application/json', origin: 'http://127.0.0.1' },
+            body: betterAuthLoginBody,
+          },
+        ],
+      }),
   })
   cases.push({ id: 'argon2-alone', run: async () => argon2Alone(DURATION) })
   const latencyLoad = () =>
     runLoad({
-      url: tokenpair.url,
+      url: tokenpairLogins.url,
       connections: 10,
       duration: DURATION,
       overallRate: LATENCY_RATE,
-      requests: protectedGet(credentials.get(tokenpair)!),
+      requests: protectedGet(credentials.get(tokenpairLogins)!),
     })
   cases.push({ id: 'latency:idle', run: latencyLoad })
   cases.push({
@@ -285,7 +451,7 @@ try {
     async run() {
       const [latency, login] = await Promise.all([
         latencyLoad(),
-        runLoad({ url: tokenpair.url, connections: 16, duration: DURATION, requests: loginRequests }),
+        runLoad({ url: tokenpairLogins.url, connections: 16, duration: DURATION, requests: loginRequests }),
       ])
       record('login:during-latency', login)
       return latency
@@ -371,14 +537,15 @@ try {
     notes: [...new Set(notes)],
     argv: process.argv.slice(2),
     runtime: values.tsx ? 'tsx' : 'bundled',
+    nodeFlags: TOKENPAIR_NODE_FLAGS,
   }
   writeReport(values.out!, report)
   log(`wrote ${values.out}`)
 } finally {
   await Promise.all([...servers, ...minters.values()].map((s) => s.stop()))
   removeBuild?.()
-  await postgres?.drop()
-  for (const file of [sqliteFile, `${sqliteFile}-hs256`]) {
+  for (const database of databases) await database.drop()
+  for (const file of [sqliteFile, `${sqliteFile}-hs256`, `${sqliteFile}-logins`]) {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
   }
 }

@@ -27,8 +27,10 @@ const auth = await createAuth({
   ...(accessTokenSecret ? { algorithm: 'HS256' as const, accessTokenSecret } : {}),
   cookieSecure: false,
   // The bench sends thousands of logins and refreshes a second from one IP: the limits would
-  // answer 429 and the run would measure the limiter, not the work.
-  rateLimit: false,
+  // answer 429 and the run would measure the limiter, not the work. BENCH_REDIS_URL (the
+  // several-instance case, which sends no logins) keeps the default limits, counted in Redis: a
+  // refresh then costs its Redis round trips as in production.
+  rateLimit: process.env.BENCH_REDIS_URL ? { redisUrl: process.env.BENCH_REDIS_URL } : false,
 })
 
 if (process.env.BENCH_ROLE === 'minter') await serveMinter()
