@@ -7,17 +7,19 @@ import { rotateThrough, runLoad } from './load.js'
 
 // Loads one tokenpair bench server for a few seconds while it writes a CPU profile, with a reused
 // token (`same`), a new token on every request (`pool`) or refreshes (`refresh`):
-// `node --import tsx bench/profile-server.ts [seconds] [same|pool|refresh]`. The profile lands in the
+// `node --import tsx bench/profile-server.ts [seconds] [same|pool|refresh] [node flags…]`. The profile lands in the
 // directory named by BENCH_PROFILE_DIR (default: the OS temp folder).
 const seconds = Number(process.argv[2] ?? '5')
 const mode = (['pool', 'refresh'] as const).find((m) => m === process.argv[3]) ?? 'same'
 const file = join(tmpdir(), `tokenpair-profile-${randomUUID()}.db`)
 const profileDir = process.env.BENCH_PROFILE_DIR ?? tmpdir()
+const nodeFlags = process.argv.slice(4)
 const env = {
   BENCH_DATABASE_URL: `sqlite:${file}`,
   BENCH_SECRET: randomBytes(36).toString('base64url'),
 }
 const server = await BenchProcess.start('tokenpair', 'tokenpair', { ...env, BENCH_ROLE: 'server' }, [
+  ...nodeFlags,
   '--cpu-prof',
   `--cpu-prof-dir=${profileDir}`,
 ])

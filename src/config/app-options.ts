@@ -90,7 +90,8 @@ type MaybePromise<T> = T | Promise<T>
  * The app's hooks into registration and login, in the order they run (docs/embedding.md):
  *
  * - registration: body checked → password rules → `beforeRegister` → `beforeSessionCreate` →
- *   the user and the session written → `afterRegister` → the answer;
+ *   the tokens signed (the `claims` worked out) → the user and the session written →
+ *   `afterRegister` → the answer;
  * - login: password checked → `beforeSessionCreate` → the session written → `afterLogin` → the
  *   answer;
  * - a first sign-in with an identity provider: the provider's person read → `beforeRegister`

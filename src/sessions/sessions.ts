@@ -36,6 +36,26 @@ export async function openSession(
   reason: 'register' | 'login',
   openOptions: OpenSessionOptions = {},
 ): Promise<TokenPair> {
+  return (await prepareSession(engine, user, client, reason, openOptions)).store()
+}
+
+/** A session whose tokens are signed, not yet stored: `store()` writes it and answers its pair. */
+export interface PreparedSession {
+  store(): Promise<TokenPair>
+}
+
+/**
+ * Everything {@link openSession} does before it writes: the hook, the tokens, the app's claims.
+ * A registration prepares the session before it writes the user, so that a `claims` function
+ * that fails leaves neither.
+ */
+export async function prepareSession(
+  engine: Engine,
+  user: UserRecord,
+  client: ClientInfo,
+  reason: 'register' | 'login',
+  openOptions: OpenSessionOptions = {},
+): Promise<PreparedSession> {
   const { options, storage, keys } = engine
   // At registration the hook ran before the user was written (registerUser).
   const { beforeSessionCreate } = options.hooks
@@ -81,17 +101,21 @@ export async function openSession(
       ...(claims ? { claims } : {}),
     },
   )
-  await storage.createSession(session, {
-    jti: refresh.jti,
-    tokenHash: refresh.tokenHash,
-    sessionId,
-    parentJti: null,
-    issuedAt: now,
-    expiresAt: refresh.expiresAt,
-  })
-  if (options.maxSessionsPerUser !== null)
-    await enforceSessionCap(engine, user.id, options.maxSessionsPerUser, now)
-  return { user, session, access, refresh }
+  return {
+    async store() {
+      await storage.createSession(session, {
+        jti: refresh.jti,
+        tokenHash: refresh.tokenHash,
+        sessionId,
+        parentJti: null,
+        issuedAt: now,
+        expiresAt: refresh.expiresAt,
+      })
+      if (options.maxSessionsPerUser !== null)
+        await enforceSessionCap(engine, user.id, options.maxSessionsPerUser, now)
+      return { user, session, access, refresh }
+    },
+  }
 }
 
 /**

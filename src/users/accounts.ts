@@ -23,13 +23,15 @@ function invalidCredentials(): AuthError {
  * Registers a user. Counted per client IP before the costly password hash (docs/security.md).
  * The password rules (password-policy.ts) and the app's `beforeRegister` and `beforeSessionCreate` hooks run before anything is written (and
  * before the hash, so that a refusal costs little); the database's unique indexes decide
- * `username_taken` and `email_taken`.
+ * `username_taken` and `email_taken`. `beforeWrite` runs last, with the user about to be
+ * written: what it throws leaves nothing written (the router prepares the first session there).
  */
-export async function registerUser(
+export async function registerUser<T = undefined>(
   engine: Engine,
   input: RegisterInput,
   client: ClientInfo,
-): Promise<UserRecord> {
+  beforeWrite?: (user: UserRecord) => Promise<T>,
+): Promise<{ user: UserRecord; prepared: T | undefined }> {
   await engine.limits.consumeRegistration(client.ip)
   await assertPasswordAllowed(engine, {
     password: input.password,
@@ -66,8 +68,9 @@ export async function registerUser(
     )
   }
   const user: UserRecord = { ...profile, passwordHash: await hashPassword(input.password) }
+  const prepared = beforeWrite ? await beforeWrite(user) : undefined
   await engine.storage.createUser(user)
-  return user
+  return { user, prepared }
 }
 
 /**

@@ -159,6 +159,31 @@ describe('claims the app may not set', () => {
     })
   }
 
+  it('a claims function that fails at registration writes no user: the same registration then succeeds', async () => {
+    let failing = true
+    await withClaims(
+      () => {
+        if (failing) throw new Error('the plan service is down')
+        return { plan: 'free' }
+      },
+      async (s) => {
+        const body = {
+          username: 'claimsdown',
+          email: 'claimsdown@example.com',
+          fullname: 'Claims Down',
+          password: 'a long enough password 1',
+        }
+        const first = await request(`${s.url}/auth/register`, { body, headers: { 'x-auth-mode': 'bearer' } })
+        expect([first.status, first.body.code]).toEqual([500, 'internal_error'])
+        expect(await s.auth.users.find('claimsdown')).toBeNull()
+        failing = false
+        const second = await request(`${s.url}/auth/register`, { body, headers: { 'x-auth-mode': 'bearer' } })
+        expect(second.status).toBe(201)
+        expect(payloadOf(second.body.data.accessToken).plan).toBe('free')
+      },
+    )
+  })
+
   it('refuses claims over the size bound, and values that are not JSON', async () => {
     const before = errors.length
     let mode: 'ok' | 'big' | 'fn' = 'ok'

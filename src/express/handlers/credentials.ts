@@ -1,7 +1,7 @@
 import { runAfterSessionHook } from '../../engine/app-hooks.js'
 import type { Engine } from '../../engine/engine.js'
 import type { TokenResponseData } from '../../protocol/wire-schemas.js'
-import { openSession } from '../../sessions/sessions.js'
+import { openSession, prepareSession } from '../../sessions/sessions.js'
 import { authenticateUser, registerUser } from '../../users/accounts.js'
 import { queueEmailVerification } from '../../users/email-flows.js'
 import { needsSecondFactor, requireSecondFactor } from '../../users/mfa-login.js'
@@ -21,8 +21,13 @@ export function registerHandler(
   return async function register(req, res, input) {
     // The proof is checked first: a broken one creates no user.
     const client = { ...readClientInfo(req), ...(await readLoginBinding(req, res, dpop)) }
-    const user = await registerUser(engine, input, client)
-    const pair = await openSession(engine, user, client, 'register')
+    // The session's tokens (and the app's claims) are made before the user is written: a
+    // `claims` function that fails leaves no user behind without a session.
+    const { prepared } = await registerUser(engine, input, client, (user) =>
+      prepareSession(engine, user, client, 'register'),
+    )
+    const pair = await prepared!.store()
+    const { user } = pair
     const ip = client.ip ?? undefined
     engine.events.emit({ type: 'user_registered', userId: user.id, ip })
     engine.events.emit({ type: 'session_created', userId: user.id, sessionId: pair.session.id, ip })
