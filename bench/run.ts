@@ -246,18 +246,18 @@ try {
   }
 
   const cases: BenchCase[] = []
-  for (const server of sameTokenServers) {
-    cases.push({
-      id: `same:${server.name}`,
-      run: () =>
-        runLoad({
-          url: server.url,
-          connections: CONNECTIONS,
-          duration: DURATION,
-          requests: protectedGet(credentials.get(server)!),
-        }),
-    })
-  }
+  /** The protected GET of `server` with its one credential on every request, for `DURATION`. */
+  const oneCredentialGet = (id: string, server: BenchProcess): BenchCase => ({
+    id,
+    run: () =>
+      runLoad({
+        url: server.url,
+        connections: CONNECTIONS,
+        duration: DURATION,
+        requests: protectedGet(credentials.get(server)!),
+      }),
+  })
+  for (const server of sameTokenServers) cases.push(oneCredentialGet(`same:${server.name}`, server))
   /** A protected GET that sends each credential of a pool once (a new token, or a new proof). */
   function pooledGet(
     id: string,
@@ -348,16 +348,8 @@ try {
   // better-auth has no refresh token; its nearest operation is a session check that extends the
   // session (updateAge 0): a read and a write of the session row on every request.
   for (const server of betterAuthRefreshers) {
-    cases.push({
-      id: `refresh:better-auth session extended, ${server === betterAuthRefresh ? 'SQLite' : 'PostgreSQL'}`,
-      run: () =>
-        runLoad({
-          url: server.url,
-          connections: CONNECTIONS,
-          duration: DURATION,
-          requests: protectedGet(credentials.get(server)!),
-        }),
-    })
+    const database = server === betterAuthRefresh ? 'SQLite' : 'PostgreSQL'
+    cases.push(oneCredentialGet(`refresh:better-auth session extended, ${database}`, server))
   }
   if (cluster.length > 0) {
     const perServer = Math.ceil(CONNECTIONS / cluster.length)

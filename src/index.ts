@@ -2,14 +2,21 @@ export { type Auth, createAuth } from './auth.js'
 export { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from './common/algorithms.js'
 export { type Duration, parseDuration } from './common/duration.js'
 export type { AuthLogger } from './common/logger.js'
-export type {
-  AppSession,
-  AppUser,
-  ClaimsContext,
-  ClaimsFunction,
-  PasswordCheckContext,
-  PasswordValidator,
+export {
+  type AppClient,
+  type AppSession,
+  type AppUser,
+  type AuthHooks,
+  type ClaimsContext,
+  type ClaimsFunction,
+  HOOK_REFUSAL_CODES,
+  type HookRefusalCode,
+  type PasswordCheckContext,
+  type PasswordValidator,
+  type RegistrationChange,
+  type RegistrationDraft,
 } from './config/app-options.js'
+export { MAX_METADATA_BYTES, type MetadataOptions } from './config/metadata-options.js'
 export type { AuthOptions, ResolvedOptions } from './config/options.js'
 export {
   AuthError,
