@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,8 +11,14 @@ import { type BenchDatabase, createBenchDatabase } from './postgres.js'
 import { type BenchReport, type CaseResult, writeReport } from './report.js'
 import type { BenchCredential } from './servers/bench-server.js'
 
-/** What `npm start` gives node (package.json): a young generation and an old space of a bounded size. */
-const SERVE_NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=128']
+/** The node flags of `npm start` (package.json's start script), which bound V8's heap. */
+const SERVE_NODE_FLAGS = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string }
+  }
+).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'))
 
 // `npm run bench`: every server in its own process, autocannon here, the cases interleaved round
 // by round so that the noise of a shared machine falls on all of them alike; medians per case.
@@ -151,6 +157,26 @@ function protectedGet(credential: BenchCredential): LoadRequest[] {
 }
 
 const JSON_BEARER = { 'content-type': 'application/json', 'x-auth-mode': 'bearer' }
+const REFRESH: LoadRequest = { method: 'POST', path: '/auth/refresh', headers: JSON_BEARER }
+const withRefreshToken = (request: LoadRequest, refreshToken: string): LoadRequest => ({
+  ...request,
+  body: JSON.stringify({ refreshToken }),
+})
+/** How many refreshes the next round sends: about `DURATION` seconds at this round's rate. */
+const nextAmount = (summary: LoadSummary): number =>
+  Math.max(1000, Math.min(30_000, Math.round(summary.perSecond * DURATION)))
+
+/** `pool` cut in one slice per server, each loaded by `run` at the same time, summed as one. */
+async function splitAmong<T>(
+  group: BenchProcess[],
+  pool: T[],
+  run: (server: BenchProcess, slice: T[]) => Promise<LoadSummary>,
+): Promise<LoadSummary> {
+  const share = Math.ceil(pool.length / group.length)
+  return combine(
+    await Promise.all(group.map((server, i) => run(server, pool.slice(i * share, (i + 1) * share)))),
+  )
+}
 
 interface BenchCase {
   id: string
@@ -306,18 +332,14 @@ try {
       id,
       async run() {
         const pool = await readPool(amount)
-        const load = rotateThrough(
-          { method: 'POST', path: '/auth/refresh', headers: JSON_BEARER },
-          pool,
-          apply,
-        )
+        const load = rotateThrough(REFRESH, pool, apply)
         const summary = await runLoad({
           url: server.url,
           connections: CONNECTIONS,
           amount,
           requests: load.requests,
         })
-        amount = Math.max(1000, Math.min(30_000, Math.round(summary.perSecond * DURATION)))
+        amount = nextAmount(summary)
         return summary
       },
     }
@@ -329,7 +351,7 @@ try {
         `refresh:${server === tokenpair ? 'SQLite' : 'PostgreSQL'}`,
         server,
         (amount) => sourceOf(server).readRefreshPool(amount),
-        (r, token) => ({ ...r, body: JSON.stringify({ refreshToken: token }) }),
+        withRefreshToken,
       ),
     )
   }
@@ -358,26 +380,15 @@ try {
       id: 'cluster:refresh',
       async run() {
         const pool = await sourceOf(cluster[0]!).readRefreshPool(amount)
-        const share = Math.ceil(pool.length / cluster.length)
-        const summary = combine(
-          await Promise.all(
-            cluster.map((server, i) => {
-              const slice = pool.slice(i * share, (i + 1) * share)
-              const load = rotateThrough(
-                { method: 'POST', path: '/auth/refresh', headers: JSON_BEARER },
-                slice,
-                (r, token) => ({ ...r, body: JSON.stringify({ refreshToken: token }) }),
-              )
-              return runLoad({
-                url: server.url,
-                connections: perServer,
-                amount: slice.length,
-                requests: load.requests,
-              })
-            }),
-          ),
+        const summary = await splitAmong(cluster, pool, (server, slice) =>
+          runLoad({
+            url: server.url,
+            connections: perServer,
+            amount: slice.length,
+            requests: rotateThrough(REFRESH, slice, withRefreshToken).requests,
+          }),
         )
-        amount = Math.max(1000, Math.min(30_000, Math.round(summary.perSecond * DURATION)))
+        amount = nextAmount(summary)
         return summary
       },
     })
@@ -385,20 +396,13 @@ try {
       id: 'cluster:pool',
       async run() {
         const pool = await sourceOf(cluster[0]!).readCredentialPool(POOL_SIZE)
-        const share = Math.ceil(pool.length / cluster.length)
-        return combine(
-          await Promise.all(
-            cluster.map((server, i) => {
-              const slice = pool.slice(i * share, (i + 1) * share)
-              const load = rotateThrough({ method: 'GET', path: PROTECTED }, slice, withCredential)
-              return runLoad({
-                url: server.url,
-                connections: perServer,
-                duration: DURATION,
-                requests: load.requests,
-              })
-            }),
-          ),
+        return splitAmong(cluster, pool, (server, slice) =>
+          runLoad({
+            url: server.url,
+            connections: perServer,
+            duration: DURATION,
+            requests: rotateThrough({ method: 'GET', path: PROTECTED }, slice, withCredential).requests,
+          }),
         )
       },
     })
@@ -488,14 +492,7 @@ try {
           )
         } else {
           const refreshPool = await sourceOf(tokenpair).readRefreshPool(5000)
-          const load = rotateThrough(
-            { method: 'POST', path: '/auth/refresh', headers: JSON_BEARER },
-            refreshPool,
-            (r, t) => ({
-              ...r,
-              body: JSON.stringify({ refreshToken: t }),
-            }),
-          )
+          const load = rotateThrough(REFRESH, refreshPool, withRefreshToken)
           record(
             'soak:refresh',
             await runLoad({

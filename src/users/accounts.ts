@@ -24,14 +24,15 @@ function invalidCredentials(): AuthError {
  * The password rules (password-policy.ts) and the app's `beforeRegister` and `beforeSessionCreate` hooks run before anything is written (and
  * before the hash, so that a refusal costs little); the database's unique indexes decide
  * `username_taken` and `email_taken`. `beforeWrite` runs last, with the user about to be
- * written: what it throws leaves nothing written (the router prepares the first session there).
+ * written, and what it returns is the answer: what it throws leaves nothing written (the router
+ * prepares the first session there).
  */
-export async function registerUser<T = undefined>(
+export async function registerUser<T>(
   engine: Engine,
   input: RegisterInput,
   client: ClientInfo,
-  beforeWrite?: (user: UserRecord) => Promise<T>,
-): Promise<{ user: UserRecord; prepared: T | undefined }> {
+  beforeWrite: (user: UserRecord) => Promise<T>,
+): Promise<T> {
   await engine.limits.consumeRegistration(client.ip)
   await assertPasswordAllowed(engine, {
     password: input.password,
@@ -68,9 +69,9 @@ export async function registerUser<T = undefined>(
     )
   }
   const user: UserRecord = { ...profile, passwordHash: await hashPassword(input.password) }
-  const prepared = beforeWrite ? await beforeWrite(user) : undefined
+  const prepared = await beforeWrite(user)
   await engine.storage.createUser(user)
-  return { user, prepared }
+  return prepared
 }
 
 /**

@@ -23,10 +23,10 @@ export function registerHandler(
     const client = { ...readClientInfo(req), ...(await readLoginBinding(req, res, dpop)) }
     // The session's tokens (and the app's claims) are made before the user is written: a
     // `claims` function that fails leaves no user behind without a session.
-    const { prepared } = await registerUser(engine, input, client, (user) =>
+    const prepared = await registerUser(engine, input, client, (user) =>
       prepareSession(engine, user, client, 'register'),
     )
-    const pair = await prepared!.store()
+    const pair = await prepared.store()
     const { user } = pair
     const ip = client.ip ?? undefined
     engine.events.emit({ type: 'user_registered', userId: user.id, ip })
